@@ -1,0 +1,91 @@
+# burrow — build, test, demo.
+#
+#   make            release build: build/burrow, build/burrow-edge
+#   make test       ASan+UBSan build in build/asan, then unit + e2e tests
+#   make demo       install deps, build, run a local demo (edge, connector, sshd, ssh)
+#   make fuzz-smoke short libFuzzer runs of every fuzz target (clang)
+
+BUILD ?= build
+CC ?= cc
+OPT ?= -O2 -g
+SAN ?=
+WERROR ?= -Werror
+
+PKGS := libuv openssl libnghttp2 jansson yaml-0.1
+EDGE_PKGS := sqlite3
+
+CPPFLAGS += -Isrc -D_GNU_SOURCE
+CFLAGS += -std=c17 $(OPT) $(SAN) -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes \
+	  -Wno-unused-parameter -fno-strict-aliasing -pthread \
+	  $(shell pkg-config --cflags $(PKGS) $(EDGE_PKGS))
+LDFLAGS += $(SAN) -pthread
+LIBS := $(shell pkg-config --libs $(PKGS)) -lhttp_parser
+EDGE_LIBS := $(LIBS) $(shell pkg-config --libs $(EDGE_PKGS))
+
+CORE_SRC := $(sort $(wildcard src/core/*.c))
+EDGE_SRC := $(sort $(wildcard src/edge/*.c))
+CLIENT_SRC := $(sort $(wildcard src/tunnel/*.c src/access/*.c src/admin/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+CORE_OBJ := $(call obj,$(CORE_SRC))
+EDGE_OBJ := $(call obj,$(EDGE_SRC))
+CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all test unit e2e demo clean fuzz fuzz-smoke bench bench-quick format
+all: $(BUILD)/burrow $(BUILD)/burrow-edge
+
+$(BUILD)/burrow: $(call obj,src/main.c) $(CLIENT_OBJ) $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/burrow-edge: $(call obj,src/edge_main.c) $(EDGE_OBJ) $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(EDGE_LIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(EDGE_OBJ) $(CLIENT_OBJ) $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(EDGE_LIBS) -lcmocka
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+ASAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+# Unit and e2e tests run against the sanitizer build.
+test:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g" SAN="$(ASAN)" all unit-bins
+	BUILD=build/asan tests/run-all
+
+unit-bins: $(UNIT_BIN)
+
+unit:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g" SAN="$(ASAN)" all unit-bins
+	BUILD=build/asan tests/run-all unit
+
+e2e:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g" SAN="$(ASAN)" all
+	BUILD=build/asan tests/run-all e2e
+
+demo:
+	scripts/install-deps
+	$(MAKE) all
+	scripts/demo
+
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(patsubst fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+build/fuzz/%: fuzz/%.c $(CORE_SRC)
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined \
+		$(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LIBS)
+
+fuzz-smoke: $(FUZZ_BIN)
+	fuzz/run-smoke $(FUZZ_BIN)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build

@@ -1,0 +1,235 @@
+/* cmd.c — `burrow access ssh|tcp|ssh-config`. */
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "access/access.h"
+#include "access/carrier.h"
+#include "core/addr.h"
+#include "core/cli.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/tls.h"
+
+#define ACCESS_USAGE                                                                                         \
+	"Usage: burrow access ssh --hostname HOST [--id ID --secret SECRET]\n"                              \
+	"       burrow access tcp --hostname HOST --url LISTEN_ADDR [--id ID --secret SECRET]\n"            \
+	"       burrow access ssh-config --hostname HOST\n\n"                                               \
+	"Reaches an application behind a burrow edge. `ssh` carries stdin/stdout (use it as\n"             \
+	"OpenSSH's ProxyCommand); `tcp` listens locally and carries each connection;\n"                     \
+	"`ssh-config` prints the ~/.ssh/config block.\n"                                                     \
+	"The edge is HOST:443 unless BURROW_EDGE=HOST:PORT says otherwise; BURROW_CA adds a\n"               \
+	"trusted CA (the edge's ca.pem)."
+
+typedef struct access_opts {
+	const char *hostname, *url, *id, *secret, *token, *edge, *ca, *destination, *loglevel, *logfile;
+	bool short_lived_cert;
+} access_opts_t;
+
+static int tcp_serve(const access_cfg_t *cfg, const char *listen_addr);
+
+static void on_stdio_done(int status, void *data)
+{
+	*(int *)data = status;
+}
+
+static int run_ssh(const access_cfg_t *cfg)
+{
+	int status = 1;
+	conn_t *c = conn_new(cfg->loop, NULL, NULL);
+	static const conn_cbs_t none = {0};
+	int r;
+	if (!c)
+		return 1;
+	c->cbs = &none;
+	if ((r = conn_open_stdio(c)) != 0) {
+		fprintf(stderr, "burrow: %s: cannot use stdin/stdout: %s (run as ssh's ProxyCommand)\n", cfg->hostname,
+			err_str(r));
+		conn_close(c);
+		return 1;
+	}
+	if (carrier_start(cfg, c, on_stdio_done, &status) != 0) {
+		conn_close(c);
+		uv_run(cfg->loop, UV_RUN_DEFAULT);
+		return 1;
+	}
+	uv_run(cfg->loop, UV_RUN_DEFAULT);
+	return status;
+}
+
+static int ssh_config(const char *hostname, bool short_lived)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		fprintf(stderr, "burrow: access: cannot find the path of this binary\n");
+		return 1;
+	}
+	exe[n] = '\0';
+	const char *home = getenv("HOME");
+	fprintf(stderr, "Add to your %s/.ssh/config:\n\n", home ? home : "~");
+	if (short_lived) {
+		fprintf(stderr, "burrow: access: --short-lived-cert is not available yet; printing the plain block\n");
+	}
+	printf("Host %s\n  ProxyCommand %s access ssh --hostname %%h\n", hostname, exe);
+	return 0;
+}
+
+static int access_run(const char *sub, int argc, char **argv)
+{
+	access_opts_t o = {0};
+	o.loglevel = "warn";
+	const cli_opt_t opts[] = {
+		{"hostname", 'T', CLI_STR, &o.hostname, "HOST", "BURROW_HOSTNAME", "application hostname",
+		 "tunnel-host"},
+		{"url", 'L', CLI_STR, &o.url, "ADDR", "BURROW_ACCESS_URL",
+		 "tcp: local address to listen on, e.g. 127.0.0.1:2222", "listener"},
+		{"id", 0, CLI_STR, &o.id, "ID", "BURROW_SERVICE_TOKEN_ID", "service token client id",
+		 "service-token-id"},
+		{"secret", 0, CLI_STR, &o.secret, "SECRET", "BURROW_SERVICE_TOKEN_SECRET",
+		 "service token client secret", "service-token-secret"},
+		{"destination", 0, CLI_STR, &o.destination, "HOST:PORT", NULL,
+		 "jump destination, passed to the edge", NULL},
+		{"edge", 0, CLI_STR, &o.edge, "ADDR", "BURROW_EDGE", "edge address HOST:PORT (default HOST:443)",
+		 NULL},
+		{"ca", 0, CLI_STR, &o.ca, "FILE", "BURROW_CA", "PEM CA bundle trusted besides the system roots",
+		 NULL},
+		{"short-lived-cert", 0, CLI_FLAG, &o.short_lived_cert, NULL, NULL,
+		 "ssh-config: short-lived certificate block (not available yet)", NULL},
+		{"loglevel", 0, CLI_STR, &o.loglevel, "LEVEL", "BURROW_LOGLEVEL", "error, warn, info or debug",
+		 "log-level"},
+		{"logfile", 0, CLI_STR, &o.logfile, "FILE", "BURROW_LOGFILE", "append logs here instead of stderr",
+		 NULL},
+		{0},
+	};
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "access %s", sub);
+	int pos = 0;
+	int r = cli_parse(cmd, ACCESS_USAGE, opts, argc, argv, &pos);
+	if (r)
+		return r == 1 ? 0 : 2;
+	if (pos < argc) {
+		fprintf(stderr, "burrow: %s: unexpected argument %s (see burrow access --help)\n", cmd, argv[pos]);
+		return 2;
+	}
+	int lvl = log_parse_level(o.loglevel);
+	if (lvl < 0) {
+		fprintf(stderr, "burrow: %s: unknown log level %s\n", cmd, o.loglevel);
+		return 2;
+	}
+	log_set_level(lvl);
+	log_set_role("access");
+	if (o.logfile && log_set_file(o.logfile) != 0) {
+		fprintf(stderr, "burrow: %s: cannot open log file %s\n", cmd, o.logfile);
+		return 1;
+	}
+	static access_cfg_t cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	if (!o.hostname) {
+		fprintf(stderr, "burrow: %s: missing --hostname HOST\n", cmd);
+		return 2;
+	}
+	/* %h from ssh arrives here unquoted: refuse anything that is not a
+	 * plain hostname before it reaches a header or a log line. */
+	if (hostname_normalize(o.hostname, strlen(o.hostname), cfg.hostname) != 0) {
+		fprintf(stderr, "burrow: %s: invalid --hostname: expected a DNS name like ssh.example.com\n", cmd);
+		return 2;
+	}
+	if (strcmp(sub, "ssh-config") == 0)
+		return ssh_config(cfg.hostname, o.short_lived_cert);
+	if ((o.id && !o.secret) || (!o.id && o.secret)) {
+		fprintf(stderr, "burrow: %s: a service token needs both --id and --secret\n", cmd);
+		return 2;
+	}
+	char err[512];
+	cfg.ctx = tls_client_ctx(o.ca, (const unsigned char *)"\x08http/1.1", 9, err, sizeof(err));
+	if (!cfg.ctx) {
+		fprintf(stderr, "burrow: %s: %s\n", cmd, err);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	cfg.loop = uv_default_loop();
+	cfg.edge = o.edge;
+	cfg.token_id = o.id;
+	cfg.token_secret = o.secret;
+	cfg.destination = o.destination;
+	if (strcmp(sub, "tcp") == 0 || o.url) {
+		if (!o.url) {
+			fprintf(stderr, "burrow: %s: missing --url ADDR to listen on, e.g. --url 127.0.0.1:2222\n", cmd);
+			return 2;
+		}
+		r = tcp_serve(&cfg, o.url);
+	} else {
+		r = run_ssh(&cfg);
+	}
+	SSL_CTX_free(cfg.ctx);
+	return r;
+}
+
+/* ---- access tcp: a local listener, one session per connection ---- */
+
+static void on_tcp_done(int status, void *data) {}
+
+static void on_local_connection(uv_stream_t *server, int status)
+{
+	const access_cfg_t *cfg = server->data;
+	if (status < 0)
+		return;
+	conn_t *c = conn_new(cfg->loop, NULL, NULL);
+	static const conn_cbs_t none = {0};
+	if (!c)
+		return;
+	c->cbs = &none;
+	if (conn_accept(c, server, NULL) != 0 || carrier_start(cfg, c, on_tcp_done, NULL) != 0)
+		conn_close(c);
+}
+
+static void on_stop_signal(uv_signal_t *s, int signum) { uv_stop(s->loop); }
+
+static int tcp_serve(const access_cfg_t *cfg, const char *listen_addr)
+{
+	static uv_tcp_t listener;
+	static uv_signal_t sig_int, sig_term;
+	struct sockaddr_storage ss;
+	int r;
+	if (addr_parse_ip(listen_addr, &ss) != 0) {
+		fprintf(stderr, "burrow: access tcp: invalid --url %s: expected IP:PORT, e.g. 127.0.0.1:2222\n",
+			listen_addr);
+		return 2;
+	}
+	uv_tcp_init(cfg->loop, &listener);
+	listener.data = (void *)cfg;
+	if ((r = uv_tcp_bind(&listener, (struct sockaddr *)&ss, 0)) != 0 ||
+	    (r = uv_listen((uv_stream_t *)&listener, 128, on_local_connection)) != 0) {
+		fprintf(stderr, "burrow: access tcp: cannot listen on %s: %s\n", listen_addr, err_str(r));
+		return 1;
+	}
+	uv_signal_init(cfg->loop, &sig_int);
+	uv_signal_init(cfg->loop, &sig_term);
+	uv_signal_start(&sig_int, on_stop_signal, SIGINT);
+	uv_signal_start(&sig_term, on_stop_signal, SIGTERM);
+	fprintf(stderr, "burrow: listening on %s for %s\n", listen_addr, cfg->hostname);
+	uv_run(cfg->loop, UV_RUN_DEFAULT);
+	return 0;
+}
+
+int access_main(int argc, char **argv)
+{
+	static const char *const subs[] = {"ssh", "tcp", "rdp", "smb", "ssh-config"};
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		printf("%s\n\nRun burrow access ssh --help for the options.\n", ACCESS_USAGE);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (strcmp(argv[1], subs[i]) == 0) {
+			/* rdp and smb are tcp under another name, as in cloudflared. */
+			const char *sub = (i == 2 || i == 3) ? "tcp" : subs[i];
+			return access_run(sub, argc - 1, argv + 1);
+		}
+	fprintf(stderr, "burrow: access: unknown subcommand %s: use ssh, tcp or ssh-config\n", argv[1]);
+	return 2;
+}

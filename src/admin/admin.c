@@ -1,0 +1,256 @@
+/* admin.c — `burrow admin …`: parses the command line, sends one request to
+ * the edge's admin API and prints the result.
+ *
+ * The only part of the admin client that does I/O. It must never print the
+ * admin token, and prints a secret only where the command exists to show it
+ * once (service-token create, tunnel create) — into a file made mode 0600
+ * when stdout is a file. */
+#include "admin/admin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin/admin_cli.h"
+#include "admin/admin_util.h"
+#include "admin/http_client.h"
+#include "core/err.h"
+
+#define ERRLEN 1024
+
+static void fail(const char *msg)
+{
+	fprintf(stderr, "burrow: admin: %s\n", msg);
+}
+
+/* A variable that is set and not empty, else NULL. */
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Opens --output before the request, so a bad path fails before the edge
+ * creates anything. The file is made 0600 at once, before a secret is in
+ * it. *created tells the caller to remove it if the request fails. */
+static int open_output(const char *path, bool *created, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+
+	*created = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, 0600) != 0) {
+		snprintf(err, errlen, "cannot make %s mode 0600 for the credentials: %s", path,
+			 strerror(errno));
+		close(fd);
+		if (*created)
+			unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+/* A secret on stdout that goes to a regular file must not be readable by
+ * others (`burrow admin tunnel create host1 > host1.json`). */
+static void protect_stdout(void)
+{
+	struct stat st;
+
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0077) &&
+	    fchmod(STDOUT_FILENO, 0600) != 0)
+		fprintf(stderr,
+			"burrow: admin: warning: cannot make the output file mode 0600 (%s): run chmod 600 "
+			"on it\n",
+			strerror(errno));
+}
+
+/* Sends the request for inv and prints the outcome. Returns the exit code. */
+static int run(const admin_inv_t *inv)
+{
+	const admin_cmd_t *cmd = inv->cmd;
+	const char *url_s = inv->url ? inv->url : env("BURROW_ADMIN_URL");
+	const char *tok = inv->token ? inv->token : env("BURROW_ADMIN_TOKEN");
+	const char *ca = inv->ca ? inv->ca : env("BURROW_CA");
+	const char *file = admin_inv_get(inv, AOPT_OUTPUT);
+	admin_request_t rq = {0};
+	http_client_req_t hr;
+	http_client_resp_t resp;
+	admin_out_t out;
+	admin_url_t url;
+	json_t *j = NULL;
+	char err[ERRLEN];
+	bool created = false;
+	size_t toklen = 0;
+	int code = ADMIN_EXIT_FAIL, fd = -1, r;
+
+	buf_init(&resp.body, 0);
+	buf_init(&out.out, HTTP_CLIENT_MAX_BODY * 4);
+	buf_init(&out.info, 64 * 1024);
+	out.now = (int64_t)time(NULL);
+
+	if (!url_s) {
+		fail("no admin URL: pass --url or set BURROW_ADMIN_URL (e.g. https://127.0.0.1:8443)");
+		code = ADMIN_EXIT_USAGE;
+		goto out;
+	}
+	if (admin_parse_url(url_s, &url, err, sizeof(err)) != 0) {
+		fail(err);
+		code = ADMIN_EXIT_USAGE;
+		goto out;
+	}
+	if (!tok) {
+		fail("no admin token: pass --token or set BURROW_ADMIN_TOKEN (the edge keeps it in "
+		     "<data-dir>/admin-token)");
+		code = ADMIN_EXIT_USAGE;
+		goto out;
+	}
+	if (admin_token_check(tok, &toklen) != 0) {
+		fail("the admin token is empty or contains spaces or control characters: pass it exactly as "
+		     "in the edge's <data-dir>/admin-token");
+		code = ADMIN_EXIT_USAGE;
+		goto out;
+	}
+	if (file && (fd = open_output(file, &created, err, sizeof(err))) < 0) {
+		fail(err);
+		goto out;
+	}
+	if ((r = cmd->build(inv, &rq)) != 0) {
+		snprintf(err, sizeof(err), "cannot build the request: %s", err_str(r));
+		fail(err);
+		goto out;
+	}
+
+	hr = (http_client_req_t){
+	    .url = &url,
+	    .ca_file = ca,
+	    .token = tok,
+	    .token_len = toklen,
+	    .method = rq.method,
+	    .path = rq.path,
+	    .body = rq.body,
+	    .body_len = rq.body ? strlen(rq.body) : 0,
+	};
+	if (http_client_request(&hr, &resp, err, sizeof(err)) != 0) {
+		fail(err);
+		goto out;
+	}
+	if (resp.status < 200 || resp.status > 299) {
+		admin_api_error(cmd, resp.status, (const char *)buf_head(&resp.body), buf_used(&resp.body),
+				err, sizeof(err));
+		fail(err);
+		goto out;
+	}
+
+	/* --json alone passes the body through; the credentials file is built
+	 * from the parsed response even then. */
+	if (!inv->json || file) {
+		json_error_t je;
+		j = json_loadb((const char *)buf_head(&resp.body), buf_used(&resp.body), 0, &je);
+		if (!json_is_object(j)) {
+			fail("the edge's response is not a JSON object: is --url the edge's admin listener?");
+			goto out;
+		}
+		if (cmd->render(inv, j, &out, err, sizeof(err)) != 0) {
+			fail(err[0] ? err : "cannot format the response");
+			goto out;
+		}
+	}
+	if (fd >= 0) {
+		if (ftruncate(fd, 0) != 0 ||
+		    (r = write_all(fd, buf_head(&out.out), buf_used(&out.out))) != 0 || fsync(fd) != 0) {
+			snprintf(
+			    err, sizeof(err),
+			    "cannot write the credentials to %s: %s; the tunnel exists now, so delete it "
+			    "('burrow admin tunnel delete %s') and create it again",
+			    file, strerror(errno), inv->pos);
+			fail(err);
+			goto out;
+		}
+		close(fd);
+		fd = -1;
+		created = false;
+	}
+	if (cmd->secret && (inv->json || !file))
+		protect_stdout();
+	if (inv->json)
+		r = write_all(STDOUT_FILENO, buf_head(&resp.body), buf_used(&resp.body));
+	else
+		r = file ? 0 : write_all(STDOUT_FILENO, buf_head(&out.out), buf_used(&out.out));
+	if (r == 0 && inv->json &&
+	    (buf_used(&resp.body) == 0 || buf_head(&resp.body)[buf_used(&resp.body) - 1] != '\n'))
+		r = write_all(STDOUT_FILENO, "\n", 1);
+	if (r != 0) {
+		snprintf(err, sizeof(err), "cannot write to stdout: %s", strerror(-r));
+		fail(err);
+		goto out;
+	}
+	if (buf_used(&out.info))
+		write_all(STDERR_FILENO, buf_head(&out.info), buf_used(&out.info));
+	code = ADMIN_EXIT_OK;
+out:
+	if (fd >= 0) {
+		close(fd);
+		if (created)
+			unlink(file);
+	}
+	json_decref(j);
+	free(rq.body);
+	buf_free_secret(&resp.body);
+	buf_free_secret(&out.out);
+	buf_free(&out.info);
+	return code;
+}
+
+int admin_main(int argc, char **argv)
+{
+	admin_inv_t inv;
+	char err[ERRLEN];
+	buf_t help;
+	int code, r = admin_cli_parse(argc, argv, &inv, err, sizeof(err));
+
+	switch (r) {
+	case ADMIN_PARSE_RUN: code = run(&inv); break;
+	case ADMIN_PARSE_HELP:
+	case ADMIN_PARSE_HELP_USAGE:
+		buf_init(&help, 1 << 20);
+		if (admin_cli_help(&inv, &help) == 0)
+			write_all(r == ADMIN_PARSE_HELP ? STDOUT_FILENO : STDERR_FILENO, buf_head(&help),
+				  buf_used(&help));
+		buf_free(&help);
+		code = r == ADMIN_PARSE_HELP ? ADMIN_EXIT_OK : ADMIN_EXIT_USAGE;
+		break;
+	default:
+		fail(err);
+		code = ADMIN_EXIT_USAGE;
+		break;
+	}
+	admin_inv_free(&inv);
+	return code;
+}

@@ -1,0 +1,624 @@
+/* admin_cmds.c — the `burrow admin` command table: for each command its
+ * options, how it becomes an admin API request (docs/admin-api.md) and how
+ * the response is shown to people.
+ *
+ * Pure: builds JSON and text only. Text that came from the edge is sanitised
+ * before it is shown; secrets appear only in the output of the two commands
+ * that exist to show them once. */
+#include "admin/admin_cli.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/admin_util.h"
+#include "core/err.h"
+
+#define CELL_MAX (64 * 1024)
+
+/* ---- JSON helpers ---- */
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int64_t jint(const json_t *o, const char *key)
+{
+	return (int64_t)json_integer_value(json_object_get(o, key));
+}
+
+/* The edge's string, sanitised for one line of output. */
+static const char *jshow(const json_t *o, const char *key, char *out, size_t outlen)
+{
+	const char *v = jstr(o, key);
+	admin_sanitize(v ? v : "-", out, outlen);
+	return out;
+}
+
+/* Joins a JSON array of strings with sep; "-" when empty. NUL-terminated in
+ * b (caller frees b). */
+static const char *join_list(const json_t *arr, const char *sep, buf_t *b)
+{
+	size_t i;
+	json_t *v;
+	int r = 0;
+
+	buf_init(b, CELL_MAX);
+	json_array_foreach(arr, i, v)
+	{
+		if (json_is_string(v))
+			r = r ? r : buf_printf(b, "%s%s", buf_used(b) ? sep : "", json_string_value(v));
+	}
+	if (r == 0 && buf_used(b) == 0)
+		r = buf_append_str(b, "-");
+	if (r != 0 || buf_append(b, "", 1) != 0)
+		return "?";
+	return (const char *)buf_head(b);
+}
+
+static int array_of(json_t *resp, const char *key, json_t **arr, char *err, size_t errlen)
+{
+	*arr = json_object_get(resp, key);
+	if (!json_is_array(*arr)) {
+		snprintf(err, errlen,
+			 "the edge's response has no \"%s\" list: is --url the edge's admin listener?", key);
+		return ERR_PROTO;
+	}
+	return 0;
+}
+
+static int need_string(json_t *resp, const char *key, char *err, size_t errlen)
+{
+	if (!json_is_string(json_object_get(resp, key))) {
+		snprintf(err, errlen,
+			 "the edge's response has no \"%s\": is --url the edge's admin listener?", key);
+		return ERR_PROTO;
+	}
+	return 0;
+}
+
+static int finish_body(json_t *j, bool ok, admin_request_t *req)
+{
+	if (j && ok)
+		req->body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return req->body ? 0 : ERR_NOMEM;
+}
+
+/* Adds every value of option id as a JSON array under key. */
+static bool set_list(json_t *j, const char *key, const admin_inv_t *inv, int id)
+{
+	json_t *arr = json_array();
+	bool ok = arr != NULL;
+
+	for (size_t i = 0; ok && i < inv->nargs; i++)
+		if (inv->args[i].id == id)
+			ok = json_array_append_new(arr, json_string(inv->args[i].val)) == 0;
+	if (!ok) {
+		json_decref(arr);
+		return false;
+	}
+	return json_object_set_new(j, key, arr) == 0;
+}
+
+static int64_t duration_of(const admin_inv_t *inv, int id, int64_t dflt)
+{
+	const char *v = admin_inv_get(inv, id);
+	int64_t secs = dflt;
+
+	if (v)
+		admin_parse_duration(v, &secs); /* validated by the parser */
+	return secs;
+}
+
+/* ---- apps ---- */
+
+static const admin_opt_t app_create_opts[] = {
+    {"name", AOPT_NAME, AVAL_NAME, "NAME", AOPT_REQUIRED, "application name: 1-64 of A-Z a-z 0-9 . _ -"},
+    {"hostname", AOPT_HOSTNAME, AVAL_TEXT, "HOST", AOPT_REQUIRED | AOPT_REPEAT,
+     "hostname the application protects; repeat for more"},
+    {"session-duration", AOPT_SESSION_DURATION, AVAL_DURATION_POS, "DURATION", 0,
+     "how long a login to the application lasts (default 24h)"},
+    {NULL, 0, 0, NULL, 0, NULL},
+};
+
+static int app_create_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	json_t *j = json_object();
+	bool ok = j && json_object_set_new(j, "name", json_string(admin_inv_get(inv, AOPT_NAME))) == 0 &&
+		  set_list(j, "hostnames", inv, AOPT_HOSTNAME);
+
+	if (ok && admin_inv_get(inv, AOPT_SESSION_DURATION))
+		ok = json_object_set_new(j, "session_duration",
+					 json_integer(duration_of(inv, AOPT_SESSION_DURATION, 86400))) == 0;
+	req->method = "POST";
+	snprintf(req->path, sizeof(req->path), "/api/v1/apps");
+	return finish_body(j, ok, req);
+}
+
+static int app_create_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen)
+{
+	char name[80], id[80], dur[32];
+	buf_t hosts;
+	int r;
+
+	if ((r = need_string(resp, "id", err, errlen)) != 0)
+		return r;
+	admin_format_duration(jint(resp, "session_duration"), dur, sizeof(dur));
+	r = buf_printf(&out->out, "App \"%s\" created (id %s) for %s; a login lasts %s.\n",
+		       jshow(resp, "name", name, sizeof(name)), jshow(resp, "id", id, sizeof(id)),
+		       join_list(json_object_get(resp, "hostnames"), ", ", &hosts), dur);
+	buf_free(&hosts);
+	return r;
+}
+
+static int app_list_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	req->method = "GET";
+	snprintf(req->path, sizeof(req->path), "/api/v1/apps");
+	return 0;
+}
+
+static int app_list_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen)
+{
+	static const char *const head[] = {"NAME", "HOSTNAMES", "SESSION", "CREATED", "ID"};
+	admin_table_t t;
+	json_t *arr, *a;
+	size_t i;
+	int r;
+
+	if ((r = array_of(resp, "apps", &arr, err, errlen)) != 0)
+		return r;
+	if ((r = admin_table_init(&t, 5, head)) != 0)
+		return r;
+	json_array_foreach(arr, i, a)
+	{
+		char dur[32], created[40];
+		buf_t hosts;
+		admin_format_duration(jint(a, "session_duration"), dur, sizeof(dur));
+		admin_format_time(jint(a, "created_at"), created, sizeof(created));
+		const char *row[] = {jstr(a, "name"), join_list(json_object_get(a, "hostnames"), ",", &hosts),
+				     dur, created, jstr(a, "id")};
+		r = admin_table_add(&t, row);
+		buf_free(&hosts);
+		if (r)
+			break;
+	}
+	if (r == 0)
+		r = admin_table_render(&t, &out->out);
+	admin_table_free(&t);
+	return r;
+}
+
+static int app_delete_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	req->method = "DELETE";
+	snprintf(req->path, sizeof(req->path), "/api/v1/apps/%s", inv->pos);
+	return 0;
+}
+
+static int app_delete_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen)
+{
+	char id[80];
+
+	return buf_printf(&out->out, "App \"%s\" deleted (id %s), with its policies.\n", inv->pos,
+			  jshow(resp, "deleted", id, sizeof(id)));
+}
+
+/* ---- policies ---- */
+
+static const admin_opt_t policy_add_opts[] = {
+    {"app", AOPT_APP, AVAL_NAME, "APP", AOPT_REQUIRED, "application (name or id) the policy belongs to"},
+    {"action", AOPT_ACTION, AVAL_ACTION, "ACTION", AOPT_REQUIRED,
+     "what a match does: allow, deny, bypass or service_auth"},
+    {"name", AOPT_NAME, AVAL_NAME, "NAME", 0, "policy name (default: the action)"},
+    {"include", AOPT_INCLUDE, AVAL_TEXT, "SEL", AOPT_REPEAT, "matches when any include selector matches"},
+    {"require", AOPT_REQUIRE, AVAL_TEXT, "SEL", AOPT_REPEAT, "and every require selector matches"},
+    {"exclude", AOPT_EXCLUDE, AVAL_TEXT, "SEL", AOPT_REPEAT, "and no exclude selector matches"},
+    {"precedence", AOPT_PRECEDENCE, AVAL_UINT, "N", 0,
+     "order within the application, lowest first (default: after the last)"},
+    {NULL, 0, 0, NULL, 0, NULL},
+};
+
+static int policy_add_check(const admin_inv_t *inv, char *err, size_t errlen)
+{
+	if (strcmp(admin_inv_get(inv, AOPT_ACTION), "service_auth") == 0 &&
+	    admin_inv_count(inv, AOPT_INCLUDE) == 0) {
+		snprintf(
+		    err, errlen,
+		    "policy add: a service_auth policy needs at least one --include selector, e.g. --include "
+		    "service-token=ci (see 'burrow admin policy add --help')");
+		return ERR_INVAL;
+	}
+	return 0;
+}
+
+static int policy_add_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	const char *name = admin_inv_get(inv, AOPT_NAME), *prec = admin_inv_get(inv, AOPT_PRECEDENCE);
+	json_t *j = json_object();
+	bool ok = j && json_object_set_new(j, "action", json_string(admin_inv_get(inv, AOPT_ACTION))) == 0 &&
+		  set_list(j, "include", inv, AOPT_INCLUDE) && set_list(j, "require", inv, AOPT_REQUIRE) &&
+		  set_list(j, "exclude", inv, AOPT_EXCLUDE);
+
+	if (ok && name)
+		ok = json_object_set_new(j, "name", json_string(name)) == 0;
+	if (ok && prec)
+		ok = json_object_set_new(j, "precedence", json_integer(strtoll(prec, NULL, 10))) == 0;
+	req->method = "POST";
+	snprintf(req->path, sizeof(req->path), "/api/v1/apps/%s/policies", admin_inv_get(inv, AOPT_APP));
+	return finish_body(j, ok, req);
+}
+
+static int policy_add_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen)
+{
+	char name[80], action[40], app[80], id[80];
+	int r;
+
+	if ((r = need_string(resp, "id", err, errlen)) != 0)
+		return r;
+	return buf_printf(&out->out, "Policy \"%s\" (%s) added to app \"%s\": id %s, precedence %lld.\n",
+			  jshow(resp, "name", name, sizeof(name)),
+			  jshow(resp, "action", action, sizeof(action)), jshow(resp, "app", app, sizeof(app)),
+			  jshow(resp, "id", id, sizeof(id)), (long long)jint(resp, "precedence"));
+}
+
+static const admin_opt_t policy_list_opts[] = {
+    {"app", AOPT_APP, AVAL_NAME, "APP", 0, "only this application's policies (name or id)"},
+    {NULL, 0, 0, NULL, 0, NULL},
+};
+
+static int policy_list_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	const char *app = admin_inv_get(inv, AOPT_APP);
+
+	req->method = "GET";
+	if (app)
+		snprintf(req->path, sizeof(req->path), "/api/v1/apps/%s/policies", app);
+	else
+		snprintf(req->path, sizeof(req->path), "/api/v1/policies");
+	return 0;
+}
+
+static int policy_list_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err,
+			      size_t errlen)
+{
+	static const char *const head[] = {"ID",     "APP",	"PRECEDENCE", "NAME",
+					   "ACTION", "INCLUDE", "REQUIRE",    "EXCLUDE"};
+	admin_table_t t;
+	json_t *arr, *p;
+	size_t i;
+	int r;
+
+	if ((r = array_of(resp, "policies", &arr, err, errlen)) != 0)
+		return r;
+	if ((r = admin_table_init(&t, 8, head)) != 0)
+		return r;
+	json_array_foreach(arr, i, p)
+	{
+		char prec[24];
+		buf_t inc, req, exc;
+		snprintf(prec, sizeof(prec), "%lld", (long long)jint(p, "precedence"));
+		const char *row[] = {jstr(p, "id"),
+				     jstr(p, "app"),
+				     prec,
+				     jstr(p, "name"),
+				     jstr(p, "action"),
+				     join_list(json_object_get(p, "include"), ",", &inc),
+				     join_list(json_object_get(p, "require"), ",", &req),
+				     join_list(json_object_get(p, "exclude"), ",", &exc)};
+		r = admin_table_add(&t, row);
+		buf_free(&inc);
+		buf_free(&req);
+		buf_free(&exc);
+		if (r)
+			break;
+	}
+	if (r == 0)
+		r = admin_table_render(&t, &out->out);
+	admin_table_free(&t);
+	return r;
+}
+
+static int policy_delete_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	req->method = "DELETE";
+	snprintf(req->path, sizeof(req->path), "/api/v1/policies/%s", inv->pos);
+	return 0;
+}
+
+static int policy_delete_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err,
+				size_t errlen)
+{
+	char id[80];
+
+	return buf_printf(&out->out, "Policy %s deleted.\n", jshow(resp, "deleted", id, sizeof(id)));
+}
+
+/* ---- service tokens ---- */
+
+/* A year, as the service tokens of the Cloudflare flow this mirrors. */
+#define SERVICE_TOKEN_DEFAULT_DURATION ((int64_t)8760 * 3600)
+
+static const admin_opt_t token_create_opts[] = {
+    {"name", AOPT_NAME, AVAL_NAME, "NAME", AOPT_REQUIRED, "token name: 1-64 of A-Z a-z 0-9 . _ -"},
+    {"duration", AOPT_DURATION, AVAL_DURATION, "DURATION", 0,
+     "how long the token is valid (default 8760h; 0: never expires)"},
+    {NULL, 0, 0, NULL, 0, NULL},
+};
+
+static int token_create_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	json_t *j = json_object();
+	bool ok = j && json_object_set_new(j, "name", json_string(admin_inv_get(inv, AOPT_NAME))) == 0 &&
+		  json_object_set_new(
+		      j, "duration",
+		      json_integer(duration_of(inv, AOPT_DURATION, SERVICE_TOKEN_DEFAULT_DURATION))) == 0;
+
+	req->method = "POST";
+	snprintf(req->path, sizeof(req->path), "/api/v1/service-tokens");
+	return finish_body(j, ok, req);
+}
+
+static int token_create_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err,
+			       size_t errlen)
+{
+	char name[80], id[128], secret[160];
+	int r;
+
+	if ((r = need_string(resp, "client_id", err, errlen)) != 0 ||
+	    (r = need_string(resp, "client_secret", err, errlen)) != 0)
+		return r;
+	r = buf_printf(&out->out,
+		       "Service token \"%s\" created. Store the secret now: it is not shown again.\n"
+		       "Client ID:     %s\n"
+		       "Client Secret: %s\n",
+		       jshow(resp, "name", name, sizeof(name)), jshow(resp, "client_id", id, sizeof(id)),
+		       jshow(resp, "client_secret", secret, sizeof(secret)));
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return r;
+}
+
+static int token_list_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	req->method = "GET";
+	snprintf(req->path, sizeof(req->path), "/api/v1/service-tokens");
+	return 0;
+}
+
+static int token_list_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen)
+{
+	static const char *const head[] = {"NAME", "CLIENT ID", "CREATED", "EXPIRES", "STATUS"};
+	admin_table_t t;
+	json_t *arr, *tok;
+	size_t i;
+	int r;
+
+	if ((r = array_of(resp, "service_tokens", &arr, err, errlen)) != 0)
+		return r;
+	if ((r = admin_table_init(&t, 5, head)) != 0)
+		return r;
+	json_array_foreach(arr, i, tok)
+	{
+		char created[40], expires[40];
+		int64_t exp = jint(tok, "expires_at");
+		const char *status = json_is_true(json_object_get(tok, "revoked")) ? "revoked"
+				     : exp != 0 && exp <= out->now		   ? "expired"
+										   : "active";
+		admin_format_time(jint(tok, "created_at"), created, sizeof(created));
+		if (exp == 0)
+			snprintf(expires, sizeof(expires), "never");
+		else
+			admin_format_time(exp, expires, sizeof(expires));
+		const char *row[] = {jstr(tok, "name"), jstr(tok, "client_id"), created, expires, status};
+		if ((r = admin_table_add(&t, row)) != 0)
+			break;
+	}
+	if (r == 0)
+		r = admin_table_render(&t, &out->out);
+	admin_table_free(&t);
+	return r;
+}
+
+static int token_revoke_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	req->method = "DELETE";
+	snprintf(req->path, sizeof(req->path), "/api/v1/service-tokens/%s", inv->pos);
+	return 0;
+}
+
+static int token_revoke_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err,
+			       size_t errlen)
+{
+	char id[128];
+
+	return buf_printf(&out->out, "Service token \"%s\" revoked (client id %s).\n", inv->pos,
+			  jshow(resp, "revoked", id, sizeof(id)));
+}
+
+/* ---- tunnels and routes ---- */
+
+static const admin_opt_t tunnel_create_opts[] = {
+    {"output", AOPT_OUTPUT, AVAL_TEXT, "FILE", 0, "write the credentials to FILE (mode 0600), not stdout"},
+    {NULL, 0, 0, NULL, 0, NULL},
+};
+
+static int tunnel_create_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	json_t *j = json_object();
+	bool ok = j && json_object_set_new(j, "name", json_string(inv->pos)) == 0;
+
+	req->method = "POST";
+	snprintf(req->path, sizeof(req->path), "/api/v1/tunnels");
+	return finish_body(j, ok, req);
+}
+
+/* Writes the credentials file contents {"tunnel_id","tunnel_name",
+ * "tunnel_secret"} to out->out; with --output, admin.c sends it to the file
+ * and out->info to stderr. */
+static int tunnel_create_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err,
+				size_t errlen)
+{
+	const char *file = admin_inv_get(inv, AOPT_OUTPUT);
+	json_t *creds;
+	char *text = NULL;
+	int r;
+
+	if ((r = need_string(resp, "id", err, errlen)) != 0 ||
+	    (r = need_string(resp, "name", err, errlen)) != 0 ||
+	    (r = need_string(resp, "tunnel_secret", err, errlen)) != 0)
+		return r;
+	creds = json_object();
+	if (creds && json_object_set(creds, "tunnel_id", json_object_get(resp, "id")) == 0 &&
+	    json_object_set(creds, "tunnel_name", json_object_get(resp, "name")) == 0 &&
+	    json_object_set(creds, "tunnel_secret", json_object_get(resp, "tunnel_secret")) == 0)
+		text = json_dumps(creds, JSON_COMPACT);
+	json_decref(creds);
+	if (!text)
+		return ERR_NOMEM;
+	r = buf_printf(&out->out, "%s\n", text);
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
+	if (r == 0 && file) {
+		char name[80], id[80], path[256];
+		admin_sanitize(file, path, sizeof(path));
+		r = buf_printf(
+		    &out->info, "Tunnel \"%s\" created (id %s); credentials written to %s (mode 0600).\n",
+		    jshow(resp, "name", name, sizeof(name)), jshow(resp, "id", id, sizeof(id)), path);
+	}
+	return r;
+}
+
+static int tunnel_list_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	req->method = "GET";
+	snprintf(req->path, sizeof(req->path), "/api/v1/tunnels");
+	return 0;
+}
+
+static int tunnel_list_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err,
+			      size_t errlen)
+{
+	static const char *const head[] = {"NAME", "ID", "CREATED"};
+	admin_table_t t;
+	json_t *arr, *tun;
+	size_t i;
+	int r;
+
+	if ((r = array_of(resp, "tunnels", &arr, err, errlen)) != 0)
+		return r;
+	if ((r = admin_table_init(&t, 3, head)) != 0)
+		return r;
+	json_array_foreach(arr, i, tun)
+	{
+		char created[40];
+		admin_format_time(jint(tun, "created_at"), created, sizeof(created));
+		const char *row[] = {jstr(tun, "name"), jstr(tun, "id"), created};
+		if ((r = admin_table_add(&t, row)) != 0)
+			break;
+	}
+	if (r == 0)
+		r = admin_table_render(&t, &out->out);
+	admin_table_free(&t);
+	return r;
+}
+
+static int tunnel_delete_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	req->method = "DELETE";
+	snprintf(req->path, sizeof(req->path), "/api/v1/tunnels/%s", inv->pos);
+	return 0;
+}
+
+static int tunnel_delete_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err,
+				size_t errlen)
+{
+	char id[80];
+
+	return buf_printf(&out->out, "Tunnel \"%s\" deleted (id %s), with its routes.\n", inv->pos,
+			  jshow(resp, "deleted", id, sizeof(id)));
+}
+
+static int route_list_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	req->method = "GET";
+	snprintf(req->path, sizeof(req->path), "/api/v1/routes");
+	return 0;
+}
+
+static int route_list_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen)
+{
+	static const char *const head[] = {"HOSTNAME", "TUNNEL", "TUNNEL ID"};
+	admin_table_t t;
+	json_t *arr, *rt;
+	size_t i;
+	int r;
+
+	if ((r = array_of(resp, "routes", &arr, err, errlen)) != 0)
+		return r;
+	if ((r = admin_table_init(&t, 3, head)) != 0)
+		return r;
+	json_array_foreach(arr, i, rt)
+	{
+		const char *row[] = {jstr(rt, "hostname"), jstr(rt, "tunnel_name"), jstr(rt, "tunnel_id")};
+		if ((r = admin_table_add(&t, row)) != 0)
+			break;
+	}
+	if (r == 0)
+		r = admin_table_render(&t, &out->out);
+	admin_table_free(&t);
+	return r;
+}
+
+/* ---- the table ---- */
+
+const admin_group_t admin_groups[] = {
+    {"app", "Applications: hostnames whose visitors must pass the app's access policies"},
+    {"policy", "Access policies: who may reach an application, checked in precedence order"},
+    {"service-token",
+     "Service tokens: an id and a secret that let scripts and CI pass service_auth policies"},
+    {"tunnel", "Tunnels: the credentials a connector (burrow tunnel) uses to dial the edge"},
+    {"route", "Routes: which tunnel serves each hostname"},
+    {NULL, NULL},
+};
+
+#define NO_ARG NULL, 0, NULL
+
+const admin_cmd_t admin_cmds[] = {
+    {"app", "create", NO_ARG, "Create an application that protects one or more hostnames",
+     "Without a policy nobody gets in: add one with 'burrow admin policy add'.", app_create_opts, false, NULL,
+     app_create_build, app_create_render},
+    {"app", "list", NO_ARG, "List applications", NULL, NULL, false, NULL, app_list_build, app_list_render},
+    {"app", "delete", "NAME", AVAL_NAME, "the application's name or id",
+     "Delete an application and its policies", NULL, NULL, false, NULL, app_delete_build, app_delete_render},
+    {"policy", "add", NO_ARG, "Add an access policy to an application",
+     "The first policy that matches decides; no match denies. Selectors: everyone, email=ADDR,\n"
+     "email-domain=DOMAIN, group=NAME, service-token=NAME|any, ip=CIDR, login-method=NAME.\n"
+     "A service_auth policy needs at least one --include.",
+     policy_add_opts, false, policy_add_check, policy_add_build, policy_add_render},
+    {"policy", "list", NO_ARG, "List policies, by application then precedence", NULL, policy_list_opts, false,
+     NULL, policy_list_build, policy_list_render},
+    {"policy", "delete", "ID", AVAL_NAME, "the policy's id (from 'burrow admin policy list')",
+     "Delete a policy", NULL, NULL, false, NULL, policy_delete_build, policy_delete_render},
+    {"service-token", "create", NO_ARG, "Create a service token; prints its id and secret once",
+     "The edge keeps only a hash of the secret: store it now. Use the pair with\n"
+     "'burrow access ssh --id ID --secret SECRET' where a service_auth policy names the token.",
+     token_create_opts, true, NULL, token_create_build, token_create_render},
+    {"service-token", "list", NO_ARG, "List service tokens (never their secrets)", NULL, NULL, false, NULL,
+     token_list_build, token_list_render},
+    {"service-token", "revoke", "NAME", AVAL_NAME, "the token's name or client id",
+     "Revoke a service token at once", NULL, NULL, false, NULL, token_revoke_build, token_revoke_render},
+    {"tunnel", "create", "NAME", AVAL_NAME, "tunnel name: 1-64 of A-Z a-z 0-9 . _ -",
+     "Create a tunnel; prints its credentials JSON once",
+     "Redirect stdout to a file (it is made mode 0600) or pass --output; the secret is not shown again.",
+     tunnel_create_opts, true, NULL, tunnel_create_build, tunnel_create_render},
+    {"tunnel", "list", NO_ARG, "List tunnels", NULL, NULL, false, NULL, tunnel_list_build,
+     tunnel_list_render},
+    {"tunnel", "delete", "NAME", AVAL_NAME, "the tunnel's name or id", "Delete a tunnel and its routes", NULL,
+     NULL, false, NULL, tunnel_delete_build, tunnel_delete_render},
+    {"route", "list", NO_ARG, "List hostname routes and the tunnels serving them", NULL, NULL, false, NULL,
+     route_list_build, route_list_render},
+    {NULL, NULL, NO_ARG, NULL, NULL, NULL, false, NULL, NULL, NULL},
+};

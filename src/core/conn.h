@@ -1,0 +1,133 @@
+/* conn.h — a byte stream on libuv, optionally TLS through a BIO pair.
+ *
+ * One type for every socket burrow touches: the edge's client and tunnel
+ * connections, the connector's edge and origin connections, the client's
+ * edge connection and its stdio. TLS runs through a BIO pair (DESIGN.md "Hot
+ * path"): libuv reads ciphertext straight into the pair's ring, SSL_read
+ * decrypts into rbuf; SSL_write encrypts wbuf into the ring until it stalls,
+ * then one uv_write sends every record that piled up.
+ *
+ * Input: on_data(c, in) hands the owner all unconsumed plaintext; the owner
+ * buf_consume()s what it used and leaves a partial frame for next time.
+ * conn_pause() stops reading (back-pressure), conn_resume() restarts it.
+ * Output: conn_write() copies into a bounded buffer; the owner watches
+ * conn_pending() against CONN_HIGH_WATER and waits for on_drain.
+ *
+ * Lifetime: conn_new() allocates; conn_close() starts an asynchronous close;
+ * on_close is the last callback, after which the conn is freed by this
+ * module. Callbacks may call conn_close() at any time. */
+#ifndef BURROW_CONN_H
+#define BURROW_CONN_H
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/buf.h"
+
+#define CONN_READ_CHUNK (64 * 1024)
+#define CONN_RBUF_MAX (256 * 1024)
+#define CONN_WBUF_MAX (4 * 1024 * 1024)
+#define CONN_HIGH_WATER (512 * 1024) /* owners stop feeding us above this */
+#define CONN_LOW_WATER (128 * 1024)  /* on_drain fires when pending falls below */
+#define CONN_BIO_SIZE (256 * 1024)
+
+typedef struct conn conn_t;
+
+typedef struct conn_cbs {
+	/* Connected (and TLS handshake done); status < 0 on failure, and the
+	 * conn is then closing. */
+	void (*on_open)(conn_t *c, int status);
+	/* Plaintext arrived; consume what you use from in. */
+	void (*on_data)(conn_t *c, buf_t *in);
+	/* Peer finished sending (FIN or TLS close_notify), status 0; or the
+	 * connection failed, status < 0. Writes may still be possible after a
+	 * clean EOF (half-close). */
+	void (*on_eof)(conn_t *c, int status);
+	/* conn_pending() fell below CONN_LOW_WATER after being above it. */
+	void (*on_drain)(conn_t *c);
+	/* Last callback; the conn is freed when it returns. */
+	void (*on_close)(conn_t *c);
+} conn_cbs_t;
+
+struct conn {
+	uv_loop_t *loop;
+	const conn_cbs_t *cbs;
+	void *data; /* owner's */
+	union {
+		uv_tcp_t tcp;
+		uv_pipe_t pipe;
+	} h;
+	uv_pipe_t out_pipe; /* stdio: fd 1 (h.pipe is fd 0) */
+	uv_stream_t *in;    /* the stream we read */
+	uv_stream_t *out;   /* the stream we write */
+	SSL *ssl;
+	BIO *net_bio; /* our end of the BIO pair (ciphertext) */
+	buf_t rbuf;   /* received plaintext not yet consumed */
+	buf_t wbuf;   /* plaintext waiting to be encrypted/sent */
+	buf_t wflight;
+	uv_write_t wreq;
+	uv_connect_t creq;
+	uv_shutdown_t sreq;
+	size_t inflight; /* bytes in the current uv_write */
+	int handles_open;
+	int err; /* first fatal error */
+	bool tls_server;
+	bool handshaking;
+	bool opened;
+	bool writing;
+	bool paused;
+	bool reading;
+	bool eof_in;       /* peer EOF seen at the socket */
+	bool eof_reported; /* on_eof called */
+	bool shut_req;     /* owner asked for half-close */
+	bool shut_started;
+	bool shut_done;
+	bool close_after;  /* close once flushed */
+	bool closing;
+	bool above_high;
+	bool in_pump;
+	bool stdio;
+	bool dirty; /* on the flush list */
+	conn_t *dirty_next;
+	conn_t *dirty_prev;
+};
+
+conn_t *conn_new(uv_loop_t *loop, const conn_cbs_t *cbs, void *data);
+
+/* Server side: accepts from a listening stream. With ctx, runs the TLS
+ * handshake (server role) and calls on_open when done. */
+int conn_accept(conn_t *c, uv_stream_t *server, SSL_CTX *ctx);
+/* Client side: connects to addr. With ctx, handshakes as a TLS client,
+ * sending SNI and verifying the certificate against host (a DNS name or IP
+ * literal). ALPN comes from ctx. */
+int conn_connect(conn_t *c, const struct sockaddr *addr, SSL_CTX *ctx, const char *host);
+/* Plain conn over this process's stdin (read) and stdout (write). */
+int conn_open_stdio(conn_t *c);
+
+int conn_write(conn_t *c, const void *p, size_t n);
+/* Reserve n bytes in the output buffer to build a frame in place; commit
+ * with conn_write_commit. NULL when the cap would be passed. */
+uint8_t *conn_write_reserve(conn_t *c, size_t n);
+void conn_write_commit(conn_t *c, size_t n);
+/* Sends what was written now. Not needed normally: written conns are
+ * flushed together once per loop iteration, before the loop polls again, so
+ * many small writes leave as one batch of full TLS records. */
+void conn_flush(conn_t *c);
+size_t conn_pending(const conn_t *c);
+
+void conn_pause(conn_t *c);
+void conn_resume(conn_t *c);
+/* Half-close: after pending output, send close_notify (TLS) and FIN. */
+void conn_shutdown(conn_t *c);
+/* Flush pending output, half-close, then close. */
+void conn_finish(conn_t *c);
+/* Close now, dropping pending output. Safe to call twice. */
+void conn_close(conn_t *c);
+
+/* Peer address as "ip" text (no port); "" when unknown. */
+void conn_peer_ip(conn_t *c, char *out, size_t outlen, struct sockaddr_storage *ss);
+
+#endif

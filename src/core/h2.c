@@ -1,0 +1,563 @@
+/* h2.c — nghttp2 sessions on a conn.
+ *
+ * nghttp2 is driven with its callback API: frames go straight into the
+ * conn's output buffer, and DATA payloads are copied once, from the stream's
+ * buffer to the conn, with NGHTTP2_DATA_FLAG_NO_COPY. Windows are opened only
+ * by h2_stream_consume (NGHTTP2 automatic WINDOW_UPDATE is off).
+ *
+ * Must never: call nghttp2_session_send from inside an nghttp2 callback
+ * (kick() defers), or touch a stream after its on_close. */
+#include "core/h2.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+
+#define H2_HDR_STORE_MAX 8192
+
+struct h2_stream {
+	h2_session_t *sess;
+	int32_t id;
+	const h2_stream_cbs_t *cbs;
+	void *data;
+	buf_t out;
+	buf_t hdrs; /* "name\0value\0" pairs */
+	uint8_t nhdrs;
+	int status;
+	bool end_req;
+	bool deferred;
+	bool want_drain;
+	bool drain_queued;
+	h2_stream_t *next;
+	h2_stream_t *prev;
+	h2_stream_t *drain_next;
+};
+
+struct h2_session {
+	nghttp2_session *ng;
+	conn_t *conn;
+	bool server;
+	const h2_session_cbs_t *cbs;
+	void *data;
+	h2_stream_t *streams;
+	size_t nstreams;
+	h2_stream_t *drain_head;
+	int busy;
+	bool want_send;
+	bool closing;
+	bool goaway;
+	int err;
+};
+
+nghttp2_nv h2_nv(const char *name, const char *value)
+{
+	nghttp2_nv nv = {(uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value), NGHTTP2_NV_FLAG_NONE};
+	return nv;
+}
+
+static void kick(h2_session_t *h);
+
+/* ---- streams ---- */
+
+static h2_stream_t *stream_new(h2_session_t *h)
+{
+	h2_stream_t *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->sess = h;
+	buf_init(&s->out, H2_STREAM_OUT_MAX);
+	buf_init(&s->hdrs, H2_HDR_STORE_MAX);
+	s->next = h->streams;
+	if (h->streams)
+		h->streams->prev = s;
+	h->streams = s;
+	h->nstreams++;
+	return s;
+}
+
+static void stream_unlink(h2_stream_t *s)
+{
+	h2_session_t *h = s->sess;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		h->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	h->nstreams--;
+	if (s->drain_queued) {
+		h2_stream_t **pp = &h->drain_head;
+		while (*pp && *pp != s)
+			pp = &(*pp)->drain_next;
+		if (*pp)
+			*pp = s->drain_next;
+	}
+}
+
+static void stream_close(h2_stream_t *s, uint32_t code)
+{
+	stream_unlink(s);
+	if (s->cbs && s->cbs->on_close)
+		s->cbs->on_close(s, code);
+	buf_free(&s->out);
+	buf_free(&s->hdrs);
+	free(s);
+}
+
+void h2_stream_set_cbs(h2_stream_t *s, const h2_stream_cbs_t *cbs, void *data)
+{
+	s->cbs = cbs;
+	s->data = data;
+}
+
+void *h2_stream_data(h2_stream_t *s) { return s->data; }
+h2_session_t *h2_stream_session(h2_stream_t *s) { return s->sess; }
+int32_t h2_stream_id(h2_stream_t *s) { return s->id; }
+int h2_stream_status(h2_stream_t *s) { return s->status; }
+
+const char *h2_stream_header(h2_stream_t *s, const char *name)
+{
+	const char *p = (const char *)s->hdrs.data;
+	const char *end = p + s->hdrs.len;
+	while (p && p < end) {
+		const char *v = p + strlen(p) + 1;
+		if (strcmp(p, name) == 0)
+			return v;
+		p = v + strlen(v) + 1;
+	}
+	return NULL;
+}
+
+size_t h2_stream_room(h2_stream_t *s) { return buf_room(&s->out); }
+
+static void stream_resume(h2_stream_t *s)
+{
+	if (s->deferred && !s->sess->closing) {
+		s->deferred = false;
+		nghttp2_session_resume_data(s->sess->ng, s->id);
+	}
+	kick(s->sess);
+}
+
+int h2_stream_write(h2_stream_t *s, const void *p, size_t n)
+{
+	if (s->sess->closing || s->end_req)
+		return ERR_CLOSED;
+	int r = buf_append(&s->out, p, n);
+	if (r) {
+		s->want_drain = true;
+		return r;
+	}
+	if (buf_used(&s->out) >= H2_STREAM_OUT_MAX - H2_STREAM_OUT_LOW)
+		s->want_drain = true;
+	stream_resume(s);
+	return 0;
+}
+
+void h2_stream_end(h2_stream_t *s)
+{
+	if (s->sess->closing || s->end_req)
+		return;
+	s->end_req = true;
+	stream_resume(s);
+}
+
+void h2_stream_consume(h2_stream_t *s, size_t n)
+{
+	if (s->sess->closing || n == 0)
+		return;
+	nghttp2_session_consume(s->sess->ng, s->id, n);
+	kick(s->sess);
+}
+
+void h2_stream_reset(h2_stream_t *s, uint32_t code)
+{
+	if (s->sess->closing)
+		return;
+	nghttp2_submit_rst_stream(s->sess->ng, NGHTTP2_FLAG_NONE, s->id, code);
+	kick(s->sess);
+}
+
+static ssize_t data_read_cb(nghttp2_session *ng, int32_t id, uint8_t *b, size_t length, uint32_t *flags,
+			    nghttp2_data_source *src, void *user)
+{
+	h2_stream_t *s = src->ptr;
+	size_t avail = buf_used(&s->out);
+	if (avail == 0) {
+		if (s->end_req) {
+			*flags |= NGHTTP2_DATA_FLAG_EOF;
+			return 0;
+		}
+		s->deferred = true;
+		return NGHTTP2_ERR_DEFERRED;
+	}
+	size_t n = avail < length ? avail : length;
+	*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+	if (s->end_req && n == avail)
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+	return (ssize_t)n;
+}
+
+static nghttp2_data_provider provider_for(h2_stream_t *s)
+{
+	nghttp2_data_provider p;
+	p.source.ptr = s;
+	p.read_callback = data_read_cb;
+	return p;
+}
+
+h2_stream_t *h2_submit(h2_session_t *h, const nghttp2_nv *nva, size_t nvlen, const h2_stream_cbs_t *cbs,
+		       void *data)
+{
+	if (h->closing || h->goaway || h->server)
+		return NULL;
+	h2_stream_t *s = stream_new(h);
+	if (!s)
+		return NULL;
+	s->cbs = cbs;
+	s->data = data;
+	nghttp2_data_provider prd = provider_for(s);
+	int32_t id = nghttp2_submit_request(h->ng, NULL, nva, nvlen, &prd, s);
+	if (id < 0) {
+		stream_unlink(s);
+		buf_free(&s->out);
+		free(s);
+		return NULL;
+	}
+	s->id = id;
+	kick(h);
+	return s;
+}
+
+int h2_respond(h2_stream_t *s, int status, const nghttp2_nv *extra, size_t nextra, bool end)
+{
+	h2_session_t *h = s->sess;
+	if (h->closing)
+		return ERR_CLOSED;
+	nghttp2_nv nva[16];
+	char st[4];
+	if (nextra > 15 || status < 100 || status > 999)
+		return ERR_INVAL;
+	st[0] = (char)('0' + status / 100);
+	st[1] = (char)('0' + status / 10 % 10);
+	st[2] = (char)('0' + status % 10);
+	st[3] = '\0';
+	nva[0] = h2_nv(":status", st);
+	for (size_t i = 0; i < nextra; i++)
+		nva[i + 1] = extra[i];
+	nghttp2_data_provider prd = provider_for(s);
+	int r = nghttp2_submit_response(h->ng, s->id, nva, nextra + 1, end ? NULL : &prd);
+	if (r != 0)
+		return ERR_PROTO;
+	kick(h);
+	return 0;
+}
+
+/* ---- nghttp2 callbacks ---- */
+
+static ssize_t send_cb(nghttp2_session *ng, const uint8_t *data, size_t len, int flags, void *user)
+{
+	h2_session_t *h = user;
+	if (conn_pending(h->conn) >= CONN_HIGH_WATER)
+		return NGHTTP2_ERR_WOULDBLOCK;
+	if (conn_write(h->conn, data, len) != 0)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	return (ssize_t)len;
+}
+
+static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *framehd, size_t length,
+			nghttp2_data_source *src, void *user)
+{
+	h2_session_t *h = user;
+	h2_stream_t *s = src->ptr;
+	if (conn_pending(h->conn) >= CONN_HIGH_WATER)
+		return NGHTTP2_ERR_WOULDBLOCK;
+	size_t pad = frame->data.padlen;
+	uint8_t *p = conn_write_reserve(h->conn, 9 + length + pad);
+	if (!p)
+		return NGHTTP2_ERR_WOULDBLOCK;
+	memcpy(p, framehd, 9);
+	size_t off = 9;
+	if (pad) {
+		p[off++] = (uint8_t)(pad - 1);
+	}
+	memcpy(p + off, buf_head(&s->out), length);
+	off += length;
+	if (pad > 1) {
+		memset(p + off, 0, pad - 1);
+		off += pad - 1;
+	}
+	conn_write_commit(h->conn, off);
+	buf_consume(&s->out, length);
+	if (s->want_drain && buf_used(&s->out) <= H2_STREAM_OUT_LOW && !s->drain_queued) {
+		s->drain_queued = true;
+		s->drain_next = h->drain_head;
+		h->drain_head = s;
+	}
+	return 0;
+}
+
+static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
+{
+	h2_session_t *h = user;
+	if (!h->server || frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	h2_stream_t *s = stream_new(h);
+	if (!s)
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	s->id = frame->hd.stream_id;
+	nghttp2_session_set_stream_user_data(ng, s->id, s);
+	return 0;
+}
+
+static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
+		     const uint8_t *value, size_t valuelen, uint8_t flags, void *user)
+{
+	h2_stream_t *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
+	if (!s)
+		return 0;
+	if (s->nhdrs >= H2_MAX_HEADERS)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	if (buf_append(&s->hdrs, name, namelen) || buf_append(&s->hdrs, "", 1) ||
+	    buf_append(&s->hdrs, value, valuelen) || buf_append(&s->hdrs, "", 1))
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	s->nhdrs++;
+	if (!s->sess->server && namelen == 7 && memcmp(name, ":status", 7) == 0 && valuelen == 3)
+		s->status = (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0');
+	return 0;
+}
+
+static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
+{
+	h2_session_t *h = user;
+	if (frame->hd.type == NGHTTP2_GOAWAY) {
+		h->goaway = true;
+		return 0;
+	}
+	if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
+		return 0;
+	h2_stream_t *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
+	if (!s)
+		return 0;
+	if (frame->hd.type == NGHTTP2_HEADERS) {
+		if (h->server && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+			if (h->cbs->on_request)
+				h->cbs->on_request(h, s);
+		} else if (!h->server && frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
+			if (s->status >= 200 && s->cbs && s->cbs->on_response)
+				s->cbs->on_response(s);
+		}
+	}
+	if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && s->cbs && s->cbs->on_end)
+		s->cbs->on_end(s);
+	return 0;
+}
+
+static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data, size_t len,
+			 void *user)
+{
+	h2_stream_t *s = nghttp2_session_get_stream_user_data(ng, id);
+	if (!s || !s->cbs || !s->cbs->on_data) {
+		nghttp2_session_consume(ng, id, len);
+		return 0;
+	}
+	s->cbs->on_data(s, data, len);
+	return 0;
+}
+
+static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void *user)
+{
+	h2_stream_t *s = nghttp2_session_get_stream_user_data(ng, id);
+	if (s)
+		stream_close(s, code);
+	return 0;
+}
+
+/* ---- session ---- */
+
+static void run_drains(h2_session_t *h)
+{
+	while (h->drain_head && !h->closing) {
+		h2_stream_t *s = h->drain_head;
+		h->drain_head = s->drain_next;
+		s->drain_queued = false;
+		s->drain_next = NULL;
+		s->want_drain = false;
+		if (s->cbs && s->cbs->on_drain)
+			s->cbs->on_drain(s);
+	}
+}
+
+static void kick(h2_session_t *h)
+{
+	if (h->closing)
+		return;
+	if (h->busy) {
+		h->want_send = true;
+		return;
+	}
+	h->busy++;
+	do {
+		h->want_send = false;
+		int r = nghttp2_session_send(h->ng);
+		if (r != 0) {
+			log_debug("h2: send failed: %s", nghttp2_strerror(r));
+			h->busy--;
+			h2_session_close(h);
+			return;
+		}
+	} while (h->want_send && !h->closing);
+	h->busy--;
+	run_drains(h);
+	if (!h->closing && !nghttp2_session_want_read(h->ng) && !nghttp2_session_want_write(h->ng))
+		conn_finish(h->conn);
+}
+
+static void on_conn_open(conn_t *c, int status)
+{
+	h2_session_t *h = c->data;
+	if (status == 0) {
+		const unsigned char *alpn = NULL;
+		unsigned alen = 0;
+		if (c->ssl)
+			SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
+		if (c->ssl && (alen != 2 || memcmp(alpn, "h2", 2) != 0)) {
+			log_debug("h2: peer did not negotiate ALPN h2");
+			status = ERR_PROTO;
+		}
+	}
+	if (h->cbs->on_open)
+		h->cbs->on_open(h, status);
+	if (status < 0)
+		conn_close(c);
+}
+
+static void on_conn_data(conn_t *c, buf_t *in)
+{
+	h2_session_t *h = c->data;
+	if (h->closing) {
+		buf_consume(in, buf_used(in));
+		return;
+	}
+	h->busy++;
+	ssize_t r = nghttp2_session_mem_recv(h->ng, buf_head(in), buf_used(in));
+	h->busy--;
+	if (r < 0) {
+		log_debug("h2: receive failed: %s", nghttp2_strerror((int)r));
+		buf_consume(in, buf_used(in));
+		h->err = ERR_PROTO;
+		kick(h); /* sends GOAWAY where nghttp2 queued one */
+		h2_session_close(h);
+		return;
+	}
+	buf_consume(in, (size_t)r);
+	kick(h);
+}
+
+static void on_conn_eof(conn_t *c, int status)
+{
+	h2_session_t *h = c->data;
+	if (!h->err)
+		h->err = status ? status : ERR_CLOSED;
+	conn_close(c);
+}
+
+static void on_conn_drain(conn_t *c)
+{
+	h2_session_t *h = c->data;
+	kick(h);
+}
+
+static void on_conn_close(conn_t *c)
+{
+	h2_session_t *h = c->data;
+	h->closing = true;
+	while (h->streams)
+		stream_close(h->streams, NGHTTP2_INTERNAL_ERROR);
+	nghttp2_session_del(h->ng);
+	if (h->cbs->on_close)
+		h->cbs->on_close(h, h->err);
+	free(h);
+}
+
+static const conn_cbs_t h2_conn_cbs = {
+	.on_open = on_conn_open,
+	.on_data = on_conn_data,
+	.on_eof = on_conn_eof,
+	.on_drain = on_conn_drain,
+	.on_close = on_conn_close,
+};
+
+h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs, void *data)
+{
+	h2_session_t *h = calloc(1, sizeof(*h));
+	nghttp2_session_callbacks *cb = NULL;
+	nghttp2_option *opt = NULL;
+	if (!h)
+		return NULL;
+	h->conn = c;
+	h->server = server;
+	h->cbs = cbs;
+	h->data = data;
+	if (nghttp2_session_callbacks_new(&cb) || nghttp2_option_new(&opt))
+		goto fail;
+	nghttp2_session_callbacks_set_send_callback(cb, send_cb);
+	nghttp2_session_callbacks_set_send_data_callback(cb, send_data_cb);
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+	nghttp2_option_set_no_auto_window_update(opt, 1);
+	nghttp2_option_set_peer_max_concurrent_streams(opt, H2_MAX_STREAMS);
+	int r = server ? nghttp2_session_server_new2(&h->ng, cb, h, opt)
+		       : nghttp2_session_client_new2(&h->ng, cb, h, opt);
+	if (r)
+		goto fail;
+	nghttp2_settings_entry iv[] = {
+		{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS},
+		{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
+		{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+	};
+	if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv, server ? 2 : 3) ||
+	    nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, 0, (int32_t)H2_CONN_WINDOW))
+		goto fail;
+	nghttp2_session_callbacks_del(cb);
+	nghttp2_option_del(opt);
+	c->cbs = &h2_conn_cbs;
+	c->data = h;
+	kick(h);
+	return h;
+fail:
+	if (h->ng)
+		nghttp2_session_del(h->ng);
+	if (cb)
+		nghttp2_session_callbacks_del(cb);
+	if (opt)
+		nghttp2_option_del(opt);
+	free(h);
+	return NULL;
+}
+
+void *h2_session_data(h2_session_t *h) { return h->data; }
+conn_t *h2_session_conn(h2_session_t *h) { return h->conn; }
+size_t h2_session_nstreams(h2_session_t *h) { return h->nstreams; }
+
+void h2_session_drain(h2_session_t *h)
+{
+	if (h->closing || h->goaway)
+		return;
+	h->goaway = true;
+	nghttp2_submit_goaway(h->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->ng),
+			      NGHTTP2_NO_ERROR, NULL, 0);
+	kick(h);
+}
+
+void h2_session_close(h2_session_t *h)
+{
+	if (h->closing)
+		return;
+	conn_close(h->conn);
+}

@@ -1,0 +1,103 @@
+/* h2.h — HTTP/2 sessions on a conn (nghttp2), with per-stream flow control.
+ *
+ * Both tunnel ends use this: the edge is the HTTP/2 client (it opens one
+ * stream per client session), the connector is the server. A stream carries
+ * bytes both ways: h2_stream_write() queues outgoing DATA in a bounded
+ * per-stream buffer; incoming DATA is handed to on_data and counts against
+ * the receive window until the owner calls h2_stream_consume() — which it
+ * does only once the bytes left for their destination. A slow reader
+ * therefore stalls only its own stream.
+ *
+ * Lifetime: the session owns its conn and its streams. A stream's on_close is
+ * its last callback (the stream is freed when it returns); the session's
+ * on_close is the session's last (after every stream's on_close). */
+#ifndef BURROW_H2_H
+#define BURROW_H2_H
+
+#include <nghttp2/nghttp2.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/conn.h"
+
+#define H2_STREAM_WINDOW (4 * 1024 * 1024)
+#define H2_CONN_WINDOW ((1U << 31) - 1)
+#define H2_STREAM_OUT_MAX (512 * 1024) /* per-stream outgoing buffer cap */
+#define H2_STREAM_OUT_LOW (128 * 1024)
+#define H2_MAX_STREAMS 20000
+#define H2_MAX_HEADERS 32
+
+typedef struct h2_session h2_session_t;
+typedef struct h2_stream h2_stream_t;
+
+typedef struct h2_stream_cbs {
+	/* Client role: the response head arrived (status in h2_stream_status). */
+	void (*on_response)(h2_stream_t *s);
+	void (*on_data)(h2_stream_t *s, const uint8_t *p, size_t n);
+	/* The peer ended its side (END_STREAM). */
+	void (*on_end)(h2_stream_t *s);
+	/* The outgoing buffer has room again after being full. */
+	void (*on_drain)(h2_stream_t *s);
+	/* Stream closed; error_code is 0 for a clean close, else an HTTP/2
+	 * error code (RST_STREAM or session loss). Last callback. */
+	void (*on_close)(h2_stream_t *s, uint32_t error_code);
+} h2_stream_cbs_t;
+
+typedef struct h2_session_cbs {
+	/* Server role: a request head arrived on a new stream. Set the stream's
+	 * callbacks with h2_stream_set_cbs, then respond (now or later). */
+	void (*on_request)(h2_session_t *h, h2_stream_t *s);
+	/* Connection-level TLS/TCP open finished (status < 0: failed). */
+	void (*on_open)(h2_session_t *h, int status);
+	/* The session is gone (its conn closed); err says why (0: clean). */
+	void (*on_close)(h2_session_t *h, int err);
+} h2_session_cbs_t;
+
+/* Takes ownership of c: from now on the session receives c's callbacks.
+ * server: true for the HTTP/2 server role. */
+h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs, void *data);
+void *h2_session_data(h2_session_t *h);
+conn_t *h2_session_conn(h2_session_t *h);
+size_t h2_session_nstreams(h2_session_t *h);
+/* Sends GOAWAY and lets open streams finish; the conn closes when the last
+ * one has. */
+void h2_session_drain(h2_session_t *h);
+/* Closes the conn at once; streams get on_close with an error. */
+void h2_session_close(h2_session_t *h);
+
+/* Client role: opens a stream. The request never carries END_STREAM until
+ * h2_stream_end(). Returns NULL on failure (e.g. too many streams). */
+h2_stream_t *h2_submit(h2_session_t *h, const nghttp2_nv *nva, size_t nvlen, const h2_stream_cbs_t *cbs,
+		       void *data);
+/* Server role: answers a request. With end, the stream ends with the
+ * headers; otherwise DATA may follow. */
+int h2_respond(h2_stream_t *s, int status, const nghttp2_nv *extra, size_t nextra, bool end);
+
+void h2_stream_set_cbs(h2_stream_t *s, const h2_stream_cbs_t *cbs, void *data);
+void *h2_stream_data(h2_stream_t *s);
+h2_session_t *h2_stream_session(h2_stream_t *s);
+int32_t h2_stream_id(h2_stream_t *s);
+/* Response status (client role), 0 before on_response. */
+int h2_stream_status(h2_stream_t *s);
+/* A received header value (request or response), NUL-terminated; NULL when
+ * absent. Pseudo-headers too (":method", ":authority", ":path"). */
+const char *h2_stream_header(h2_stream_t *s, const char *name);
+
+/* Queues bytes to send as DATA. ERR_TOOBIG when the buffer is full: check
+ * h2_stream_room() and wait for on_drain. */
+int h2_stream_write(h2_stream_t *s, const void *p, size_t n);
+size_t h2_stream_room(h2_stream_t *s);
+/* END_STREAM after the queued bytes (half-close). */
+void h2_stream_end(h2_stream_t *s);
+/* Tells the peer we processed n received bytes (opens its window). */
+void h2_stream_consume(h2_stream_t *s, size_t n);
+/* Aborts the stream (RST_STREAM). on_close follows. */
+void h2_stream_reset(h2_stream_t *s, uint32_t error_code);
+
+/* Builds an nghttp2_nv from two C strings (no copy flags: the strings must
+ * live until the submit call returns; nghttp2 copies them). */
+nghttp2_nv h2_nv(const char *name, const char *value);
+
+#endif

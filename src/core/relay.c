@@ -1,0 +1,266 @@
+/* relay.c — conn <-> HTTP/2 stream byte relay (raw or WebSocket-framed).
+ *
+ * Must never: buffer more than the conn's and the stream's caps, or
+ * acknowledge DATA before the conn accepted it. */
+#include "core/relay.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/ws.h"
+
+typedef struct relay {
+	conn_t *conn;
+	h2_stream_t *stream;
+	bool ws;
+	ws_decoder_t dec;
+	relay_done_cb done;
+	void *data;
+	relay_stats_t st;
+	size_t unacked;   /* stream bytes written to conn, not yet consumed */
+	bool conn_in_end; /* conn side finished sending (EOF or Close frame) */
+	bool stream_in_end;
+	bool close_sent;  /* ws: our Close frame is queued */
+	bool conn_gone;
+	bool stream_gone;
+} relay_t;
+
+static void relay_maybe_free(relay_t *r)
+{
+	if (!r->conn_gone || !r->stream_gone)
+		return;
+	if (r->done)
+		r->done(r->data, &r->st);
+	free(r);
+}
+
+static int ws_send(conn_t *c, enum ws_opcode op, const void *p, size_t n)
+{
+	uint8_t hdr[14];
+	size_t hl = ws_frame_header(hdr, op, true, n, NULL);
+	uint8_t *w = conn_write_reserve(c, hl + n);
+	if (!w)
+		return ERR_TOOBIG;
+	memcpy(w, hdr, hl);
+	if (n)
+		memcpy(w + hl, p, n);
+	conn_write_commit(c, hl + n);
+	return 0;
+}
+
+static void send_ws_close(relay_t *r, uint16_t code)
+{
+	if (r->close_sent || r->conn_gone)
+		return;
+	uint8_t p[2] = {(uint8_t)(code >> 8), (uint8_t)code};
+	r->close_sent = true;
+	ws_send(r->conn, WS_OP_CLOSE, p, 2);
+}
+
+static void ack_stream(relay_t *r)
+{
+	if (r->unacked && !r->stream_gone && conn_pending(r->conn) < CONN_HIGH_WATER) {
+		h2_stream_consume(r->stream, r->unacked);
+		r->unacked = 0;
+	}
+}
+
+/* ---- conn side ---- */
+
+static void conn_finished_input(relay_t *r)
+{
+	if (r->conn_in_end)
+		return;
+	r->conn_in_end = true;
+	if (!r->stream_gone)
+		h2_stream_end(r->stream);
+}
+
+static void r_on_data(conn_t *c, buf_t *in)
+{
+	relay_t *r = c->data;
+	if (r->stream_gone || r->conn_in_end) {
+		buf_consume(in, buf_used(in)); /* nowhere to go: drop */
+		return;
+	}
+	size_t room = h2_stream_room(r->stream);
+	size_t n = buf_used(in) < room ? buf_used(in) : room;
+	if (!r->ws) {
+		h2_stream_write(r->stream, buf_head(in), n);
+		buf_consume(in, n);
+		r->st.up += n;
+	} else {
+		size_t off = 0;
+		while (off < n && !r->conn_in_end) {
+			size_t used = 0;
+			ws_event_t ev;
+			int e = ws_decode(&r->dec, buf_head(in) + off, n - off, &used, &ev);
+			off += used;
+			if (e < 0) {
+				log_debug("relay: bad WebSocket frame from client: %s", err_str(e));
+				send_ws_close(r, 1002);
+				buf_consume(in, buf_used(in));
+				if (!r->stream_gone)
+					h2_stream_reset(r->stream, NGHTTP2_CANCEL);
+				conn_finish(c);
+				return;
+			}
+			if (e == 0)
+				break;
+			switch (ev.type) {
+			case WS_EV_DATA:
+				if (ev.len) {
+					h2_stream_write(r->stream, ev.data, ev.len);
+					r->st.up += ev.len;
+				}
+				break;
+			case WS_EV_PING:
+				ws_send(c, WS_OP_PONG, ev.data, ev.len);
+				break;
+			case WS_EV_PONG:
+				break;
+			case WS_EV_CLOSE:
+				conn_finished_input(r);
+				break;
+			}
+		}
+		buf_consume(in, off);
+	}
+	if (buf_used(in) > 0 && !r->conn_in_end)
+		conn_pause(c); /* stream buffer full: wait for its on_drain */
+	else if (r->conn_in_end)
+		buf_consume(in, buf_used(in));
+}
+
+static void r_on_eof(conn_t *c, int status)
+{
+	relay_t *r = c->data;
+	if (status < 0) {
+		r->st.conn_error = status;
+		if (!r->stream_gone)
+			h2_stream_reset(r->stream, NGHTTP2_CANCEL);
+		conn_close(c);
+		return;
+	}
+	/* A bare TCP close without a Close frame is a normal end for
+	 * WebSocket clients (the cloudflared client does it). */
+	conn_finished_input(r);
+	if (r->ws || r->stream_gone)
+		conn_finish(c);
+}
+
+static void r_on_drain(conn_t *c)
+{
+	relay_t *r = c->data;
+	ack_stream(r);
+}
+
+static void r_on_close(conn_t *c)
+{
+	relay_t *r = c->data;
+	r->conn_gone = true;
+	if (!r->stream_gone)
+		h2_stream_reset(r->stream, r->conn_in_end ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL);
+	relay_maybe_free(r);
+}
+
+static const conn_cbs_t relay_conn_cbs = {
+	.on_data = r_on_data,
+	.on_eof = r_on_eof,
+	.on_drain = r_on_drain,
+	.on_close = r_on_close,
+};
+
+/* ---- stream side ---- */
+
+static void s_on_data(h2_stream_t *s, const uint8_t *p, size_t n)
+{
+	relay_t *r = h2_stream_data(s);
+	if (r->conn_gone) {
+		h2_stream_consume(s, n);
+		return;
+	}
+	int e = r->ws ? ws_send(r->conn, WS_OP_BINARY, p, n) : conn_write(r->conn, p, n);
+	if (e) {
+		/* Only when the peer ignored flow control or the conn is
+		 * shutting: drop the session rather than grow. */
+		h2_stream_reset(s, NGHTTP2_FLOW_CONTROL_ERROR);
+		conn_close(r->conn);
+		return;
+	}
+	r->st.down += n;
+	r->unacked += n;
+	ack_stream(r);
+}
+
+static void s_on_end(h2_stream_t *s)
+{
+	relay_t *r = h2_stream_data(s);
+	r->stream_in_end = true;
+	if (r->conn_gone)
+		return;
+	if (r->ws) {
+		send_ws_close(r, 1000);
+		if (r->conn_in_end)
+			conn_finish(r->conn);
+	} else {
+		conn_shutdown(r->conn);
+	}
+}
+
+static void s_on_drain(h2_stream_t *s)
+{
+	relay_t *r = h2_stream_data(s);
+	if (!r->conn_gone)
+		conn_resume(r->conn);
+}
+
+static void s_on_close(h2_stream_t *s, uint32_t code)
+{
+	relay_t *r = h2_stream_data(s);
+	r->stream_gone = true;
+	r->stream = NULL;
+	r->st.h2_error = code;
+	if (!r->conn_gone) {
+		if (code == NGHTTP2_NO_ERROR && r->stream_in_end) {
+			if (r->ws)
+				send_ws_close(r, 1000);
+			conn_finish(r->conn);
+		} else {
+			if (r->ws)
+				send_ws_close(r, 1011);
+			conn_close(r->conn);
+		}
+	}
+	relay_maybe_free(r);
+}
+
+static const h2_stream_cbs_t relay_stream_cbs = {
+	.on_data = s_on_data,
+	.on_end = s_on_end,
+	.on_drain = s_on_drain,
+	.on_close = s_on_close,
+};
+
+int relay_start(conn_t *c, h2_stream_t *s, bool ws, relay_done_cb done, void *data)
+{
+	relay_t *r = calloc(1, sizeof(*r));
+	if (!r)
+		return ERR_NOMEM;
+	r->conn = c;
+	r->stream = s;
+	r->ws = ws;
+	r->done = done;
+	r->data = data;
+	ws_decoder_init(&r->dec, true);
+	c->cbs = &relay_conn_cbs;
+	c->data = r;
+	h2_stream_set_cbs(s, &relay_stream_cbs, r);
+	if (c->paused)
+		conn_resume(c);
+	else if (buf_used(&c->rbuf))
+		r_on_data(c, &c->rbuf);
+	return 0;
+}

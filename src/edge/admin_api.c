@@ -1,0 +1,454 @@
+/* admin_api.c — the admin API's router and the helpers its handlers share
+ * (responses, body fields, transactions, randomness).
+ *
+ * Runs on a worker thread after the HTTP layer has checked the admin token.
+ * SQL is only ever prepared from constant strings with bound parameters;
+ * user input never becomes SQL text. Secrets never reach the log. */
+#include "edge/admin_api.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "edge/admin_api_int.h"
+
+#define API_PREFIX "/api/v1/"
+#define MAX_SEGS 3
+#define SEG_MAX 128
+#define BODY_MAX (64 * 1024)
+
+typedef struct route {
+	const char *method;
+	const char *segs[MAX_SEGS]; /* "*" is the {name} or {id} parameter */
+	admin_handler_fn fn;
+} route_t;
+
+static const route_t routes[] = {
+    {"GET", {"apps"}, admin__apps_list},
+    {"POST", {"apps"}, admin__apps_create},
+    {"DELETE", {"apps", "*"}, admin__apps_delete},
+    {"GET", {"apps", "*", "policies"}, admin__policies_list_app},
+    {"POST", {"apps", "*", "policies"}, admin__policies_create},
+    {"GET", {"policies"}, admin__policies_list},
+    {"DELETE", {"policies", "*"}, admin__policies_delete},
+    {"GET", {"service-tokens"}, admin__tokens_list},
+    {"POST", {"service-tokens"}, admin__tokens_create},
+    {"DELETE", {"service-tokens", "*"}, admin__tokens_revoke},
+    {"GET", {"tunnels"}, admin__tunnels_list},
+    {"POST", {"tunnels"}, admin__tunnels_create},
+    {"DELETE", {"tunnels", "*"}, admin__tunnels_delete},
+    {"GET", {"routes"}, admin__routes_list},
+};
+
+/* ---- responses ---- */
+
+static void set_body(admin_ctx_t *c, int status, char *body)
+{
+	free(c->resp->body);
+	c->resp->status = body ? status : 500;
+	c->resp->body = body;
+}
+
+void admin__reply(admin_ctx_t *c, int status, json_t *obj)
+{
+	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	json_decref(obj);
+	if (!text)
+		log_error("admin api: cannot encode a response");
+	set_body(c, status, text);
+}
+
+static bool is_hex(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return false;
+	return true;
+}
+
+void admin__reply_secret(admin_ctx_t *c, int status, json_t *obj, const char *key, const char *secret)
+{
+	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	char *out = NULL;
+	json_decref(obj);
+	/* splicing is only sound for a non-empty object and a secret needing no escaping */
+	size_t tlen = text ? strlen(text) : 0;
+	if (tlen < 3 || text[tlen - 1] != '}' || !is_hex(secret) || !admin__name_ok(key))
+		goto out;
+	size_t olen = tlen + strlen(key) + strlen(secret) + 8;
+	if (!(out = malloc(olen)))
+		goto out;
+	snprintf(out, olen, "%.*s,\"%s\":\"%s\"}", (int)(tlen - 1), text, key, secret);
+out:
+	free(text);
+	if (!out)
+		log_error("admin api: cannot encode a response");
+	set_body(c, status, out);
+}
+
+void admin__error(admin_ctx_t *c, int status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	admin__reply(c, status, json_pack("{s:s}", "error", msg));
+}
+
+void admin__store_error(admin_ctx_t *c, const char *what)
+{
+	log_error("admin api: %s: %s", what, sqlite3_errmsg(c->db));
+	admin__error(c, 500, "store failure while trying to %s; see the edge's log", what);
+}
+
+const char *admin__echo(const char *s)
+{
+	size_t n = 0;
+	if (!s)
+		return "(none)";
+	for (; s[n]; n++)
+		if ((unsigned char)s[n] < 0x20 || (unsigned char)s[n] > 0x7e || s[n] == '"' || n >= SEG_MAX)
+			return "(unprintable)";
+	return s;
+}
+
+/* ---- request body ---- */
+
+int admin__check_fields(admin_ctx_t *c, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(c->body, key, v)
+	{
+		bool ok = false;
+		for (size_t i = 0; allowed[i] && !ok; i++)
+			ok = strcmp(key, allowed[i]) == 0;
+		if (!ok) {
+			char list[256] = "";
+			for (size_t i = 0; allowed[i]; i++)
+				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+					 i ? ", " : "", allowed[i]);
+			admin__error(c, 400, "unknown field \"%s\"; this request takes: %s", admin__echo(key),
+				     list);
+			return ERR_INVAL;
+		}
+	}
+	return 0;
+}
+
+static json_t *field(admin_ctx_t *c, const char *key)
+{
+	json_t *v = c->body ? json_object_get(c->body, key) : NULL;
+	return json_is_null(v) ? NULL : v;
+}
+
+int admin__get_string(admin_ctx_t *c, const char *key, const char **out)
+{
+	json_t *v = field(c, key);
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		admin__error(c, 400, "\"%s\" must be a string", key);
+		return ERR_INVAL;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+int admin__get_int(admin_ctx_t *c, const char *key, int64_t min, int64_t max, bool *present, int64_t *out)
+{
+	json_t *v = field(c, key);
+	*present = v != NULL;
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		admin__error(c, 400, "\"%s\" must be an integer from %lld to %lld", key, (long long)min,
+			     (long long)max);
+		return ERR_INVAL;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+int admin__get_strings(admin_ctx_t *c, const char *key, size_t max, json_t **out)
+{
+	json_t *v = field(c, key);
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) > max)
+		goto bad;
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		json_t *e = json_array_get(v, i);
+		/* an embedded NUL would make the C string differ from what was sent */
+		if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e))
+			goto bad;
+	}
+	*out = v;
+	return 0;
+bad:
+	admin__error(c, 400, "\"%s\" must be an array of at most %zu strings", key, max);
+	return ERR_INVAL;
+}
+
+bool admin__name_ok(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++) {
+		char ch = s[n];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '.' || ch == '_' || ch == '-'))
+			return false;
+	}
+	return n >= 1 && n <= ADMIN_NAME_MAX;
+}
+
+int admin__check_name(admin_ctx_t *c, const char *fieldname, const char *name)
+{
+	if (!name) {
+		admin__error(c, 400, "\"%s\" is required", fieldname);
+		return ERR_INVAL;
+	}
+	if (!admin__name_ok(name)) {
+		admin__error(c, 400, "\"%s\" must be 1-%d characters of A-Z a-z 0-9 . _ -", fieldname,
+			     ADMIN_NAME_MAX);
+		return ERR_INVAL;
+	}
+	return 0;
+}
+
+/* ---- store ---- */
+
+int admin__begin(admin_ctx_t *c)
+{
+	/* IMMEDIATE: take the write lock before the checks, so checks and writes see one state */
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		admin__store_error(c, "start a transaction");
+		return ERR_STORE;
+	}
+	return 0;
+}
+
+int admin__commit(admin_ctx_t *c)
+{
+	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		admin__store_error(c, "commit");
+		admin__rollback(c);
+		return ERR_STORE;
+	}
+	return 0;
+}
+
+void admin__rollback(admin_ctx_t *c)
+{
+	if (sqlite3_get_autocommit(c->db) == 0)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int admin__lookup(admin_ctx_t *c, const char *sql, const char *arg, char *out, size_t outlen)
+{
+	sqlite3_stmt *q = NULL;
+	int r = ERR_STORE;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE) {
+		r = ERR_NOTFOUND;
+	} else if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(q, 0);
+		snprintf(out, outlen, "%s", t ? (const char *)t : "");
+		r = 0;
+	}
+out:
+	sqlite3_finalize(q);
+	return r;
+}
+
+json_t *admin__rows(admin_ctx_t *c, const char *sql, const char *arg, admin_row_fn fn)
+{
+	sqlite3_stmt *q = NULL;
+	json_t *arr = json_array();
+	int rc = SQLITE_ERROR;
+
+	if (!arr || sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK)
+		goto out;
+	if (arg)
+		sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		json_t *o = fn(q);
+		if (!o || json_array_append_new(arr, o) != 0) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+	}
+out:
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+json_t *admin__stored_array(const unsigned char *text)
+{
+	json_t *a = json_loads(text ? (const char *)text : "[]", 0, NULL);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* ---- randomness ---- */
+
+int admin__random_hex(char *out, size_t nbytes)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t b[64];
+	int r = ERR_UNAVAIL;
+	if (nbytes > sizeof(b) || RAND_bytes(b, (int)nbytes) != 1)
+		goto out;
+	for (size_t i = 0; i < nbytes; i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 15];
+	}
+	out[2 * nbytes] = '\0';
+	r = 0;
+out:
+	OPENSSL_cleanse(b, sizeof(b));
+	return r;
+}
+
+int admin__uuid4(char out[37])
+{
+	uint8_t b[16];
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return ERR_UNAVAIL;
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
+/* ---- routing ---- */
+
+/* Splits the part after /api/v1/ into segments; one trailing '/' is allowed.
+ * Returns the segment count, or -1 when the path cannot name any endpoint. */
+static int split_path(const char *path, char segs[MAX_SEGS][SEG_MAX])
+{
+	size_t plen = strlen(API_PREFIX);
+	if (!path || strncmp(path, API_PREFIX, plen) != 0)
+		return -1;
+	const char *p = path + plen;
+	int n = 0;
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		if (len == 0 || len >= SEG_MAX || n == MAX_SEGS)
+			return -1;
+		memcpy(segs[n], p, len);
+		segs[n][len] = '\0';
+		n++;
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+	return n;
+}
+
+/* Whether route rt's path matches; *arg gets the parameter segment. */
+static bool path_matches(const route_t *rt, char segs[MAX_SEGS][SEG_MAX], int nsegs, const char **arg)
+{
+	int i;
+	*arg = NULL;
+	for (i = 0; i < MAX_SEGS && rt->segs[i]; i++) {
+		if (i >= nsegs)
+			return false;
+		if (strcmp(rt->segs[i], "*") == 0)
+			*arg = segs[i];
+		else if (strcmp(rt->segs[i], segs[i]) != 0)
+			return false;
+	}
+	return i == nsegs;
+}
+
+static int parse_body(admin_ctx_t *c, const admin_req_t *req)
+{
+	json_error_t jerr;
+	if (req->body_len > BODY_MAX) {
+		admin__error(c, 400, "request body is larger than %d bytes", BODY_MAX);
+		return ERR_INVAL;
+	}
+	if (!req->body || req->body_len == 0) {
+		admin__error(c, 400, "request body must be a JSON object");
+		return ERR_INVAL;
+	}
+	c->body = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!c->body) {
+		admin__error(c, 400, "request body is not valid JSON: %s (line %d, column %d)", jerr.text,
+			     jerr.line, jerr.column);
+		return ERR_INVAL;
+	}
+	if (!json_is_object(c->body)) {
+		admin__error(c, 400, "request body must be a JSON object");
+		return ERR_INVAL;
+	}
+	return 0;
+}
+
+static void dispatch(admin_ctx_t *c, const admin_req_t *req)
+{
+	char segs[MAX_SEGS][SEG_MAX];
+	const char *arg = NULL;
+	const route_t *hit = NULL;
+	bool path_known = false;
+	int nsegs = split_path(req->path, segs);
+
+	for (size_t i = 0; nsegs >= 0 && i < sizeof(routes) / sizeof(routes[0]) && !hit; i++) {
+		if (!path_matches(&routes[i], segs, nsegs, &arg))
+			continue;
+		path_known = true;
+		if (req->method && strcmp(routes[i].method, req->method) == 0)
+			hit = &routes[i];
+	}
+	if (!hit) {
+		if (path_known)
+			admin__error(c, 405, "method %s is not allowed on %s", admin__echo(req->method),
+				     admin__echo(req->path));
+		else
+			admin__error(c, 404, "no such endpoint: %s", admin__echo(req->path));
+		return;
+	}
+	if (strcmp(hit->method, "POST") == 0 && parse_body(c, req) != 0)
+		return;
+	hit->fn(c, arg);
+}
+
+void admin_api_exec(store_t *st, const admin_req_t *req, admin_resp_t *resp)
+{
+	admin_ctx_t c = {.st = st, .db = st ? store_db(st) : NULL, .body = NULL, .resp = resp};
+
+	resp->status = 500;
+	resp->body = NULL;
+	resp->changed = false;
+	if (!c.db || !req) {
+		admin__error(&c, 500, "admin API called without a store or request");
+		return;
+	}
+	dispatch(&c, req);
+	/* a handler that bailed out mid-transaction must not leave the write lock held */
+	admin__rollback(&c);
+	json_decref(c.body);
+	if (!resp->body)
+		resp->status = 500;
+}

@@ -1,0 +1,84 @@
+/* admin_api_int.h — shared by the admin_api*.c files only; not for other
+ * modules. The admin__ prefix marks these as internal to the admin API. */
+#ifndef BURROW_EDGE_ADMIN_API_INT_H
+#define BURROW_EDGE_ADMIN_API_INT_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "edge/admin_api.h"
+
+#define ADMIN_NAME_MAX 64
+#define ADMIN_ID_MAX 64	    /* uuids (36) and client ids (39) fit */
+#define ADMIN_SECRET_HEX 64 /* service-token and tunnel secrets */
+#define ADMIN_LIST_MAX 64   /* hostnames per app, selectors per list */
+
+typedef struct admin_ctx {
+	store_t *st;
+	sqlite3 *db;
+	json_t *body; /* the request body (an object) on POST; NULL otherwise */
+	admin_resp_t *resp;
+} admin_ctx_t;
+
+typedef void (*admin_handler_fn)(admin_ctx_t *c, const char *arg);
+
+/* Responses. admin__reply takes ownership of obj; every one of these fills
+ * c->resp exactly once and is the last thing a handler does. */
+void admin__reply(admin_ctx_t *c, int status, json_t *obj);
+/* Like admin__reply, with "key":"secret" appended; the secret (hex only)
+ * never passes through jansson, so it exists in one buffer we own. */
+void admin__reply_secret(admin_ctx_t *c, int status, json_t *obj, const char *key, const char *secret);
+void admin__error(admin_ctx_t *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* 500 for a failed store call; the detail goes to the log, what to the client. */
+void admin__store_error(admin_ctx_t *c, const char *what);
+
+/* Request body fields. Absent and null are the same. On a bad value these
+ * set a 400 response and return ERR_INVAL. */
+int admin__check_fields(admin_ctx_t *c, const char *const *allowed);
+int admin__get_string(admin_ctx_t *c, const char *key, const char **out);
+int admin__get_int(admin_ctx_t *c, const char *key, int64_t min, int64_t max, bool *present, int64_t *out);
+/* A borrowed array of at most max strings, or NULL when absent. */
+int admin__get_strings(admin_ctx_t *c, const char *key, size_t max, json_t **out);
+/* Checks an object name; sets 400 naming the field when it is bad. */
+int admin__check_name(admin_ctx_t *c, const char *field, const char *name);
+bool admin__name_ok(const char *s);
+/* s when it is short printable ASCII, else a placeholder: for error texts. */
+const char *admin__echo(const char *s);
+
+/* Store helpers. */
+int admin__begin(admin_ctx_t *c);
+int admin__commit(admin_ctx_t *c);
+void admin__rollback(admin_ctx_t *c);
+/* Runs sql (one "?1" parameter bound to arg) and copies the first column of
+ * the first row into out: 0, ERR_NOTFOUND or ERR_STORE. */
+int admin__lookup(admin_ctx_t *c, const char *sql, const char *arg, char *out, size_t outlen);
+/* Runs sql (?1 bound to arg when not NULL) and maps each row with fn into
+ * a new array; NULL on failure. */
+typedef json_t *(*admin_row_fn)(sqlite3_stmt *q);
+json_t *admin__rows(admin_ctx_t *c, const char *sql, const char *arg, admin_row_fn fn);
+/* Parses a stored JSON array; NULL on failure. */
+json_t *admin__stored_array(const unsigned char *text);
+
+/* Randomness from the OS CSPRNG: 0 or ERR_UNAVAIL. */
+int admin__random_hex(char *out, size_t nbytes); /* out holds 2 * nbytes + 1 */
+int admin__uuid4(char out[37]);
+
+/* Resource handlers (admin_api_apps.c, admin_api_creds.c). */
+void admin__apps_list(admin_ctx_t *c, const char *arg);
+void admin__apps_create(admin_ctx_t *c, const char *arg);
+void admin__apps_delete(admin_ctx_t *c, const char *arg);
+void admin__policies_list(admin_ctx_t *c, const char *arg);
+void admin__policies_list_app(admin_ctx_t *c, const char *arg);
+void admin__policies_create(admin_ctx_t *c, const char *arg);
+void admin__policies_delete(admin_ctx_t *c, const char *arg);
+void admin__tokens_list(admin_ctx_t *c, const char *arg);
+void admin__tokens_create(admin_ctx_t *c, const char *arg);
+void admin__tokens_revoke(admin_ctx_t *c, const char *arg);
+void admin__tunnels_list(admin_ctx_t *c, const char *arg);
+void admin__tunnels_create(admin_ctx_t *c, const char *arg);
+void admin__tunnels_delete(admin_ctx_t *c, const char *arg);
+void admin__routes_list(admin_ctx_t *c, const char *arg);
+
+#endif

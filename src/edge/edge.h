@@ -1,0 +1,74 @@
+/* edge.h — the edge process's one context, passed explicitly everywhere. */
+#ifndef BURROW_EDGE_EDGE_H
+#define BURROW_EDGE_EDGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/h2.h"
+#include "edge/model.h"
+#include "edge/pki.h"
+#include "edge/store.h"
+
+typedef struct edge_tconn edge_tconn_t;
+typedef struct edge_job edge_job_t;
+
+typedef struct edge_metrics {
+	uint64_t sessions_total;
+	uint64_t sessions_active;
+	uint64_t refused[6]; /* 401, 403, 404, 502, 503, 400 */
+	uint64_t bytes_up;
+	uint64_t bytes_down;
+	uint64_t tunnel_conns;
+	uint64_t registrations_refused;
+} edge_metrics_t;
+
+typedef struct edge {
+	uv_loop_t *loop;
+	const char *data_dir;
+	store_t *store;
+	model_t *model;
+	pki_t *pki;
+	SSL_CTX *app_ctx;
+	SSL_CTX *tunnel_ctx;
+	uint8_t admin_hash[32];
+	uv_tcp_t app_listener;
+	uv_tcp_t tunnel_listener;
+	uv_tcp_t metrics_listener;
+	bool metrics_on;
+	uv_signal_t sigint;
+	uv_signal_t sigterm;
+	edge_tconn_t *tconns; /* every tunnel connection, registered or not */
+	uint64_t next_pick;
+	edge_job_t *jobs; /* store jobs, run one at a time in order */
+	edge_job_t *jobs_tail;
+	bool job_running;
+	bool stopping;
+	edge_metrics_t m;
+} edge_t;
+
+/* ---- store jobs (edge/jobs.c) ---- */
+
+/* work runs on a worker thread with the store; done runs on the loop
+ * afterwards. When work reports a change, the model is reloaded before done
+ * runs. */
+typedef void (*edge_job_work)(edge_t *e, void *arg, bool *changed);
+typedef void (*edge_job_done)(edge_t *e, void *arg);
+int edge_job_submit(edge_t *e, edge_job_work work, edge_job_done done, void *arg);
+
+/* ---- front door: TLS + HTTP/1 + WebSocket (edge/front.c) ---- */
+int front_listen(edge_t *e, const char *addr);
+
+/* ---- tunnels: connector connections and routing (edge/tunnels.c) ---- */
+int tunnels_listen(edge_t *e, const char *addr);
+/* A registered connection serving host, or NULL; *why explains a NULL. */
+edge_tconn_t *tunnels_pick(edge_t *e, const char *host, const char **why, char *whybuf, size_t whylen);
+h2_session_t *tunnels_session(edge_tconn_t *t);
+size_t tunnels_count_registered(edge_t *e);
+
+/* ---- metrics (edge/metrics.c) ---- */
+int metrics_listen(edge_t *e, const char *addr);
+
+
+#endif

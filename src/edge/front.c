@@ -1,0 +1,473 @@
+/* front.c — the edge's front door: TLS, HTTP/1.1, admin API, WebSocket.
+ *
+ * Every client connection arrives here. A request is parsed with hard
+ * bounds; /api/v1/ goes to the admin API (bearer token, run on the store
+ * thread); a WebSocket upgrade is authenticated (service token headers, as
+ * the cloudflared client sends them), checked against the application's
+ * policies, routed to a live connector connection as one HTTP/2 stream, and
+ * answered 101 only once the connector has the origin connection up. Every
+ * refusal is a plain HTTP response with a one-line reason.
+ *
+ * Must never: log a secret, answer a 302 to a WebSocket request (it would
+ * send the cloudflared client into a login it cannot finish), or route
+ * before the policy allowed it. */
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/addr.h"
+#include "core/err.h"
+#include "core/hostname.h"
+#include "core/http1.h"
+#include "core/log.h"
+#include "core/relay.h"
+#include "core/ws.h"
+#include "edge/admin_api.h"
+#include "edge/edge.h"
+#include "edge/policy.h"
+
+#define FRONT_MAX_BODY (1024 * 1024)
+
+enum front_state { F_READING, F_ADMIN, F_CONNECTING, F_RELAYING, F_DONE };
+
+typedef struct front {
+	edge_t *e;
+	conn_t *c;
+	http1_parser_t hp;
+	enum front_state state;
+	int refs;
+	char peer[64];
+	struct sockaddr_storage peer_ss;
+	char host[HOSTNAME_MAX + 1];
+	char ident[160]; /* who, for logs: "service token ci" */
+	char accept[29];
+	h2_stream_t *stream;
+	time_t started;
+	/* admin job */
+	char *method;
+	char *path;
+	uint8_t *body;
+	size_t body_len;
+	admin_resp_t resp;
+} front_t;
+
+static void front_unref(front_t *f)
+{
+	if (--f->refs > 0)
+		return;
+	http1_free(&f->hp);
+	free(f->method);
+	free(f->path);
+	free(f->body);
+	free(f->resp.body);
+	free(f);
+}
+
+static int status_slot(int status)
+{
+	switch (status) {
+	case 401: return 0;
+	case 403: return 1;
+	case 404: return 2;
+	case 502: return 3;
+	case 503: return 4;
+	default: return 5;
+	}
+}
+
+/* Writes a complete response and closes after it. */
+static void respond(front_t *f, int status, const char *ctype, const char *body, const char *extra_headers)
+{
+	buf_t b;
+	buf_init(&b, FRONT_MAX_BODY + 4096);
+	size_t blen = body ? strlen(body) : 0;
+	buf_printf(&b,
+		   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+		   "Connection: close\r\n%s\r\n",
+		   status, http1_reason(status), ctype, blen, extra_headers ? extra_headers : "");
+	if (blen)
+		buf_append(&b, body, blen);
+	conn_write(f->c, buf_head(&b), buf_used(&b));
+	buf_free(&b);
+	f->state = F_DONE;
+	conn_finish(f->c);
+}
+
+/* A refusal: status plus one line saying what is wrong and what to do. */
+static void refuse(front_t *f, int status, const char *reason)
+{
+	char line[600];
+	snprintf(line, sizeof(line), "%s\n", reason);
+	if (status >= 400)
+		f->e->m.refused[status_slot(status)]++;
+	log_info("refused %s %s from %s: %d %s", f->ident[0] ? f->ident : "anonymous", f->host[0] ? f->host : "-",
+		 f->peer, status, reason);
+	respond(f, status, "text/plain; charset=utf-8", line, NULL);
+}
+
+/* ---- admin API ---- */
+
+static void admin_work(edge_t *e, void *arg, bool *changed)
+{
+	front_t *f = arg;
+	admin_req_t req = {f->method, f->path, f->body, f->body_len};
+	admin_api_exec(e->store, &req, &f->resp);
+	*changed = f->resp.changed;
+}
+
+static void admin_done(edge_t *e, void *arg)
+{
+	front_t *f = arg;
+	if (f->state == F_ADMIN)
+		respond(f, f->resp.status, "application/json", f->resp.body ? f->resp.body : "{}", NULL);
+	front_unref(f);
+}
+
+static bool admin_token_ok(front_t *f)
+{
+	const http1_header_t *h = http1_header(&f->hp, "Authorization");
+	if (!h || h->value_len < 8 || strncasecmp(h->value, "Bearer ", 7) != 0)
+		return false;
+	uint8_t got[32];
+	model_hash_secret(h->value + 7, h->value_len - 7, got);
+	return CRYPTO_memcmp(got, f->e->admin_hash, 32) == 0;
+}
+
+static void handle_admin(front_t *f, const char *path)
+{
+	if (!admin_token_ok(f)) {
+		f->e->m.refused[0]++;
+		log_info("admin API: refused %s from %s: admin token missing or wrong", path, f->peer);
+		respond(f, 401, "application/json",
+			"{\"error\":\"admin token missing or wrong: pass --token or set BURROW_ADMIN_TOKEN\"}", NULL);
+		return;
+	}
+	f->method = strdup(http_method_str((enum http_method)f->hp.method));
+	f->path = strdup(path);
+	f->body_len = buf_used(&f->hp.body);
+	f->body = malloc(f->body_len + 1);
+	if (!f->method || !f->path || !f->body) {
+		respond(f, 500, "application/json", "{\"error\":\"edge out of memory\"}", NULL);
+		return;
+	}
+	memcpy(f->body, buf_head(&f->hp.body), f->body_len);
+	f->state = F_ADMIN;
+	f->refs++;
+	conn_pause(f->c);
+	if (edge_job_submit(f->e, admin_work, admin_done, f) != 0) {
+		f->refs--;
+		respond(f, 500, "application/json", "{\"error\":\"edge out of memory\"}", NULL);
+	}
+}
+
+/* ---- WebSocket sessions ---- */
+
+static void session_done(void *data, const relay_stats_t *st)
+{
+	front_t *f = data;
+	edge_t *e = f->e;
+	e->m.sessions_active--;
+	e->m.bytes_up += st->up;
+	e->m.bytes_down += st->down;
+	log_info("session %s -> %s from %s ended after %lds: %llu bytes up, %llu down%s", f->ident, f->host,
+		 f->peer, (long)(time(NULL) - f->started), (unsigned long long)st->up,
+		 (unsigned long long)st->down, st->h2_error ? " (reset)" : "");
+	front_unref(f); /* the relay's reference */
+}
+
+static void cs_on_response(h2_stream_t *s)
+{
+	front_t *f = h2_stream_data(s);
+	if (!f || f->state != F_CONNECTING)
+		return;
+	int status = h2_stream_status(s);
+	if (status != 200) {
+		const char *why = h2_stream_header(s, "burrow-error");
+		char line[512];
+		snprintf(line, sizeof(line), "origin unreachable: %s", why ? why : "connector refused the stream");
+		h2_stream_set_cbs(s, NULL, NULL);
+		h2_stream_reset(s, NGHTTP2_CANCEL);
+		f->stream = NULL;
+		refuse(f, 502, line);
+		front_unref(f); /* the stream's reference */
+		return;
+	}
+	char hdr[256];
+	int n = snprintf(hdr, sizeof(hdr),
+			 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			 "Sec-WebSocket-Accept: %s\r\n\r\n",
+			 f->accept);
+	conn_write(f->c, hdr, (size_t)n);
+	f->state = F_RELAYING;
+	f->stream = NULL;
+	f->e->m.sessions_total++;
+	f->e->m.sessions_active++;
+	log_info("session %s -> %s from %s started", f->ident, f->host, f->peer);
+	/* The stream's reference passes to the relay. */
+	if (relay_start(f->c, s, true, session_done, f) != 0) {
+		h2_stream_reset(s, NGHTTP2_INTERNAL_ERROR);
+		conn_close(f->c);
+		front_unref(f);
+	}
+}
+
+static void cs_on_close(h2_stream_t *s, uint32_t code)
+{
+	front_t *f = h2_stream_data(s);
+	if (!f)
+		return;
+	f->stream = NULL;
+	if (f->state == F_CONNECTING)
+		refuse(f, 502, "connector dropped the session before the origin answered");
+	front_unref(f);
+}
+
+static void cs_on_data(h2_stream_t *s, const uint8_t *p, size_t n) { h2_stream_consume(s, n); }
+
+static const h2_stream_cbs_t connect_cbs = {
+	.on_response = cs_on_response,
+	.on_data = cs_on_data,
+	.on_close = cs_on_close,
+};
+
+static int header_str(front_t *f, const char *name, char *out, size_t outlen)
+{
+	const http1_header_t *h = http1_header(&f->hp, name);
+	if (!h || h->value_len == 0 || h->value_len >= outlen)
+		return -1;
+	memcpy(out, h->value, h->value_len);
+	out[h->value_len] = '\0';
+	return 0;
+}
+
+static void handle_websocket(front_t *f)
+{
+	edge_t *e = f->e;
+	char why[512];
+	const http1_header_t *key = http1_header(&f->hp, "Sec-WebSocket-Key");
+	const http1_header_t *ver = http1_header(&f->hp, "Sec-WebSocket-Version");
+	if (f->hp.method != HTTP_GET || !key || !ws_key_valid(key->value, key->value_len) || !ver ||
+	    strcmp(ver->value, "13") != 0 || http1_header_count(&f->hp, "Sec-WebSocket-Key") != 1) {
+		refuse(f, 400, "bad WebSocket upgrade: need GET with a valid Sec-WebSocket-Key and version 13");
+		return;
+	}
+	ws_accept_key(key->value, key->value_len, f->accept);
+
+	const model_app_t *app = model_app_by_host(e->model, f->host);
+	if (!app) {
+		snprintf(why, sizeof(why), "unknown hostname %s: no application is configured for it", f->host);
+		refuse(f, 404, why);
+		return;
+	}
+
+	/* Credentials: the service-token pair, as the cloudflared client sends it. */
+	policy_subject_t subj = {0};
+	subj.addr = (const struct sockaddr *)&f->peer_ss;
+	char cid[128], secret[256];
+	bool has_id = header_str(f, "Cf-Access-Client-Id", cid, sizeof(cid)) == 0;
+	bool has_secret = header_str(f, "Cf-Access-Client-Secret", secret, sizeof(secret)) == 0;
+	bool has_jwt = http1_header(&f->hp, "cf-access-token") != NULL;
+	if (has_id || has_secret) {
+		const model_token_t *t = has_id && has_secret ? model_token_by_id(e->model, cid) : NULL;
+		bool ok = t && model_secret_ok(t->secret_hash, secret, strlen(secret));
+		OPENSSL_cleanse(secret, sizeof(secret));
+		if (!ok || t->revoked) {
+			refuse(f, 401, "service token unknown or revoked: check --id/--secret");
+			return;
+		}
+		if (t->expires_at && t->expires_at <= (int64_t)time(NULL)) {
+			snprintf(f->ident, sizeof(f->ident), "service token %s", t->name);
+			refuse(f, 401, "service token expired: create a new one with burrow admin service-token create");
+			return;
+		}
+		subj.token_id = t->id;
+		subj.token_name = t->name;
+		snprintf(f->ident, sizeof(f->ident), "service token %s", t->name);
+	} else if (has_jwt) {
+		refuse(f, 401, "app tokens are not accepted by this edge yet: use a service token (--id/--secret)");
+		return;
+	}
+
+	policy_decision_t d;
+	policy_eval(app, &subj, &d);
+	if (!d.allowed) {
+		if (!subj.token_id && !subj.email)
+			refuse(f, 401, "no credentials: pass a service token with --id and --secret");
+		else
+			refuse(f, 403, d.reason);
+		return;
+	}
+	if (!f->ident[0])
+		snprintf(f->ident, sizeof(f->ident), "anonymous (bypass)");
+
+	const char *reason = NULL;
+	edge_tconn_t *t = tunnels_pick(e, f->host, &reason, why, sizeof(why));
+	if (!t) {
+		refuse(f, 502, reason);
+		return;
+	}
+	char ident_hdr[200];
+	snprintf(ident_hdr, sizeof(ident_hdr), "%s", subj.token_name ? subj.token_name : "");
+	nghttp2_nv nva[] = {
+		h2_nv(":method", "CONNECT"),
+		h2_nv(":authority", f->host),
+		h2_nv("burrow-kind", "tcp"),
+		h2_nv("burrow-app", app->name),
+		h2_nv("burrow-client-ip", f->peer),
+		h2_nv("burrow-service-token", ident_hdr),
+	};
+	h2_stream_t *s = h2_submit(tunnels_session(t), nva, subj.token_name ? 6 : 5, &connect_cbs, f);
+	if (!s) {
+		refuse(f, 503, "edge cannot open a stream to the connector right now; retry");
+		return;
+	}
+	f->refs++;
+	f->stream = s;
+	f->state = F_CONNECTING;
+	f->started = time(NULL);
+	conn_pause(f->c);
+}
+
+/* ---- request dispatch ---- */
+
+static void handle_request(front_t *f)
+{
+	char path[1024];
+	char hostbuf[HOSTNAME_MAX + 8];
+	if (http1_path(&f->hp, path, sizeof(path)) != 0) {
+		refuse(f, 414, "request target too long");
+		return;
+	}
+	const http1_header_t *h = http1_header(&f->hp, "Host");
+	if (!h || h->value_len >= sizeof(hostbuf)) {
+		refuse(f, 400, "missing or oversized Host header");
+		return;
+	}
+	memcpy(hostbuf, h->value, h->value_len);
+	hostbuf[h->value_len] = '\0';
+	/* Strip a port; IPv6 literals are [..]:port. */
+	char *hp = hostbuf;
+	if (hp[0] == '[') {
+		char *end = strchr(hp, ']');
+		if (end)
+			*end = '\0';
+		hp++;
+	} else {
+		char *colon = strchr(hp, ':');
+		if (colon)
+			*colon = '\0';
+	}
+	if (strncmp(path, "/api/v1/", 8) == 0 || strcmp(path, "/api/v1") == 0) {
+		handle_admin(f, path);
+		return;
+	}
+	if (hostname_normalize(hp, strlen(hp), f->host) != 0) {
+		refuse(f, 400, "invalid Host header");
+		return;
+	}
+	const char *sni = f->c->ssl ? SSL_get_servername(f->c->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+	char sni_norm[HOSTNAME_MAX + 1];
+	if (sni && (hostname_normalize(sni, strlen(sni), sni_norm) != 0 || strcmp(sni_norm, f->host) != 0)) {
+		refuse(f, 421, "Host header does not match the TLS server name");
+		return;
+	}
+	if (f->hp.upgrade && http1_header_has_token(&f->hp, "Upgrade", "websocket")) {
+		handle_websocket(f);
+		return;
+	}
+	if (model_app_by_host(f->e->model, f->host)) {
+		refuse(f, 426,
+		       "this hostname carries TCP through burrow: connect with burrow access ssh or burrow access tcp");
+		return;
+	}
+	refuse(f, 404, "not found");
+}
+
+static void f_on_data(conn_t *c, buf_t *in)
+{
+	front_t *f = c->data;
+	if (f->state != F_READING) {
+		/* Bytes after the head (e.g. early WebSocket frames) wait. */
+		conn_pause(c);
+		return;
+	}
+	size_t used = 0;
+	int r = http1_feed(&f->hp, buf_head(in), buf_used(in), &used);
+	buf_consume(in, used);
+	if (r == ERR_TOOBIG) {
+		refuse(f, 431, "request head or body too large");
+		return;
+	}
+	if (r < 0) {
+		refuse(f, 400, "malformed HTTP request");
+		return;
+	}
+	if (r == HTTP1_DONE)
+		handle_request(f);
+}
+
+static void f_on_eof(conn_t *c, int status)
+{
+	front_t *f = c->data;
+	if (f->state == F_READING || status < 0)
+		conn_close(c);
+}
+
+static void f_on_close(conn_t *c)
+{
+	front_t *f = c->data;
+	if (f->stream) {
+		h2_stream_t *s = f->stream;
+		f->stream = NULL;
+		h2_stream_reset(s, NGHTTP2_CANCEL);
+	}
+	f->state = F_DONE;
+	f->c = NULL;
+	front_unref(f);
+}
+
+static const conn_cbs_t front_cbs = {
+	.on_data = f_on_data,
+	.on_eof = f_on_eof,
+	.on_close = f_on_close,
+};
+
+static void on_front_connection(uv_stream_t *server, int status)
+{
+	edge_t *e = server->data;
+	if (status < 0)
+		return;
+	front_t *f = calloc(1, sizeof(*f));
+	if (!f)
+		return;
+	f->e = e;
+	f->refs = 1;
+	http1_init(&f->hp, true, FRONT_MAX_BODY);
+	f->c = conn_new(e->loop, &front_cbs, f);
+	if (!f->c) {
+		front_unref(f);
+		return;
+	}
+	if (conn_accept(f->c, server, e->app_ctx) != 0) {
+		conn_close(f->c);
+		return;
+	}
+	conn_peer_ip(f->c, f->peer, sizeof(f->peer), &f->peer_ss);
+}
+
+int front_listen(edge_t *e, const char *addr)
+{
+	struct sockaddr_storage ss;
+	int r = addr_parse_ip(addr, &ss);
+	if (r)
+		return r;
+	if ((r = uv_tcp_init(e->loop, &e->app_listener)) != 0)
+		return r;
+	e->app_listener.data = e;
+	if ((r = uv_tcp_bind(&e->app_listener, (struct sockaddr *)&ss, 0)) != 0)
+		return r;
+	return uv_listen((uv_stream_t *)&e->app_listener, 1024, on_front_connection);
+}

@@ -1,0 +1,96 @@
+/* model.h — the edge's in-memory snapshot of its configuration.
+ *
+ * The event loop never queries the store. A worker thread loads a complete,
+ * immutable model_t from the store (at start and after every change); the
+ * loop thread swaps it in and frees the old one. Lookups are therefore plain
+ * memory reads on the loop thread. Hostnames are stored normalised
+ * (hostname_normalize). */
+#ifndef BURROW_EDGE_MODEL_H
+#define BURROW_EDGE_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+enum policy_action {
+	POLICY_ALLOW = 1,    /* needs a user identity (app token) */
+	POLICY_DENY,         /* refuses whoever matches */
+	POLICY_BYPASS,       /* lets anyone who matches through, no credentials */
+	POLICY_SERVICE_AUTH, /* needs a service token */
+};
+
+typedef struct model_policy {
+	char *id;
+	char *name;
+	enum policy_action action;
+	int precedence; /* lower runs first */
+	char **include; /* selectors, e.g. "everyone", "service-token=ci" */
+	size_t ninclude;
+	char **require;
+	size_t nrequire;
+	char **exclude;
+	size_t nexclude;
+} model_policy_t;
+
+typedef struct model_app {
+	char *id;
+	char *name;
+	char *aud; /* application tag: 64 hex chars */
+	char **hostnames;
+	size_t nhostnames;
+	int64_t session_duration; /* seconds */
+	model_policy_t *policies; /* sorted by precedence */
+	size_t npolicies;
+} model_app_t;
+
+typedef struct model_token {
+	char *id; /* client id, e.g. "3f2a...9c.access" */
+	char *name;
+	uint8_t secret_hash[32]; /* SHA-256 of the secret */
+	int64_t created_at;
+	int64_t expires_at; /* 0: never */
+	bool revoked;
+} model_token_t;
+
+typedef struct model_tunnel {
+	char *id; /* UUID */
+	char *name;
+	uint8_t secret_hash[32];
+	int64_t created_at;
+} model_tunnel_t;
+
+typedef struct model_route {
+	char *hostname;
+	char *tunnel_id;
+} model_route_t;
+
+typedef struct model {
+	model_app_t *apps;
+	size_t napps;
+	model_token_t *tokens;
+	size_t ntokens;
+	model_tunnel_t *tunnels;
+	size_t ntunnels;
+	model_route_t *routes;
+	size_t nroutes;
+} model_t;
+
+/* Loads a full snapshot. Blocking: worker thread or before the loop runs. */
+int model_load(struct store *st, model_t **out);
+void model_free(model_t *m);
+
+/* Lookups; host must already be normalised. NULL when absent. */
+const model_app_t *model_app_by_host(const model_t *m, const char *host);
+const model_app_t *model_app_by_name(const model_t *m, const char *name_or_id);
+const model_token_t *model_token_by_id(const model_t *m, const char *client_id);
+const model_token_t *model_token_by_name(const model_t *m, const char *name);
+const model_tunnel_t *model_tunnel_by_id(const model_t *m, const char *id);
+const model_route_t *model_route_by_host(const model_t *m, const char *host);
+
+/* SHA-256 of a secret, and a constant-time check of a secret against one. */
+void model_hash_secret(const char *secret, size_t len, uint8_t out[32]);
+bool model_secret_ok(const uint8_t hash[32], const char *secret, size_t len);
+
+#endif

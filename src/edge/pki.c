@@ -1,0 +1,309 @@
+/* pki.c — CA, leaf certificates, SNI.
+ *
+ * Must never: write a private key with permissions wider than 0600, or issue
+ * for a string that is not a valid hostname or IP literal. */
+#include "edge/pki.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/hostname.h"
+#include "core/log.h"
+#include "core/tls.h"
+
+#define PKI_CACHE_MAX 4096
+
+typedef struct sni_arg {
+	struct pki *p;
+	int alpn_h2;
+} sni_arg_t;
+
+typedef struct pki_entry {
+	char *host;
+	int alpn_h2;
+	SSL_CTX *ctx;
+} pki_entry_t;
+
+struct pki {
+	X509 *ca;
+	EVP_PKEY *ca_key;
+	EVP_PKEY *leaf_key;
+	pki_entry_t *cache;
+	size_t ncache;
+	sni_arg_t sni[2];
+};
+
+static EVP_PKEY *gen_key(void) { return EVP_EC_gen("P-256"); }
+
+static int set_serial(X509 *x)
+{
+	unsigned char rnd[16];
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return -1;
+	rnd[0] &= 0x7f;
+	BIGNUM *bn = BN_bin2bn(rnd, sizeof(rnd), NULL);
+	int ok = bn && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
+	BN_free(bn);
+	return ok ? 0 : -1;
+}
+
+static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX v3;
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
+	if (!ext)
+		return -1;
+	int ok = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok ? 0 : -1;
+}
+
+static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, long days,
+		       const char *san)
+{
+	X509 *x = X509_new();
+	if (!x)
+		return NULL;
+	X509_set_version(x, 2);
+	if (set_serial(x))
+		goto fail;
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), days * 86400L);
+	X509_set_pubkey(x, key);
+	X509_NAME *name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"burrow", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
+	X509 *iss = issuer ? issuer : x;
+	if (!issuer) {
+		if (add_ext(x, iss, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
+		    add_ext(x, iss, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+		    add_ext(x, iss, NID_subject_key_identifier, "hash"))
+			goto fail;
+	} else {
+		if (add_ext(x, iss, NID_basic_constraints, "critical,CA:FALSE") ||
+		    add_ext(x, iss, NID_key_usage, "critical,digitalSignature") ||
+		    add_ext(x, iss, NID_ext_key_usage, "serverAuth") ||
+		    add_ext(x, iss, NID_authority_key_identifier, "keyid") ||
+		    add_ext(x, iss, NID_subject_alt_name, san))
+			goto fail;
+	}
+	if (!X509_sign(x, issuer_key, EVP_sha256()))
+		goto fail;
+	return x;
+fail:
+	X509_free(x);
+	return NULL;
+}
+
+static int write_pem(const char *path, mode_t mode, X509 *cert, EVP_PKEY *key)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	fchmod(fd, mode);
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return ERR_NOMEM;
+	}
+	int ok = cert ? PEM_write_X509(f, cert) : PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+	if (fclose(f) != 0)
+		ok = 0;
+	return ok ? 0 : ERR_TLS;
+}
+
+int pki_open(const char *dir, pki_t **out, char *err, size_t errlen)
+{
+	char cert_path[4096], key_path[4096];
+	snprintf(cert_path, sizeof(cert_path), "%s/ca.pem", dir);
+	snprintf(key_path, sizeof(key_path), "%s/ca-key.pem", dir);
+	pki_t *p = calloc(1, sizeof(*p));
+	if (!p)
+		return ERR_NOMEM;
+	FILE *fc = fopen(cert_path, "r");
+	if (fc) {
+		p->ca = PEM_read_X509(fc, NULL, NULL, NULL);
+		fclose(fc);
+		FILE *fk = fopen(key_path, "r");
+		if (fk) {
+			p->ca_key = PEM_read_PrivateKey(fk, NULL, NULL, NULL);
+			fclose(fk);
+		}
+		if (!p->ca || !p->ca_key || X509_check_private_key(p->ca, p->ca_key) != 1) {
+			snprintf(err, errlen, "cannot load the CA from %s and %s: unreadable or not a pair", cert_path,
+				 key_path);
+			goto fail;
+		}
+	} else {
+		p->ca_key = gen_key();
+		if (!p->ca_key || !(p->ca = make_cert(p->ca_key, "burrow edge CA", NULL, p->ca_key, 3650, NULL))) {
+			snprintf(err, errlen, "cannot create the edge CA");
+			goto fail;
+		}
+		int r;
+		if ((r = write_pem(key_path, 0600, NULL, p->ca_key)) != 0 ||
+		    (r = write_pem(cert_path, 0644, p->ca, NULL)) != 0) {
+			snprintf(err, errlen, "cannot write %s: %s", cert_path, err_str(r));
+			goto fail;
+		}
+		log_info("created edge CA %s (clients trust it through BURROW_CA)", cert_path);
+	}
+	if (!(p->leaf_key = gen_key())) {
+		snprintf(err, errlen, "cannot create the leaf key");
+		goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	pki_free(p);
+	return ERR_TLS;
+}
+
+void pki_free(pki_t *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->ncache; i++) {
+		free(p->cache[i].host);
+		SSL_CTX_free(p->cache[i].ctx);
+	}
+	free(p->cache);
+	X509_free(p->ca);
+	EVP_PKEY_free(p->ca_key);
+	EVP_PKEY_free(p->leaf_key);
+	free(p);
+}
+
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+		       unsigned int inlen, void *arg)
+{
+	const unsigned char *want = arg;
+	unsigned char *sel = NULL;
+	if (SSL_select_next_proto(&sel, outlen, want, (unsigned)(want[0] + 1), in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static const unsigned char alpn_h2_wire[] = "\x02h2";
+static const unsigned char alpn_h1_wire[] = "\x08http/1.1";
+
+static SSL_CTX *issue_ctx_san(pki_t *p, const char *cn, const char *san, int alpn_h2)
+{
+	char err[256];
+	X509 *leaf = make_cert(p->leaf_key, cn, p->ca, p->ca_key, 90, san);
+	if (!leaf)
+		return NULL;
+	SSL_CTX *ctx = tls_server_ctx(err, sizeof(err));
+	if (!ctx || SSL_CTX_use_certificate(ctx, leaf) != 1 || SSL_CTX_use_PrivateKey(ctx, p->leaf_key) != 1 ||
+	    SSL_CTX_add1_chain_cert(ctx, p->ca) != 1) {
+		SSL_CTX_free(ctx);
+		X509_free(leaf);
+		return NULL;
+	}
+	X509_free(leaf);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)(alpn_h2 ? alpn_h2_wire : alpn_h1_wire));
+	return ctx;
+}
+
+static SSL_CTX *issue_ctx(pki_t *p, const char *host, int alpn_h2)
+{
+	char san[HOSTNAME_MAX + 16];
+	struct in6_addr a6;
+	bool is_ip = inet_pton(AF_INET, host, &a6) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
+	snprintf(san, sizeof(san), "%s:%s", is_ip ? "IP" : "DNS", host);
+	return issue_ctx_san(p, host, san, alpn_h2);
+}
+
+SSL_CTX *pki_default_ctx(pki_t *p, const char *const *names, size_t n, int alpn_h2)
+{
+	char san[2048] = "DNS:localhost,IP:127.0.0.1,IP:::1";
+	for (size_t i = 0; i < n; i++) {
+		struct in6_addr a6;
+		bool is_ip = inet_pton(AF_INET, names[i], &a6) == 1 || inet_pton(AF_INET6, names[i], &a6) == 1;
+		size_t len = strlen(san);
+		snprintf(san + len, sizeof(san) - len, ",%s:%s", is_ip ? "IP" : "DNS", names[i]);
+	}
+	SSL_CTX *ctx = issue_ctx_san(p, "burrow edge", san, alpn_h2);
+	if (ctx)
+		pki_attach_sni(p, ctx, alpn_h2);
+	return ctx;
+}
+
+SSL_CTX *pki_ctx_for(pki_t *p, const char *host, int alpn_h2)
+{
+	for (size_t i = 0; i < p->ncache; i++)
+		if (p->cache[i].alpn_h2 == alpn_h2 && strcmp(p->cache[i].host, host) == 0)
+			return p->cache[i].ctx;
+	if (p->ncache >= PKI_CACHE_MAX) {
+		/* Bounded: drop the oldest half rather than grow without end. */
+		size_t half = p->ncache / 2;
+		for (size_t i = 0; i < half; i++) {
+			free(p->cache[i].host);
+			SSL_CTX_free(p->cache[i].ctx);
+		}
+		memmove(p->cache, p->cache + half, (p->ncache - half) * sizeof(*p->cache));
+		p->ncache -= half;
+	}
+	SSL_CTX *ctx = issue_ctx(p, host, alpn_h2);
+	if (!ctx)
+		return NULL;
+	pki_entry_t *n = realloc(p->cache, (p->ncache + 1) * sizeof(*n));
+	if (!n) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	p->cache = n;
+	n[p->ncache].host = strdup(host);
+	n[p->ncache].alpn_h2 = alpn_h2;
+	n[p->ncache].ctx = ctx;
+	p->ncache++;
+	return ctx;
+}
+
+static int on_servername(SSL *ssl, int *alert, void *arg)
+{
+	sni_arg_t *a = arg;
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	char host[HOSTNAME_MAX + 1];
+	if (!name)
+		return SSL_TLSEXT_ERR_NOACK;
+	if (hostname_normalize(name, strlen(name), host) != 0) {
+		*alert = SSL_AD_UNRECOGNIZED_NAME;
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	}
+	SSL_CTX *ctx = pki_ctx_for(a->p, host, a->alpn_h2);
+	if (!ctx) {
+		*alert = SSL_AD_INTERNAL_ERROR;
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	}
+	SSL_set_SSL_CTX(ssl, ctx);
+	return SSL_TLSEXT_ERR_OK;
+}
+
+void pki_attach_sni(pki_t *p, SSL_CTX *ctx, int alpn_h2)
+{
+	sni_arg_t *a = &p->sni[alpn_h2 ? 1 : 0];
+	a->p = p;
+	a->alpn_h2 = alpn_h2;
+	SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
+	SSL_CTX_set_tlsext_servername_arg(ctx, a);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)(alpn_h2 ? alpn_h2_wire : alpn_h1_wire));
+}

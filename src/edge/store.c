@@ -1,0 +1,338 @@
+/* store.c — the edge's SQLite database: open, migrate, and the few writes
+ * that are not admin API requests.
+ *
+ * Blocking; never call from the event loop thread. The file is created 0600
+ * before SQLite touches it (SQLite gives -wal/-shm the same mode), and it
+ * never holds a secret, only SHA-256 hashes of them. */
+#include "edge/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/hostname.h"
+#include "core/log.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+struct store {
+	sqlite3 *db;
+	int version;
+};
+
+/* Migration n (1-based) is migrations[n - 1]. Append only: a released entry
+ * never changes, because databases in the field already ran it. */
+static const char *const migrations[] = {
+    /* 1: applications, policies, service tokens, tunnels, routes */
+    "CREATE TABLE apps ("
+    " id TEXT PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " aud TEXT NOT NULL UNIQUE,"
+    " session_duration INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE app_hostnames ("
+    " hostname TEXT PRIMARY KEY,"
+    " app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE"
+    ") STRICT;"
+    "CREATE INDEX app_hostnames_app ON app_hostnames(app_id);"
+    "CREATE TABLE policies ("
+    " id TEXT PRIMARY KEY,"
+    " app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL,"
+    " action TEXT NOT NULL CHECK (action IN ('allow', 'deny', 'bypass', 'service_auth')),"
+    " precedence INTEGER NOT NULL,"
+    " include_json TEXT NOT NULL DEFAULT '[]',"
+    " require_json TEXT NOT NULL DEFAULT '[]',"
+    " exclude_json TEXT NOT NULL DEFAULT '[]',"
+    " created_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX policies_app ON policies(app_id, precedence);"
+    "CREATE TABLE service_tokens ("
+    " client_id TEXT PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " secret_hash BLOB NOT NULL CHECK (length(secret_hash) = 32),"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL DEFAULT 0,"
+    " revoked_at INTEGER"
+    ") STRICT;"
+    "CREATE TABLE tunnels ("
+    " id TEXT PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " secret_hash BLOB NOT NULL CHECK (length(secret_hash) = 32),"
+    " created_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE routes ("
+    " hostname TEXT PRIMARY KEY,"
+    " tunnel_id TEXT NOT NULL REFERENCES tunnels(id) ON DELETE CASCADE"
+    ") STRICT;"
+    "CREATE INDEX routes_tunnel ON routes(tunnel_id);",
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Creates the file 0600 before SQLite does, so it is never briefly readable
+ * by others, and tightens an existing file that is. */
+static int create_private(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		set_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return ERR_STORE;
+	}
+	int r = 0;
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		set_err(err, errlen, "%s is not a regular file", path);
+		r = ERR_STORE;
+		goto out;
+	}
+	if ((sb.st_mode & 077) != 0) {
+		log_warn("store: %s was readable by others; setting mode 0600", path);
+		if (fchmod(fd, 0600) != 0) {
+			set_err(err, errlen, "cannot chmod 0600 %s: %s", path, strerror(errno));
+			r = ERR_STORE;
+		}
+	}
+out:
+	close(fd);
+	return r;
+}
+
+static int read_version(sqlite3 *db, int *out)
+{
+	sqlite3_stmt *stmt = NULL;
+	int r = ERR_STORE;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_step(stmt) != SQLITE_ROW)
+		goto out;
+	*out = sqlite3_column_int(stmt, 0);
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+/* Applies every pending migration in one transaction: a crash leaves the
+ * database at the old version, never half-migrated. */
+static int migrate(store_t *st, char *err, size_t errlen)
+{
+	sqlite3 *db = st->db;
+	char sql[64];
+	int r = ERR_STORE;
+	int v = 0;
+
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(err, errlen, "cannot start migration: %s", sqlite3_errmsg(db));
+		return ERR_STORE;
+	}
+	if (read_version(db, &v) != 0) {
+		set_err(err, errlen, "cannot read schema version: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (v > NMIGRATIONS) {
+		set_err(err, errlen,
+			"database schema version %d is newer than this burrow (%d); upgrade burrow", v,
+			NMIGRATIONS);
+		goto out;
+	}
+	for (int i = v; i < NMIGRATIONS; i++) {
+		if (sqlite3_exec(db, migrations[i], NULL, NULL, NULL) != SQLITE_OK) {
+			set_err(err, errlen, "migration %d failed: %s", i + 1, sqlite3_errmsg(db));
+			goto out;
+		}
+	}
+	if (v < NMIGRATIONS) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", NMIGRATIONS);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			set_err(err, errlen, "cannot record schema version: %s", sqlite3_errmsg(db));
+			goto out;
+		}
+	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(err, errlen, "cannot commit migration: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (v < NMIGRATIONS)
+		log_info("store: schema migrated from version %d to %d", v, NMIGRATIONS);
+	st->version = NMIGRATIONS;
+	r = 0;
+out:
+	if (r != 0)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+static int configure(sqlite3 *db, char *err, size_t errlen)
+{
+	sqlite3_stmt *stmt = NULL;
+	int r = ERR_STORE;
+
+	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	if (sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(err, errlen, "cannot enable foreign keys: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	/* journal_mode answers with the mode in effect; anything but wal means it was refused */
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW) {
+		set_err(err, errlen, "cannot set WAL mode: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	const unsigned char *mode = sqlite3_column_text(stmt, 0);
+	if (!mode || strcmp((const char *)mode, "wal") != 0) {
+		set_err(err, errlen, "database refused WAL mode (got %s)",
+			mode ? (const char *)mode : "nothing");
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+int store_open(const char *path, store_t **out, char *err, size_t errlen)
+{
+	store_t *st = NULL;
+	int r;
+
+	*out = NULL;
+	set_err(err, errlen, "unknown error");
+	if ((r = create_private(path, err, errlen)) != 0)
+		return r;
+	if (!(st = calloc(1, sizeof(*st)))) {
+		set_err(err, errlen, "out of memory");
+		return ERR_NOMEM;
+	}
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
+	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+		set_err(err, errlen, "cannot open database %s: %s", path,
+			st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		r = ERR_STORE;
+		goto out;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	if ((r = configure(st->db, err, errlen)) != 0)
+		goto out;
+	if ((r = migrate(st, err, errlen)) != 0)
+		goto out;
+	set_err(err, errlen, "ok");
+	*out = st;
+	st = NULL;
+out:
+	store_close(st);
+	return r;
+}
+
+void store_close(store_t *st)
+{
+	if (!st)
+		return;
+	/* close_v2 defers the close until any forgotten statement is finalised instead of failing */
+	sqlite3_close_v2(st->db);
+	free(st);
+}
+
+struct sqlite3 *store_db(store_t *st)
+{
+	return st->db;
+}
+
+int store_schema_version(store_t *st)
+{
+	return st->version;
+}
+
+/* Reads the route's current owner into owner (empty when none). */
+static int route_owner(sqlite3 *db, const char *hostname, char *owner, size_t ownerlen)
+{
+	sqlite3_stmt *stmt = NULL;
+	int r = ERR_STORE;
+	owner[0] = '\0';
+	if (sqlite3_prepare_v2(db, "SELECT tunnel_id FROM routes WHERE hostname = ?1", -1, &stmt, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(stmt, 1, hostname, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(stmt, 0);
+		snprintf(owner, ownerlen, "%s", t ? (const char *)t : "");
+	} else if (rc != SQLITE_DONE) {
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+static int route_insert(sqlite3 *db, const char *hostname, const char *tunnel_id)
+{
+	sqlite3_stmt *stmt = NULL;
+	int r = ERR_STORE;
+	if (sqlite3_prepare_v2(db, "INSERT INTO routes (hostname, tunnel_id) VALUES (?1, ?2)", -1, &stmt,
+			       NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(stmt, 1, hostname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, tunnel_id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE)
+		r = 0;
+	else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		r = ERR_NOTFOUND; /* no such tunnel */
+	else if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		r = ERR_EXISTS;
+out:
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+int store_route_claim(store_t *st, const char *hostname, const char *tunnel_id)
+{
+	char norm[HOSTNAME_MAX + 1];
+	char owner[128];
+	int r;
+
+	if (!hostname || !tunnel_id || hostname_normalize(hostname, strlen(hostname), norm) != 0 ||
+	    strcmp(norm, hostname) != 0)
+		return ERR_INVAL;
+	/* IMMEDIATE takes the write lock first, so the check and the insert see one state */
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return ERR_STORE;
+	if ((r = route_owner(st->db, hostname, owner, sizeof(owner))) != 0)
+		goto out;
+	if (owner[0] != '\0') {
+		r = strcmp(owner, tunnel_id) == 0 ? 0 : ERR_EXISTS;
+		goto out;
+	}
+	if ((r = route_insert(st->db, hostname, tunnel_id)) != 0)
+		goto out;
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		r = ERR_STORE;
+out:
+	if (r == ERR_STORE)
+		log_error("store: route claim for %s failed: %s", hostname, sqlite3_errmsg(st->db));
+	if (sqlite3_get_autocommit(st->db) == 0)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}

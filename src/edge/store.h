@@ -1,0 +1,30 @@
+/* store.h — the edge's persistent state in SQLite (one file in the data dir,
+ * WAL mode, numbered migrations applied at open).
+ *
+ * Every function here blocks: call them only from libuv worker threads
+ * (uv_queue_work) or before the event loop starts. A store_t may be used by
+ * one thread at a time; callers serialise (the edge runs at most one store
+ * job at a time). Secrets are never stored, only their SHA-256. */
+#ifndef BURROW_EDGE_STORE_H
+#define BURROW_EDGE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store store_t;
+
+/* Opens (creating if needed, mode 0600) and migrates the database at path.
+ * On failure writes a one-line reason into err. */
+int store_open(const char *path, store_t **out, char *err, size_t errlen);
+void store_close(store_t *st);
+/* The underlying sqlite3 handle, for model_load and admin_api. */
+struct sqlite3 *store_db(store_t *st);
+/* Current schema version (number of migrations applied). */
+int store_schema_version(store_t *st);
+
+/* Claims hostname for tunnel_id: inserts the route when it is free, succeeds
+ * when it already points at tunnel_id, returns ERR_EXISTS when another tunnel
+ * owns it. Hostname must be normalised. */
+int store_route_claim(store_t *st, const char *hostname, const char *tunnel_id);
+
+#endif

@@ -1,0 +1,369 @@
+/* tunnels.c — connectors' connections: accept, register, route streams.
+ *
+ * A connector dials the tunnel listener (TLS, ALPN h2) and takes the HTTP/2
+ * server role; the edge is the client. The edge's first stream asks the
+ * connector to register (POST /burrow/v1/register); the answer carries the
+ * tunnel id and secret, the connection index and the hostnames it serves.
+ * The edge checks the secret in constant time against the stored hash,
+ * claims unrouted hostnames for the tunnel (a hostname routed to another
+ * tunnel is refused), and reports the outcome on a second stream
+ * (POST /burrow/v1/registered). Only then does it route sessions there.
+ *
+ * Must never: route to an unregistered connection, or log a secret. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/addr.h"
+#include "core/err.h"
+#include "core/hostname.h"
+#include "core/log.h"
+#include "edge/edge.h"
+
+#define REG_BODY_MAX (64 * 1024)
+#define REG_MAX_HOSTS 64
+
+struct edge_tconn {
+	edge_t *e;
+	h2_session_t *h2;
+	char peer[64];
+	char tunnel_id[64];
+	char tunnel_name[80];
+	char version[48];
+	int conn_index;
+	char hosts[REG_MAX_HOSTS][HOSTNAME_MAX + 1];
+	size_t nhosts;
+	int status;
+	buf_t body;
+	bool registered;
+	bool closed;
+	int refs; /* the session, plus a pending store job */
+	edge_tconn_t *next;
+	edge_tconn_t *prev;
+	/* route-claim job result */
+	char claim_err[512];
+};
+
+static void tconn_unref(edge_tconn_t *t)
+{
+	if (--t->refs > 0)
+		return;
+	buf_free(&t->body);
+	free(t);
+}
+
+h2_session_t *tunnels_session(edge_tconn_t *t) { return t->h2; }
+
+size_t tunnels_count_registered(edge_t *e)
+{
+	size_t n = 0;
+	for (edge_tconn_t *t = e->tconns; t; t = t->next)
+		n += t->registered;
+	return n;
+}
+
+/* ---- registration ---- */
+
+static void result_on_close(h2_stream_t *s, uint32_t code) {}
+static void result_on_data(h2_stream_t *s, const uint8_t *p, size_t n) { h2_stream_consume(s, n); }
+static const h2_stream_cbs_t result_cbs = {.on_data = result_on_data, .on_close = result_on_close};
+
+static void send_result(edge_tconn_t *t, const char *error)
+{
+	nghttp2_nv nva[] = {
+		h2_nv(":method", "POST"),
+		h2_nv(":scheme", "https"),
+		h2_nv(":authority", "burrow-edge"),
+		h2_nv(":path", "/burrow/v1/registered"),
+		h2_nv("content-type", "application/json"),
+	};
+	json_t *j = error ? json_pack("{s:b,s:s}", "ok", 0, "error", error)
+			  : json_pack("{s:b,s:s,s:i}", "ok", 1, "tunnel_name", t->tunnel_name, "conn_index",
+				      t->conn_index);
+	char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	h2_stream_t *s = h2_submit(t->h2, nva, sizeof(nva) / sizeof(nva[0]), &result_cbs, t);
+	if (s && txt) {
+		h2_stream_write(s, txt, strlen(txt));
+		h2_stream_end(s);
+	}
+	free(txt);
+	if (error) {
+		t->e->m.registrations_refused++;
+		log_warn("tunnel connection from %s refused: %s", t->peer, error);
+		h2_session_drain(t->h2);
+	}
+}
+
+static void accept_registration(edge_tconn_t *t)
+{
+	t->registered = true;
+	t->e->m.tunnel_conns++;
+	log_info("tunnel %s connection %d registered from %s (connector %s, %zu hostname%s)", t->tunnel_name,
+		 t->conn_index, t->peer, t->version, t->nhosts, t->nhosts == 1 ? "" : "s");
+	send_result(t, NULL);
+}
+
+static void claim_work(edge_t *e, void *arg, bool *changed)
+{
+	edge_tconn_t *t = arg;
+	for (size_t i = 0; i < t->nhosts; i++) {
+		int r = store_route_claim(e->store, t->hosts[i], t->tunnel_id);
+		if (r == ERR_EXISTS) {
+			snprintf(t->claim_err, sizeof(t->claim_err),
+				 "hostname %s is routed to another tunnel; delete that tunnel or route first", t->hosts[i]);
+			return;
+		}
+		if (r != 0) {
+			snprintf(t->claim_err, sizeof(t->claim_err), "cannot record the route for %s: %s", t->hosts[i],
+				 err_str(r));
+			return;
+		}
+		*changed = true;
+	}
+}
+
+static void claim_done(edge_t *e, void *arg)
+{
+	edge_tconn_t *t = arg;
+	if (!t->closed) {
+		if (t->claim_err[0])
+			send_result(t, t->claim_err);
+		else
+			accept_registration(t);
+	}
+	tconn_unref(t);
+}
+
+static void process_registration(edge_tconn_t *t)
+{
+	char err[512] = "";
+	json_error_t je;
+	json_t *j = NULL;
+	const char *id = NULL, *secret = NULL, *version = "unknown";
+	json_t *hosts = NULL;
+	int idx = 0;
+	bool need_claim = false;
+	if (t->status != 200) {
+		snprintf(err, sizeof(err), "registration answer had status %d", t->status);
+		goto out;
+	}
+	j = json_loadb((const char *)buf_head(&t->body), buf_used(&t->body), 0, &je);
+	if (!j || json_unpack(j, "{s:s,s:s,s?s,s?i,s:o}", "tunnel_id", &id, "tunnel_secret", &secret, "version",
+			      &version, "conn_index", &idx, "hostnames", &hosts) != 0 ||
+	    !json_is_array(hosts)) {
+		snprintf(err, sizeof(err), "malformed registration");
+		goto out;
+	}
+	const model_tunnel_t *tun = model_tunnel_by_id(t->e->model, id);
+	if (!tun || !model_secret_ok(tun->secret_hash, secret, strlen(secret))) {
+		snprintf(err, sizeof(err), "tunnel credentials rejected: unknown tunnel or wrong secret");
+		goto out;
+	}
+	snprintf(t->tunnel_id, sizeof(t->tunnel_id), "%s", tun->id);
+	snprintf(t->tunnel_name, sizeof(t->tunnel_name), "%s", tun->name);
+	snprintf(t->version, sizeof(t->version), "%s", version);
+	t->conn_index = idx;
+	if (json_array_size(hosts) > REG_MAX_HOSTS) {
+		snprintf(err, sizeof(err), "too many hostnames (at most %d)", REG_MAX_HOSTS);
+		goto out;
+	}
+	for (size_t i = 0; i < json_array_size(hosts); i++) {
+		const char *h = json_string_value(json_array_get(hosts, i));
+		if (!h || hostname_normalize(h, strlen(h), t->hosts[t->nhosts]) != 0) {
+			snprintf(err, sizeof(err), "invalid hostname in registration");
+			goto out;
+		}
+		const model_route_t *r = model_route_by_host(t->e->model, t->hosts[t->nhosts]);
+		if (r && strcmp(r->tunnel_id, t->tunnel_id) != 0) {
+			snprintf(err, sizeof(err),
+				 "hostname %s is routed to another tunnel; delete that tunnel or route first",
+				 t->hosts[t->nhosts]);
+			goto out;
+		}
+		if (!r)
+			need_claim = true;
+		t->nhosts++;
+	}
+out:
+	if (j) {
+		/* The secret lives inside the JSON object; wipe it. */
+		json_t *s = json_object_get(j, "tunnel_secret");
+		if (json_is_string(s))
+			OPENSSL_cleanse((void *)json_string_value(s), json_string_length(s));
+		json_decref(j);
+	}
+	buf_free_secret(&t->body);
+	if (err[0]) {
+		send_result(t, err);
+		return;
+	}
+	if (!need_claim) {
+		accept_registration(t);
+		return;
+	}
+	t->refs++;
+	if (edge_job_submit(t->e, claim_work, claim_done, t) != 0) {
+		t->refs--;
+		send_result(t, "edge is out of memory");
+	}
+}
+
+static void reg_on_response(h2_stream_t *s)
+{
+	edge_tconn_t *t = h2_stream_data(s);
+	t->status = h2_stream_status(s);
+}
+
+static void reg_on_data(h2_stream_t *s, const uint8_t *p, size_t n)
+{
+	edge_tconn_t *t = h2_stream_data(s);
+	if (buf_append(&t->body, p, n) != 0) {
+		h2_stream_reset(s, NGHTTP2_REFUSED_STREAM);
+		h2_session_drain(t->h2);
+	}
+	h2_stream_consume(s, n);
+}
+
+static void reg_on_end(h2_stream_t *s)
+{
+	edge_tconn_t *t = h2_stream_data(s);
+	process_registration(t);
+}
+
+static void reg_on_close(h2_stream_t *s, uint32_t code)
+{
+	edge_tconn_t *t = h2_stream_data(s);
+	if (code != 0 && !t->registered && !t->closed)
+		h2_session_close(t->h2);
+}
+
+static const h2_stream_cbs_t reg_cbs = {
+	.on_response = reg_on_response,
+	.on_data = reg_on_data,
+	.on_end = reg_on_end,
+	.on_close = reg_on_close,
+};
+
+/* ---- session ---- */
+
+static void t_on_open(h2_session_t *h, int status)
+{
+	edge_tconn_t *t = h2_session_data(h);
+	if (status < 0) {
+		log_debug("tunnel connection from %s failed before registration: %s", t->peer, err_str(status));
+		return;
+	}
+	nghttp2_nv nva[] = {
+		h2_nv(":method", "POST"),
+		h2_nv(":scheme", "https"),
+		h2_nv(":authority", "burrow-edge"),
+		h2_nv(":path", "/burrow/v1/register"),
+	};
+	h2_stream_t *s = h2_submit(h, nva, sizeof(nva) / sizeof(nva[0]), &reg_cbs, t);
+	if (!s) {
+		h2_session_close(h);
+		return;
+	}
+	h2_stream_end(s);
+}
+
+static void t_on_close(h2_session_t *h, int err)
+{
+	edge_tconn_t *t = h2_session_data(h);
+	edge_t *e = t->e;
+	t->closed = true;
+	if (t->registered) {
+		log_info("tunnel %s connection %d from %s closed", t->tunnel_name, t->conn_index, t->peer);
+		e->m.tunnel_conns--;
+	}
+	t->registered = false;
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		e->tconns = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	tconn_unref(t);
+}
+
+static const h2_session_cbs_t tunnel_session_cbs = {
+	.on_open = t_on_open,
+	.on_close = t_on_close,
+};
+
+static void on_tunnel_connection(uv_stream_t *server, int status)
+{
+	edge_t *e = server->data;
+	if (status < 0)
+		return;
+	edge_tconn_t *t = calloc(1, sizeof(*t));
+	if (!t)
+		return;
+	t->e = e;
+	t->refs = 1;
+	buf_init(&t->body, REG_BODY_MAX);
+	conn_t *c = conn_new(e->loop, NULL, NULL);
+	if (!c) {
+		free(t);
+		return;
+	}
+	static const conn_cbs_t none = {0};
+	c->cbs = &none;
+	if (conn_accept(c, server, e->tunnel_ctx) != 0) {
+		conn_close(c);
+		free(t);
+		return;
+	}
+	conn_peer_ip(c, t->peer, sizeof(t->peer), NULL);
+	t->h2 = h2_session_new(c, false, &tunnel_session_cbs, t);
+	if (!t->h2) {
+		conn_close(c);
+		free(t);
+		return;
+	}
+	t->next = e->tconns;
+	if (e->tconns)
+		e->tconns->prev = t;
+	e->tconns = t;
+}
+
+int tunnels_listen(edge_t *e, const char *addr)
+{
+	struct sockaddr_storage ss;
+	int r = addr_parse_ip(addr, &ss);
+	if (r)
+		return r;
+	if ((r = uv_tcp_init(e->loop, &e->tunnel_listener)) != 0)
+		return r;
+	e->tunnel_listener.data = e;
+	if ((r = uv_tcp_bind(&e->tunnel_listener, (struct sockaddr *)&ss, 0)) != 0)
+		return r;
+	return uv_listen((uv_stream_t *)&e->tunnel_listener, 1024, on_tunnel_connection);
+}
+
+edge_tconn_t *tunnels_pick(edge_t *e, const char *host, const char **why, char *whybuf, size_t whylen)
+{
+	const model_route_t *r = model_route_by_host(e->model, host);
+	if (!r) {
+		snprintf(whybuf, whylen, "no tunnel serves %s: run burrow tunnel with --hostname %s", host, host);
+		*why = whybuf;
+		return NULL;
+	}
+	size_t n = 0;
+	for (edge_tconn_t *t = e->tconns; t; t = t->next)
+		if (t->registered && strcmp(t->tunnel_id, r->tunnel_id) == 0)
+			n++;
+	if (n == 0) {
+		const model_tunnel_t *tun = model_tunnel_by_id(e->model, r->tunnel_id);
+		snprintf(whybuf, whylen, "no connector of tunnel %s is connected", tun ? tun->name : r->tunnel_id);
+		*why = whybuf;
+		return NULL;
+	}
+	size_t k = (size_t)(e->next_pick++ % n);
+	for (edge_tconn_t *t = e->tconns; t; t = t->next)
+		if (t->registered && strcmp(t->tunnel_id, r->tunnel_id) == 0 && k-- == 0)
+			return t;
+	return NULL;
+}

@@ -1,0 +1,222 @@
+/* edge_main.c — `burrow edge`: the burrow-edge executable.
+ *
+ * Kept apart from the burrow binary so libraries only the edge needs
+ * (SQLite now; libcurl, libpq, ldns later) never load into the client's and
+ * connector's processes (DESIGN.md "Client start-up"). */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/addr.h"
+#include "core/cli.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/tls.h"
+#include "edge/edge.h"
+
+#define EDGE_USAGE                                                                                           \
+	"Usage: burrow edge [options]\n\n"                                                                   \
+	"Runs the edge: TLS for every application hostname, the admin API, and the tunnel\n"                 \
+	"listener where connectors register. The first start creates the data directory:\n"                 \
+	"ca.pem (the CA clients trust through BURROW_CA), ca-key.pem, admin-token, burrow.db."
+
+static int mkdir_p(const char *dir)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Reads the admin token, creating it (0600) on first start. */
+static int load_admin_token(const char *dir, uint8_t hash[32])
+{
+	char path[4096], tok[65];
+	snprintf(path, sizeof(path), "%s/admin-token", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, tok, sizeof(tok) - 1);
+		close(fd);
+		if (n <= 0)
+			return ERR_INVAL;
+		while (n > 0 && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' '))
+			n--;
+		model_hash_secret(tok, (size_t)n, hash);
+		OPENSSL_cleanse(tok, sizeof(tok));
+		return 0;
+	}
+	unsigned char rnd[32];
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return ERR_NOMEM;
+	for (int i = 0; i < 32; i++)
+		snprintf(tok + 2 * i, 3, "%02x", rnd[i]);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	tok[64] = '\n';
+	ssize_t w = write(fd, tok, 65);
+	close(fd);
+	if (w != 65)
+		return ERR_INVAL;
+	model_hash_secret(tok, 64, hash);
+	OPENSSL_cleanse(tok, sizeof(tok));
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	log_info("created admin token %s (mode 0600)", path);
+	return 0;
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	edge_t *e = s->data;
+	log_info("received %s, stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	e->stopping = true;
+	uv_stop(e->loop);
+}
+
+static void listen_host(const char *addr, char *out, size_t outlen)
+{
+	char port[8];
+	if (addr_split(addr, NULL, out, outlen, port, sizeof(port)) != 0)
+		out[0] = '\0';
+}
+
+int main(int argc, char **argv)
+{
+	const char *data_dir = NULL, *listen = "127.0.0.1:8443", *tunnel_listen = "127.0.0.1:7844";
+	const char *metrics = NULL, *loglevel = "info", *logfile = NULL;
+	cli_list_t names = {0};
+	const cli_opt_t opts[] = {
+		{"data-dir", 0, CLI_STR, &data_dir, "DIR", "BURROW_DATA_DIR",
+		 "state: CA, keys, admin token, database (default $BURROW_HOME/edge)", NULL},
+		{"listen", 0, CLI_STR, &listen, "ADDR", "BURROW_LISTEN",
+		 "apps and admin API, TLS (default 127.0.0.1:8443)", NULL},
+		{"tunnel-listen", 0, CLI_STR, &tunnel_listen, "ADDR", "BURROW_TUNNEL_LISTEN",
+		 "connectors' tunnels, TLS + HTTP/2 (default 127.0.0.1:7844)", NULL},
+		{"name", 0, CLI_LIST, &names, "HOST", NULL,
+		 "a DNS name or IP clients use to reach the edge without SNI, added to its certificate", NULL},
+		{"metrics", 0, CLI_STR, &metrics, "ADDR", "BURROW_METRICS", "Prometheus metrics, plain HTTP", NULL},
+		{"loglevel", 0, CLI_STR, &loglevel, "LEVEL", "BURROW_LOGLEVEL", "error, warn, info or debug",
+		 NULL},
+		{"logfile", 0, CLI_STR, &logfile, "FILE", "BURROW_LOGFILE", "append logs here instead of stderr",
+		 NULL},
+		{0},
+	};
+	int pos = 0;
+	int r = cli_parse("edge", EDGE_USAGE, opts, argc, argv, &pos);
+	if (r)
+		return r == 1 ? 0 : 2;
+	if (pos < argc) {
+		fprintf(stderr, "burrow: edge: unexpected argument %s (see burrow edge --help)\n", argv[pos]);
+		return 2;
+	}
+	int lvl = log_parse_level(loglevel);
+	if (lvl < 0) {
+		fprintf(stderr, "burrow: edge: unknown log level %s: use error, warn, info or debug\n", loglevel);
+		return 2;
+	}
+	log_set_level(lvl);
+	log_set_role("edge");
+	if (logfile && (r = log_set_file(logfile)) != 0) {
+		fprintf(stderr, "burrow: edge: cannot open log file %s: %s\n", logfile, err_str(r));
+		return 1;
+	}
+	char defdir[4096];
+	if (!data_dir) {
+		const char *home = getenv("BURROW_HOME");
+		if (home && *home)
+			snprintf(defdir, sizeof(defdir), "%s/edge", home);
+		else
+			snprintf(defdir, sizeof(defdir), "%s/.burrow/edge", getenv("HOME") ? getenv("HOME") : ".");
+		data_dir = defdir;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	edge_t e = {0};
+	char err[512];
+	e.loop = uv_default_loop();
+	e.data_dir = data_dir;
+	if ((r = mkdir_p(data_dir)) != 0) {
+		fprintf(stderr, "burrow: edge: cannot create data directory %s: %s\n", data_dir, err_str(r));
+		return 1;
+	}
+	char dbpath[4096];
+	snprintf(dbpath, sizeof(dbpath), "%s/burrow.db", data_dir);
+	if (store_open(dbpath, &e.store, err, sizeof(err)) != 0) {
+		fprintf(stderr, "burrow: edge: %s\n", err);
+		return 1;
+	}
+	if ((r = model_load(e.store, &e.model)) != 0) {
+		fprintf(stderr, "burrow: edge: cannot load configuration from %s: %s\n", dbpath, err_str(r));
+		return 1;
+	}
+	if ((r = load_admin_token(data_dir, e.admin_hash)) != 0) {
+		fprintf(stderr, "burrow: edge: cannot read or create %s/admin-token: %s\n", data_dir, err_str(r));
+		return 1;
+	}
+	if (pki_open(data_dir, &e.pki, err, sizeof(err)) != 0) {
+		fprintf(stderr, "burrow: edge: %s\n", err);
+		return 1;
+	}
+	const char *san[CLI_LIST_MAX + 2];
+	size_t nsan = 0;
+	char lh[256], th[256];
+	listen_host(listen, lh, sizeof(lh));
+	listen_host(tunnel_listen, th, sizeof(th));
+	if (lh[0] && strcmp(lh, "0.0.0.0") != 0 && strcmp(lh, "::") != 0)
+		san[nsan++] = lh;
+	if (th[0] && strcmp(th, lh) != 0 && strcmp(th, "0.0.0.0") != 0 && strcmp(th, "::") != 0)
+		san[nsan++] = th;
+	for (int i = 0; i < names.n; i++)
+		san[nsan++] = names.v[i];
+	e.app_ctx = pki_default_ctx(e.pki, san, nsan, 0);
+	e.tunnel_ctx = pki_default_ctx(e.pki, san, nsan, 1);
+	if (!e.app_ctx || !e.tunnel_ctx) {
+		fprintf(stderr, "burrow: edge: cannot create TLS contexts\n");
+		return 1;
+	}
+	if ((r = front_listen(&e, listen)) != 0) {
+		fprintf(stderr, "burrow: edge: cannot listen on %s: %s\n", listen, err_str(r));
+		return 1;
+	}
+	if ((r = tunnels_listen(&e, tunnel_listen)) != 0) {
+		fprintf(stderr, "burrow: edge: cannot listen for tunnels on %s: %s\n", tunnel_listen, err_str(r));
+		return 1;
+	}
+	if (metrics && (r = metrics_listen(&e, metrics)) != 0) {
+		fprintf(stderr, "burrow: edge: cannot serve metrics on %s: %s\n", metrics, err_str(r));
+		return 1;
+	}
+	uv_signal_init(e.loop, &e.sigint);
+	uv_signal_init(e.loop, &e.sigterm);
+	e.sigint.data = e.sigterm.data = &e;
+	uv_signal_start(&e.sigint, on_signal, SIGINT);
+	uv_signal_start(&e.sigterm, on_signal, SIGTERM);
+	log_info("edge ready: apps and admin API on %s, tunnels on %s, data in %s", listen, tunnel_listen,
+		 data_dir);
+	uv_run(e.loop, UV_RUN_DEFAULT);
+	/* Stopping: outstanding sessions end with the process; the store is
+	 * consistent after every job (transactions). */
+	store_close(e.store);
+	model_free(e.model);
+	pki_free(e.pki);
+	SSL_CTX_free(e.app_ctx);
+	SSL_CTX_free(e.tunnel_ctx);
+	log_info("edge stopped");
+	return 0;
+}

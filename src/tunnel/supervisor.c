@@ -1,0 +1,284 @@
+/* supervisor.c — the connector's HA connections to the edge.
+ *
+ * Keeps --ha-connections TLS+HTTP/2 connections, spread over the --edge
+ * addresses, registered. A lost connection is redialled with capped
+ * exponential backoff and jitter; the process never needs a restart. A
+ * registration the edge refuses (wrong credentials, hostname owned by
+ * another tunnel) is final: retrying cannot fix configuration, so the
+ * connector says why and exits. */
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/addr.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/version.h"
+#include "tunnel/tunnel.h"
+
+#define BACKOFF_BASE_MS 200
+#define BACKOFF_CAP_MS 2000
+#define RESULT_MAX 4096
+
+static void slot_dial(slot_t *s);
+
+static uint64_t backoff_ms(int attempt)
+{
+	uint64_t d = BACKOFF_BASE_MS;
+	for (int i = 0; i < attempt && d < BACKOFF_CAP_MS; i++)
+		d *= 2;
+	if (d > BACKOFF_CAP_MS)
+		d = BACKOFF_CAP_MS;
+	unsigned int r = 0;
+	RAND_bytes((unsigned char *)&r, sizeof(r));
+	return d / 2 + r % (d / 2 + 1); /* jitter: [d/2, d] */
+}
+
+static void on_retry(uv_timer_t *t)
+{
+	slot_t *s = t->data;
+	if (!s->cn->stopping)
+		slot_dial(s);
+}
+
+static void slot_schedule(slot_t *s)
+{
+	if (s->cn->stopping)
+		return;
+	uint64_t d = backoff_ms(s->attempt);
+	s->attempt++;
+	uv_timer_start(&s->retry, on_retry, d, 0);
+}
+
+static void all_closed_check(connector_t *cn)
+{
+	if (!cn->stopping)
+		return;
+	for (int i = 0; i < cn->nslots; i++)
+		if (cn->slots[i].h2 || cn->slots[i].dialing)
+			return;
+	uv_stop(cn->loop);
+}
+
+/* ---- registration streams (edge -> connector) ---- */
+
+static void reg_body_on_close(h2_stream_t *st, uint32_t code) {}
+static const h2_stream_cbs_t reg_body_cbs = {.on_close = reg_body_on_close};
+
+static void answer_register(slot_t *s, h2_stream_t *st)
+{
+	connector_t *cn = s->cn;
+	json_t *hosts = json_array();
+	for (size_t i = 0; i < cn->ingress.n; i++)
+		if (cn->ingress.rules[i].hostname[0])
+			json_array_append_new(hosts, json_string(cn->ingress.rules[i].hostname));
+	json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:o}", "tunnel_id", cn->tunnel_id, "tunnel_secret", cn->secret,
+			      "version", BURROW_VERSION, "conn_index", s->index, "hostnames", hosts);
+	char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	nghttp2_nv ct = h2_nv("content-type", "application/json");
+	h2_stream_set_cbs(st, &reg_body_cbs, s);
+	if (!txt || h2_respond(st, 200, &ct, 1, false) != 0) {
+		h2_stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+	} else {
+		h2_stream_write(st, txt, strlen(txt));
+		h2_stream_end(st);
+	}
+	if (txt) {
+		OPENSSL_cleanse(txt, strlen(txt));
+		free(txt);
+	}
+}
+
+static void result_on_data(h2_stream_t *st, const uint8_t *p, size_t n)
+{
+	slot_t *s = h2_stream_data(st);
+	if (buf_append(&s->result, p, n) != 0)
+		h2_stream_reset(st, NGHTTP2_REFUSED_STREAM);
+	h2_stream_consume(st, n);
+}
+
+static void result_on_end(h2_stream_t *st)
+{
+	slot_t *s = h2_stream_data(st);
+	connector_t *cn = s->cn;
+	json_error_t je;
+	json_t *j = json_loadb((const char *)buf_head(&s->result), buf_used(&s->result), 0, &je);
+	buf_reset(&s->result);
+	h2_respond(st, 200, NULL, 0, true);
+	int ok = 0;
+	const char *error = "malformed registration result";
+	if (j)
+		json_unpack(j, "{s:b,s?s}", "ok", &ok, "error", &error);
+	if (ok) {
+		s->registered = true;
+		s->attempt = 0;
+		log_info("registered connection %d of tunnel %s to edge %s", s->index, cn->tunnel_name, s->edge);
+	} else {
+		fprintf(stderr, "burrow: tunnel: edge %s refused registration: %s\n", s->edge, error);
+		log_error("edge %s refused registration: %s", s->edge, error);
+		cn->exit_code = 1;
+		supervisor_stop(cn);
+	}
+	json_decref(j);
+}
+
+static void result_on_close(h2_stream_t *st, uint32_t code) {}
+
+static const h2_stream_cbs_t result_cbs = {
+	.on_data = result_on_data,
+	.on_end = result_on_end,
+	.on_close = result_on_close,
+};
+
+static void s_on_request(h2_session_t *h, h2_stream_t *st)
+{
+	slot_t *s = h2_session_data(h);
+	const char *method = h2_stream_header(st, ":method");
+	const char *path = h2_stream_header(st, ":path");
+	if (method && strcmp(method, "CONNECT") == 0) {
+		if (!s->registered) {
+			h2_respond(st, 503, NULL, 0, true);
+			return;
+		}
+		origin_serve(s->cn, st);
+		return;
+	}
+	if (path && strcmp(path, "/burrow/v1/register") == 0) {
+		answer_register(s, st);
+		return;
+	}
+	if (path && strcmp(path, "/burrow/v1/registered") == 0) {
+		h2_stream_set_cbs(st, &result_cbs, s);
+		return;
+	}
+	nghttp2_nv e = h2_nv("burrow-error", "unknown request");
+	h2_respond(st, 404, &e, 1, true);
+}
+
+static void s_on_open(h2_session_t *h, int status)
+{
+	slot_t *s = h2_session_data(h);
+	s->dialing = false;
+	if (status < 0)
+		log_warn("connection %d to edge %s failed: %s", s->index, s->edge,
+			 status == ERR_TLS ? "TLS handshake failed (is BURROW_CA the edge's ca.pem?)"
+					   : err_str(status));
+}
+
+static void s_on_close(h2_session_t *h, int err)
+{
+	slot_t *s = h2_session_data(h);
+	connector_t *cn = s->cn;
+	bool was = s->registered;
+	s->h2 = NULL;
+	s->registered = false;
+	s->dialing = false;
+	buf_reset(&s->result);
+	if (was && !cn->stopping) {
+		log_warn("connection %d to edge %s lost (%s); reconnecting", s->index, s->edge, err_str(err));
+		cn->m.reconnects++;
+	}
+	if (cn->stopping) {
+		all_closed_check(cn);
+		return;
+	}
+	slot_schedule(s);
+}
+
+static const h2_session_cbs_t slot_session_cbs = {
+	.on_request = s_on_request,
+	.on_open = s_on_open,
+	.on_close = s_on_close,
+};
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	slot_t *s = req->data;
+	connector_t *cn = s->cn;
+	if (status < 0 || cn->stopping) {
+		if (status < 0)
+			log_warn("connection %d: cannot resolve edge %s: %s", s->index, s->edge, uv_strerror(status));
+		uv_freeaddrinfo(res);
+		s->dialing = false;
+		if (cn->stopping)
+			all_closed_check(cn);
+		else
+			slot_schedule(s);
+		return;
+	}
+	conn_t *c = conn_new(cn->loop, NULL, NULL);
+	static const conn_cbs_t none = {0};
+	int r = ERR_NOMEM;
+	if (c) {
+		c->cbs = &none;
+		s->h2 = h2_session_new(c, true, &slot_session_cbs, s);
+		if (s->h2)
+			r = conn_connect(c, res->ai_addr, cn->ctx, s->edge_host);
+	}
+	uv_freeaddrinfo(res);
+	if (r != 0) {
+		log_warn("connection %d: cannot dial edge %s: %s", s->index, s->edge, err_str(r));
+		if (c)
+			conn_close(c); /* the session's on_close reschedules */
+		else {
+			s->dialing = false;
+			slot_schedule(s);
+		}
+	}
+}
+
+static void slot_dial(slot_t *s)
+{
+	connector_t *cn = s->cn;
+	char port[8];
+	s->edge = cn->edges[(s->index + s->attempt) % cn->nedges];
+	if (addr_split(s->edge, "7844", s->edge_host, sizeof(s->edge_host), port, sizeof(port)) != 0) {
+		log_error("invalid edge address %s", s->edge);
+		slot_schedule(s);
+		return;
+	}
+	struct addrinfo hints = {0};
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	s->dialing = true;
+	s->gai.data = s;
+	int r = uv_getaddrinfo(cn->loop, &s->gai, on_resolved, s->edge_host, port, &hints);
+	if (r) {
+		s->dialing = false;
+		slot_schedule(s);
+	}
+}
+
+int supervisor_start(connector_t *cn)
+{
+	for (int i = 0; i < cn->nslots; i++) {
+		slot_t *s = &cn->slots[i];
+		s->cn = cn;
+		s->index = i;
+		buf_init(&s->result, RESULT_MAX);
+		uv_timer_init(cn->loop, &s->retry);
+		s->retry.data = s;
+		slot_dial(s);
+	}
+	return 0;
+}
+
+/* Stops taking new streams; open sessions may finish (the caller bounds
+ * that with the grace period). */
+void supervisor_stop(connector_t *cn)
+{
+	if (cn->stopping)
+		return;
+	cn->stopping = true;
+	for (int i = 0; i < cn->nslots; i++) {
+		slot_t *s = &cn->slots[i];
+		uv_timer_stop(&s->retry);
+		if (s->h2)
+			h2_session_drain(s->h2);
+	}
+	all_closed_check(cn);
+}

@@ -1,0 +1,67 @@
+/* tunnel.h — the connector role (`burrow tunnel ...`). */
+#ifndef BURROW_TUNNEL_H
+#define BURROW_TUNNEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/h2.h"
+#include "tunnel/ingress.h"
+
+#define TUNNEL_MAX_HA 16
+
+typedef struct connector connector_t;
+
+typedef struct slot {
+	connector_t *cn;
+	int index;
+	int attempt;
+	h2_session_t *h2;
+	bool registered;
+	bool dialing;
+	uv_timer_t retry;
+	uv_getaddrinfo_t gai;
+	const char *edge; /* "host:port" being dialled */
+	char edge_host[256];
+	buf_t result; /* body of the edge's registration result */
+} slot_t;
+
+typedef struct tunnel_metrics {
+	uint64_t streams_total;
+	uint64_t streams_active;
+	uint64_t origin_failures;
+	uint64_t reconnects;
+} tunnel_metrics_t;
+
+struct connector {
+	uv_loop_t *loop;
+	SSL_CTX *ctx;
+	char tunnel_id[64];
+	char tunnel_name[80];
+	char *secret; /* wiped on exit */
+	const char *const *edges;
+	int nedges;
+	ingress_t ingress;
+	slot_t slots[TUNNEL_MAX_HA];
+	int nslots;
+	bool stopping;
+	long long grace_ms;
+	uv_timer_t grace;
+	uv_signal_t sigint;
+	uv_signal_t sigterm;
+	uv_tcp_t metrics_listener;
+	tunnel_metrics_t m;
+	int exit_code;
+};
+
+int tunnel_main(int argc, char **argv);
+
+/* supervisor.c */
+int supervisor_start(connector_t *cn);
+void supervisor_stop(connector_t *cn);
+
+/* origin.c: serves one CONNECT stream from the edge. */
+void origin_serve(connector_t *cn, h2_stream_t *s);
+
+#endif

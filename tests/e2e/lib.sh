@@ -1,0 +1,424 @@
+# lib.sh — helpers for burrow's end-to-end tests. Source it first thing in every tests/e2e/t_*.sh:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   start_stack                      # sshd, edge, app+service token+policy, tunnel, connector, ssh_config
+#   test_case "echo ok through burrow"
+#   out=$(bssh "$SSH_USER@ssh.site.test" 'echo ok') || fail "ssh failed"
+#   assert_eq ok "$out" "remote output"
+#   pass
+#
+# Each script gets its own temp dir $T (logs in $T/logs), free ports, and processes that are all
+# stopped when the script exits, whether it passed, failed, died or was killed by a timeout.
+# A case is reported as one line "ok   t_name: case" or "FAIL t_name: case: reason" on stdout and
+# appended to $BURROW_TEST_RESULTS (one "ok|FAIL<TAB>name<TAB>reason" line) when tests/run-all sets it.
+# fail() ends the script; fail_continue() records the failure and lets the script go on.
+# After the processes stop, any sanitizer report in $T/logs is one more failure.
+# shellcheck shell=bash
+
+set -Eeuo pipefail
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$E2E_DIR/../.." && pwd)
+# shellcheck source=tests/e2e/lib_sshd.sh
+. "$E2E_DIR/lib_sshd.sh"
+
+TEST_NAME=$(basename "$0" .sh)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$REPO/$BUILD ;; esac
+BURROW=$BUILD/burrow
+LOGLEVEL=${BURROW_TEST_LOGLEVEL:-info}
+SSH_TIMEOUT=${SSH_TIMEOUT:-120}
+
+# Sanitizer builds: leaks count, the first error aborts. Respect what the caller set.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+ulimit -c 0 2>/dev/null || true
+
+# Nothing from the caller's environment may steer the processes under test.
+for _v in $(compgen -e | grep '^BURROW_' || true); do
+  case $_v in BURROW_TEST_*) ;; *) unset "$_v" ;; esac
+done
+unset _v
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/burrow-e2e-$TEST_NAME.XXXXXX")
+# Every process this test starts, and every remote command its ssh sessions run, carries this mark.
+export BURROW_TEST_RUN=${BURROW_TEST_RUN:-$TEST_NAME.$$.$RANDOM}
+LOGS=$T/logs
+mkdir -p "$LOGS" "$T/remote" "$T/home"
+: >"$T/.results"
+PORTS_FILE=$T/ports
+export BURROW_HOME=$T/home
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=$T/gitconfig
+export GIT_AUTHOR_NAME=burrow-test GIT_AUTHOR_EMAIL=test@site.test
+export GIT_COMMITTER_NAME=burrow-test GIT_COMMITTER_EMAIL=test@site.test
+export LC_ALL=C
+
+# Results go to the script's real stdout even when fail() runs inside $(...). No test reads the
+# terminal: commands that need input get it redirected explicitly.
+exec 3>&1 </dev/null
+
+CASE=""
+PIDS=()
+declare -A PID_NAME=()
+_ERR_AT=""
+
+# ---------------------------------------------------------------- reporting
+
+_record() { # STATUS NAME [MSG]
+  local status=$1 name=$2 msg=${3:-}
+  msg=${msg//$'\n'/ | }
+  msg=${msg//$'\t'/ }
+  [ ${#msg} -le 400 ] || msg="${msg:0:400}..."
+  if [ "$status" = ok ]; then
+    printf 'ok   %s: %s\n' "$TEST_NAME" "$name" >&3
+  else
+    printf 'FAIL %s: %s: %s\n' "$TEST_NAME" "$name" "$msg" >&3
+  fi
+  printf '%s\t%s: %s\t%s\n' "$status" "$TEST_NAME" "$name" "$msg" >>"$T/.results"
+  if [ -n "${BURROW_TEST_RESULTS:-}" ]; then
+    printf '%s\t%s: %s\t%s\n' "$status" "$TEST_NAME" "$name" "$msg" >>"$BURROW_TEST_RESULTS"
+  fi
+}
+
+# test_case NAME: opens a case; it must end with pass, fail or fail_continue.
+test_case() {
+  if [ -n "$CASE" ] && [ ! -e "$T/.case_done" ]; then
+    _record FAIL "$CASE" "case ended without pass or fail"
+  fi
+  CASE=$1
+  rm -f "$T/.case_done"
+  echo "== $CASE"
+}
+
+pass() {
+  [ -n "$CASE" ] || fail "pass outside a test case"
+  [ -e "$T/.case_done" ] && return 0 # already failed (e.g. inside a subshell)
+  _record ok "$CASE"
+  touch "$T/.case_done"
+}
+
+_fail_record() {
+  if [ -n "$CASE" ] && [ ! -e "$T/.case_done" ]; then
+    _record FAIL "$CASE" "$*"
+    touch "$T/.case_done"
+  elif [ -n "$CASE" ]; then
+    _record FAIL "after '$CASE'" "$*"
+  else
+    _record FAIL "setup" "$*"
+  fi
+}
+
+# fail MSG: records the open case (or the setup) as failed and ends the script.
+fail() {
+  _fail_record "$*"
+  exit 1
+}
+
+# fail_continue MSG: records the open case as failed; the script goes on.
+fail_continue() {
+  _fail_record "$*"
+  return 0
+}
+
+step() { echo "   .. $*"; }
+
+# ---------------------------------------------------------------- assertions
+
+_short() { local s=$1; [ ${#s} -le 200 ] && printf '%s' "$s" || printf '%s...' "${s:0:200}"; }
+
+assert_eq() { # EXPECTED ACTUAL [WHAT]
+  [ "$1" = "$2" ] || fail "${3:-value}: expected '$(_short "$1")', got '$(_short "$2")'"
+}
+
+assert_ne() { # UNEXPECTED ACTUAL [WHAT]
+  [ "$1" != "$2" ] || fail "${3:-value}: must not be '$(_short "$1")'"
+}
+
+assert_contains() { # HAYSTACK NEEDLE [WHAT]
+  case $1 in *"$2"*) ;; *) fail "${3:-output}: '$(_short "$1")' does not contain '$(_short "$2")'" ;; esac
+}
+
+assert_not_contains() { # HAYSTACK NEEDLE [WHAT]
+  case $1 in *"$2"*) fail "${3:-output}: contains '$(_short "$2")'" ;; *) ;; esac
+}
+
+assert_match() { # STRING ERE [WHAT]
+  printf '%s\n' "$1" | grep -Eq -- "$2" || fail "${3:-output}: '$(_short "$1")' does not match /$2/"
+}
+
+# ---------------------------------------------------------------- waiting
+
+# wait_for TIMEOUT_S CMD...: polls CMD every 0.1 s until it succeeds; 1 after TIMEOUT_S.
+wait_for() {
+  local deadline=$(($(now_ms) + $1 * 1000))
+  shift
+  until "$@"; do
+    [ "$(now_ms)" -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------- processes
+
+_alive() { # PID: running and not a zombie
+  local st
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  st=${st##*) }
+  [ "${st:0:1}" != Z ]
+}
+
+# spawn NAME CMD...: runs CMD in the background (stdout/stderr to $LOGS/NAME.out/.err), sets BG_PID.
+# Call it directly, never inside $(...), so the pid is remembered for cleanup. CMD runs in its own
+# session: a timeout's signal to our process group then reaches this script, whose cleanup stops
+# CMD and everything CMD started (sshd's sessions leave sshd's group) in order.
+spawn() {
+  local name=$1
+  shift
+  setsid "$@" </dev/null >>"$LOGS/$name.out" 2>>"$LOGS/$name.err" 3>&- &
+  BG_PID=$!
+  PIDS+=("$BG_PID")
+  PID_NAME[$BG_PID]=$name
+  step "started $name (pid $BG_PID)"
+}
+
+_descendants() { # PID: prints the pids of all processes below PID
+  local c
+  for c in $(pgrep -P "$1" 2>/dev/null); do
+    echo "$c"
+    _descendants "$c"
+  done
+}
+
+# stop_pid PID [SIGNAL] [TIMEOUT_S]: signals PID (default TERM) and everything it started (sshd's
+# sessions and their commands), waits for PID to exit (KILL after TIMEOUT_S, default 5), reaps it.
+stop_pid() {
+  local pid=$1 sig=${2:-TERM} deadline=$(($(now_ms) + ${3:-5} * 1000)) tree
+  [ -n "$pid" ] || return 0
+  if _alive "$pid"; then
+    tree=$(_descendants "$pid")
+    kill "-$sig" "$pid" $tree 2>/dev/null || true
+    while _alive "$pid" && [ "$(now_ms)" -lt "$deadline" ]; do sleep 0.05; done
+    if _alive "$pid"; then
+      step "${PID_NAME[$pid]:-pid $pid} ignored SIG$sig; killing"
+      kill -KILL "$pid" $(_descendants "$pid") 2>/dev/null || true
+    fi
+    # whatever it started and outlived it (e.g. a remote command of a cut ssh session)
+    for c in $tree; do _alive "$c" && kill -KILL "$c" 2>/dev/null; done
+  fi
+  wait "$pid" 2>/dev/null || true
+  local p keep=()
+  for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+
+# ---------------------------------------------------------------- cleanup
+
+_sanitizer_scan() {
+  local f
+  for f in "$LOGS"/*; do
+    [ -f "$f" ] || continue
+    if grep -aqE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
+      _record FAIL "sanitizers" "report in logs/$(basename "$f"): $(grep -amE1 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f")"
+    fi
+  done
+}
+
+_dump_logs() {
+  local f
+  echo "---- $TEST_NAME failed (BURROW_TEST_KEEP=1 keeps its temp dir); last lines of each log:" >&3
+  for f in "$LOGS"/*; do
+    [ -s "$f" ] || continue
+    echo "---- logs/$(basename "$f")" >&3
+    tail -n 40 "$f" | cut -c1-300 | sed 's/^/    /' >&3
+  done
+}
+
+_cleanup() {
+  local rc=$? i why
+  set +eE
+  trap - ERR TERM INT HUP
+  why="script exited with status $rc"
+  [ "$rc" -ne 143 ] || why="killed by SIGTERM (timed out?)"
+  if [ -n "$CASE" ] && [ ! -e "$T/.case_done" ]; then
+    _record FAIL "$CASE" "$why${_ERR_AT:+ after: $_ERR_AT}"
+  elif [ "$rc" -ne 0 ] && ! grep -q '^FAIL' "$T/.results"; then
+    _record FAIL "setup" "$why${_ERR_AT:+ after: $_ERR_AT}"
+  fi
+  # Stop in reverse start order (client, connector, edge, sshd), then any leftover job.
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}"; done
+  for i in $(jobs -p); do stop_pid "$i" TERM 2; done
+  # remote commands orphaned by a cut session
+  for i in $(marked_pids "$BURROW_TEST_RUN"); do kill -KILL "$i" 2>/dev/null; done
+  _sanitizer_scan
+  if grep -q '^FAIL' "$T/.results"; then
+    _dump_logs
+    rc=1
+  fi
+  if [ -n "${BURROW_TEST_KEEP:-}" ]; then
+    echo "kept $T" >&3
+  else
+    rm -rf "$T"
+  fi
+  exit "$rc"
+}
+
+trap _cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
+trap '_ERR_AT="line $LINENO: $BASH_COMMAND"' ERR
+
+# ---------------------------------------------------------------- json
+
+# json_get KEY < JSON: prints the string/number value of a top-level KEY.
+json_get() {
+  if [ -n "$PYTHON" ]; then
+    "$PYTHON" -c 'import json, sys
+v = json.load(sys.stdin).get(sys.argv[1])
+print("" if v is None else v)' "$1"
+  elif command -v jq >/dev/null; then
+    jq -r --arg k "$1" '.[$k] // empty'
+  else
+    tr -d '\n' | sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\\{0,1\\}\\([^\",}]*\\).*/\\1/p"
+  fi
+}
+
+# ---------------------------------------------------------------- the pieces
+
+require_burrow() {
+  [ -x "$BURROW" ] || fail "missing $BURROW (build first: make, or BUILD=dir)"
+  [ -x "$BUILD/burrow-edge" ] || fail "missing $BUILD/burrow-edge"
+}
+
+# start_sshd: a real sshd on 127.0.0.1:$SSHD_PORT (chosen unless set) with fresh keys; sets SSHD_PID,
+# SSHD_PORT, SSH_KEY.
+start_sshd() {
+  SSHD_PORT=${SSHD_PORT:-$(free_port)}
+  sshd_setup "$T/sshd" "$SSHD_PORT" >>"$LOGS/sshd.err" 2>&1 || fail "sshd setup failed: $(tail -n 2 "$LOGS/sshd.err")"
+  spawn sshd "${SSHD_CMD[@]}"
+  SSHD_PID=$BG_PID
+  wait_port "$SSHD_PORT" 10 "$SSHD_PID" || fail "sshd not listening on $SSHD_PORT: $(tail -n 2 "$LOGS/sshd.err")"
+  SSH_KEY=$T/sshd/id_ed25519
+}
+
+# ssh_cfg: writes $SSH_CFG for the test client; when $ID/$SECRET are set, *.site.test goes through
+# "burrow access ssh --hostname %h --id $ID --secret $SECRET".
+ssh_cfg() {
+  SSH_CFG=$T/ssh_config
+  local proxy=""
+  if [ -n "${ID:-}" ] && [ -n "${SECRET:-}" ]; then
+    proxy="$(printf '%q' "$BURROW") access ssh --hostname %h --id $ID --secret $SECRET"
+  fi
+  ssh_config_write "$SSH_CFG" "$SSH_KEY" "$proxy"
+}
+
+# bssh ARGS...: ssh -F $SSH_CFG ARGS with a timeout; ssh's stderr (and so burrow access's) goes to
+# $LOGS/ssh.err.
+bssh() {
+  timeout --foreground "$SSH_TIMEOUT" ssh -F "$SSH_CFG" "$@" 2>>"$LOGS/ssh.err"
+}
+
+_tls_ready() {
+  timeout 5 openssl s_client -connect "127.0.0.1:$1" -noservername </dev/null >/dev/null 2>&1
+}
+
+_edge_ready() {
+  _alive "$EDGE_PID" || fail "edge exited during start-up: $(tail -n 3 "$LOGS/edge.err")"
+  [ -s "$EDGE_DIR/admin-token" ] && [ -s "$EDGE_DIR/ca.pem" ] &&
+    port_open "$EDGE_TUNNEL_PORT" && _tls_ready "$EDGE_PORT"
+}
+
+# start_edge [EXTRA ARGS]: burrow edge with data dir $EDGE_DIR on $EDGE_PORT (clients, admin) and
+# $EDGE_TUNNEL_PORT (connectors), chosen unless set, so a second call restarts the same edge. Waits
+# until both listeners accept (TLS on the main one) and exports the admin and client variables.
+start_edge() {
+  require_burrow
+  EDGE_DIR=${EDGE_DIR:-$T/edge}
+  EDGE_PORT=${EDGE_PORT:-$(free_port)}
+  EDGE_TUNNEL_PORT=${EDGE_TUNNEL_PORT:-$(free_port)}
+  local args=(edge --data-dir "$EDGE_DIR" --listen "127.0.0.1:$EDGE_PORT"
+    --tunnel-listen "127.0.0.1:$EDGE_TUNNEL_PORT" --loglevel "$LOGLEVEL" --logfile "$LOGS/edge.log")
+  [ -z "${EDGE_METRICS_PORT:-}" ] || args+=(--metrics "127.0.0.1:$EDGE_METRICS_PORT")
+  spawn edge "$BURROW" "${args[@]}" "$@"
+  EDGE_PID=$BG_PID
+  wait_for 30 _edge_ready || fail "edge not ready within 30 s on $EDGE_PORT/$EDGE_TUNNEL_PORT"
+  BURROW_ADMIN_TOKEN=$(cat "$EDGE_DIR/admin-token")
+  export BURROW_ADMIN_URL=https://127.0.0.1:$EDGE_PORT BURROW_ADMIN_TOKEN
+  export BURROW_CA=$EDGE_DIR/ca.pem BURROW_EDGE=127.0.0.1:$EDGE_PORT
+}
+
+# admin ARGS...: burrow admin ARGS; prints its stdout; fails the test when it fails.
+admin() {
+  local out rc=0
+  out=$("$BURROW" admin "$@" 2>>"$LOGS/admin.err") || rc=$?
+  [ "$rc" -eq 0 ] || fail "burrow admin $*: exit $rc: $(tail -n 2 "$LOGS/admin.err")"
+  printf '%s\n' "$out"
+}
+
+# create_service_token NAME: sets TOKEN_ID and TOKEN_SECRET (JSON kept in $T/token-NAME.json).
+create_service_token() {
+  admin service-token create --name "$1" --json >"$T/token-$1.json"
+  TOKEN_ID=$(json_get client_id <"$T/token-$1.json") || fail "service-token create --json: not JSON"
+  TOKEN_SECRET=$(json_get client_secret <"$T/token-$1.json") || fail "service-token create --json: not JSON"
+  [ -n "$TOKEN_ID" ] && [ -n "$TOKEN_SECRET" ] || fail "service-token create --json: no client_id/client_secret"
+}
+
+# setup_service_token [TOKEN [APP [HOSTNAME]]]: app (default ssh, ssh.site.test), service token
+# (default ci) and a service_auth policy naming it; exports ID and SECRET.
+setup_service_token() {
+  local token=${1:-ci} app=${2:-ssh} host=${3:-ssh.site.test}
+  admin app create --name "$app" --hostname "$host" >/dev/null
+  create_service_token "$token"
+  admin policy add --app "$app" --action service_auth --include "service-token=$token" >/dev/null
+  ID=$TOKEN_ID SECRET=$TOKEN_SECRET
+  export ID SECRET
+}
+
+# create_tunnel NAME: credentials in $T/NAME.json.
+create_tunnel() {
+  admin tunnel create "$1" >"$T/$1.json"
+  chmod 600 "$T/$1.json"
+  [ -n "$(json_get tunnel_secret <"$T/$1.json")" ] || fail "tunnel create $1: no tunnel_secret in output"
+}
+
+# registered_count NAME: "registered connection" lines in connector NAME's log so far.
+registered_count() {
+  local n
+  n=$(grep -c 'registered connection' "$LOGS/connector-$1.log" 2>/dev/null) || true
+  echo "${n:-0}"
+}
+
+_registered_at_least() { # NAME N
+  _alive "${CONNECTOR_PIDS[$1]}" || fail "connector $1 exited: $(tail -n 3 "$LOGS/connector-$1.err")"
+  [ "$(registered_count "$1")" -ge "$2" ]
+}
+
+declare -A CONNECTOR_PIDS=()
+
+# start_connector NAME HOSTNAME URL [HA]: burrow tunnel run with $T/NAME.json; waits (10 s) until its
+# log shows HA (default 4) registered connections. Sets CONNECTOR_PID.
+start_connector() {
+  local name=$1 host=$2 url=$3 ha=${4:-}
+  local args=(tunnel run --credentials-file "$T/$name.json" --hostname "$host" --url "$url"
+    --edge "127.0.0.1:$EDGE_TUNNEL_PORT" --logfile "$LOGS/connector-$name.log" --loglevel "$LOGLEVEL")
+  [ -z "$ha" ] || args+=(--ha-connections "$ha")
+  spawn "connector-$name" "$BURROW" "${args[@]}"
+  CONNECTOR_PID=$BG_PID
+  CONNECTOR_PIDS[$name]=$BG_PID
+  wait_for 10 _registered_at_least "$name" "${ha:-4}" ||
+    fail "connector $name: $(registered_count "$name") of ${ha:-4} connections registered after 10 s"
+}
+
+# start_stack: sshd; edge; app "ssh" (ssh.site.test) with service token "ci" and its policy; tunnel
+# "host1" with a connector to the sshd; $SSH_CFG that reaches ssh.site.test through burrow.
+start_stack() {
+  start_sshd
+  start_edge
+  setup_service_token
+  create_tunnel host1
+  start_connector host1 ssh.site.test "ssh://localhost:$SSHD_PORT"
+  ssh_cfg
+}
+
+# sha FILE: the sha256 of FILE.
+sha() { sha256sum "$1" | cut -d' ' -f1; }

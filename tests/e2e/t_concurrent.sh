@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# 20 ssh sessions at once over one connector: each sends 1 MiB and gets its sha256 back.
+. "$(dirname "$0")/lib.sh"
+
+N=20
+start_stack
+for i in $(seq 1 "$N"); do head -c 1M /dev/urandom >"$T/c$i.bin"; done
+
+test_case "$N concurrent sessions each send 1 MiB and get the right sha256 back"
+t0=$(now_ms)
+pids=()
+for i in $(seq 1 "$N"); do
+  (
+    rc=0
+    bssh "$SSH_USER@ssh.site.test" sha256sum <"$T/c$i.bin" >"$T/c$i.out" || rc=$?
+    echo "$rc" >"$T/c$i.rc"
+  ) &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || true; done
+step "all $N sessions done in $(($(now_ms) - t0)) ms"
+bad=()
+for i in $(seq 1 "$N"); do
+  rc=$(cat "$T/c$i.rc" 2>/dev/null || echo none)
+  got=$(cut -d' ' -f1 "$T/c$i.out" 2>/dev/null || true)
+  if [ "$rc" != 0 ]; then
+    bad+=("session $i: ssh exit $rc")
+  elif [ "$got" != "$(sha "$T/c$i.bin")" ]; then
+    bad+=("session $i: sha256 mismatch")
+  fi
+done
+[ ${#bad[@]} -eq 0 ] || fail "${#bad[@]} of $N sessions wrong: ${bad[*]}"
+pass
+
+test_case "the connector is still up with all its connections"
+_alive "$CONNECTOR_PID" || fail "connector exited"
+out=$(bssh "$SSH_USER@ssh.site.test" 'echo ok') || fail "ssh after the burst exited $?"
+assert_eq ok "$out" "remote output"
+pass

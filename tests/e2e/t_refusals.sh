@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Every refusal reaches the user quickly as one "burrow: HOST: ... (STATUS) ..." line on ssh's stderr
+# and a failed ssh: 401 wrong or revoked secret, 403 token the policy does not name, 404 unknown
+# hostname, 502 no connector or origin refused.
+. "$(dirname "$0")/lib.sh"
+
+start_stack
+create_service_token other # named by no policy
+OTHER_ID=$TOKEN_ID OTHER_SECRET=$TOKEN_SECRET
+create_service_token gone # allowed, then revoked
+GONE_ID=$TOKEN_ID GONE_SECRET=$TOKEN_SECRET
+admin policy add --app ssh --action service_auth --include service-token=gone >/dev/null
+admin app create --name ssh2 --hostname ssh2.site.test >/dev/null # no tunnel serves it
+admin policy add --app ssh2 --action service_auth --include service-token=ci >/dev/null
+admin app create --name ssh3 --hostname ssh3.site.test >/dev/null # served, but nothing listens
+admin policy add --app ssh3 --action service_auth --include service-token=ci >/dev/null
+create_tunnel host3
+start_connector host3 ssh3.site.test "ssh://localhost:$(free_port)"
+
+WRONG_SECRET=$(printf '0%.0s' $(seq 1 64))
+REASON=""
+
+# refused STATUS HOST ID SECRET: ssh through burrow to HOST fails within 10 s and stderr has exactly
+# one line starting "burrow: " that names HOST and STATUS. Sets REASON when not.
+refused() {
+  local want=$1 host=$2 id=$3 secret=$4 rc=0 t0 ms err lines line
+  err=$T/refused-$want-$host.err
+  t0=$(now_ms)
+  timeout 15 ssh -F "$SSH_CFG" -o ProxyCommand="$BURROW access ssh --hostname %h --id $id --secret $secret" \
+    "$SSH_USER@$host" 'echo reached' >"$T/refused.out" 2>"$err" || rc=$?
+  ms=$(($(now_ms) - t0))
+  cat "$err" >>"$LOGS/ssh.err"
+  step "ssh exit $rc after $ms ms; stderr: $(tr '\n' '|' <"$err" | cut -c1-300)"
+  if [ "$rc" -eq 0 ]; then REASON="ssh succeeded (printed '$(cat "$T/refused.out")')"; return 1; fi
+  if [ "$rc" -eq 124 ]; then REASON="ssh still running after 15 s"; return 1; fi
+  if [ "$ms" -ge 10000 ]; then REASON="ssh took $ms ms to fail (limit 10 s)"; return 1; fi
+  lines=$(grep -c '^burrow: ' "$err" || true)
+  if [ "$lines" -ne 1 ]; then
+    REASON="expected one 'burrow: ' line on stderr, got $lines: $(tr '\n' '|' <"$err" | cut -c1-300)"
+    return 1
+  fi
+  line=$(grep '^burrow: ' "$err")
+  case $line in *"$host"*) ;; *) REASON="'$line' does not name $host"; return 1 ;; esac
+  if ! printf '%s\n' "$line" | grep -Eq "(^|[^0-9])$want([^0-9]|$)"; then
+    REASON="'$line' does not name status $want"
+    return 1
+  fi
+}
+
+check() { # NAME STATUS HOST ID SECRET
+  test_case "$1"
+  if refused "$2" "$3" "$4" "$5"; then pass; else fail_continue "$REASON"; fi
+}
+
+check "wrong secret: 401" 401 ssh.site.test "$ID" "$WRONG_SECRET"
+
+test_case "revoked token: works before, 401 right after 'service-token revoke'"
+out=$(timeout 30 ssh -F "$SSH_CFG" -o ProxyCommand="$BURROW access ssh --hostname %h --id $GONE_ID --secret $GONE_SECRET" \
+  "$SSH_USER@ssh.site.test" 'echo ok' 2>>"$LOGS/ssh.err") || fail_continue "token 'gone' refused before revocation"
+if [ "${out:-}" = ok ]; then
+  admin service-token revoke gone >/dev/null
+  if refused 401 ssh.site.test "$GONE_ID" "$GONE_SECRET"; then pass; else fail_continue "$REASON"; fi
+fi
+
+check "token no policy names: 403" 403 ssh.site.test "$OTHER_ID" "$OTHER_SECRET"
+check "unknown hostname nope.site.test: 404" 404 nope.site.test "$ID" "$SECRET"
+check "app with no connector (ssh2.site.test): 502" 502 ssh2.site.test "$ID" "$SECRET"
+check "connector whose origin port is closed (ssh3.site.test): 502" 502 ssh3.site.test "$ID" "$SECRET"
+
+test_case "after all refusals the allowed token still gets through"
+out=$(bssh "$SSH_USER@ssh.site.test" 'echo ok') || fail "ssh exited $?: $(tail -n 3 "$LOGS/ssh.err")"
+assert_eq ok "$out" "remote output"
+pass

@@ -1,0 +1,217 @@
+/* test_store.c — store_open creates a private WAL database, migrates it
+ * once, and store_route_claim gives each hostname to one tunnel. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "edge/store.h"
+
+typedef struct fixture {
+	char dir[64];
+	char path[128];
+} fixture_t;
+
+static int setup(void **state)
+{
+	fixture_t *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/burrow-test-store-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/edge.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static void rm_f(const char *dir, const char *name)
+{
+	char p[192];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	unlink(p);
+}
+
+static int teardown(void **state)
+{
+	fixture_t *f = *state;
+	rm_f(f->dir, "edge.db");
+	rm_f(f->dir, "edge.db-wal");
+	rm_f(f->dir, "edge.db-shm");
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static store_t *open_ok(const fixture_t *f)
+{
+	store_t *st = NULL;
+	char err[256];
+	int r = store_open(f->path, &st, err, sizeof(err));
+	if (r != 0)
+		fail_msg("store_open: %s", err);
+	assert_non_null(st);
+	return st;
+}
+
+static void exec_ok(store_t *st, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(store_db(st), sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+}
+
+static int count(store_t *st, const char *sql)
+{
+	sqlite3_stmt *q = NULL;
+	assert_int_equal(sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	int n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+static void add_tunnel(store_t *st, const char *id, const char *name)
+{
+	sqlite3_stmt *q = NULL;
+	static const uint8_t hash[32];
+	assert_int_equal(sqlite3_prepare_v2(store_db(st),
+					    "INSERT INTO tunnels (id, name, secret_hash, created_at)"
+					    " VALUES (?1, ?2, ?3, 0)",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 3, hash, 32, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+	sqlite3_finalize(q);
+}
+
+static void test_store_creates_private_wal_file(void **state)
+{
+	fixture_t *f = *state;
+	mode_t old = umask(0); /* a permissive umask must not leak into the file's mode */
+	store_t *st = open_ok(f);
+	umask(old);
+	struct stat sb;
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+
+	add_tunnel(st, "t1", "host1");
+	char wal[192];
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+
+	assert_int_equal(count(st, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+	assert_int_equal(count(st, "PRAGMA foreign_keys"), 1);
+	store_close(st);
+}
+
+static void test_store_tightens_loose_mode(void **state)
+{
+	fixture_t *f = *state;
+	FILE *fp = fopen(f->path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(chmod(f->path, 0644), 0);
+	store_t *st = open_ok(f);
+	struct stat sb;
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	store_close(st);
+}
+
+static void test_store_migrations_idempotent_on_reopen(void **state)
+{
+	fixture_t *f = *state;
+	store_t *st = open_ok(f);
+	int v = store_schema_version(st);
+	assert_true(v >= 1);
+	assert_int_equal(count(st, "PRAGMA user_version"), v);
+	add_tunnel(st, "t1", "host1");
+	store_close(st);
+
+	st = open_ok(f);
+	assert_int_equal(store_schema_version(st), v);
+	assert_int_equal(count(st, "PRAGMA user_version"), v);
+	assert_int_equal(count(st, "SELECT count(*) FROM tunnels"), 1);
+	store_close(st);
+}
+
+static void test_store_refuses_newer_schema(void **state)
+{
+	fixture_t *f = *state;
+	store_t *st = open_ok(f);
+	exec_ok(st, "PRAGMA user_version = 9999");
+	store_close(st);
+
+	char err[256] = "";
+	st = (store_t *)1;
+	assert_int_equal(store_open(f->path, &st, err, sizeof(err)), ERR_STORE);
+	assert_null(st);
+	assert_non_null(strstr(err, "newer"));
+}
+
+static void test_store_open_bad_path(void **state)
+{
+	store_t *st = NULL;
+	char err[256] = "";
+	assert_int_equal(store_open("/nonexistent-dir/x/edge.db", &st, err, sizeof(err)), ERR_STORE);
+	assert_null(st);
+	assert_non_null(strstr(err, "/nonexistent-dir/x/edge.db"));
+}
+
+static void test_store_route_claim_conflict(void **state)
+{
+	fixture_t *f = *state;
+	store_t *st = open_ok(f);
+	add_tunnel(st, "t1", "host1");
+	add_tunnel(st, "t2", "host2");
+
+	assert_int_equal(store_route_claim(st, "ssh.site.test", "t1"), 0);
+	/* claiming again for the same tunnel is fine (a connector restarting) */
+	assert_int_equal(store_route_claim(st, "ssh.site.test", "t1"), 0);
+	assert_int_equal(store_route_claim(st, "ssh.site.test", "t2"), ERR_EXISTS);
+	assert_int_equal(store_route_claim(st, "web.site.test", "t2"), 0);
+	assert_int_equal(count(st, "SELECT count(*) FROM routes"), 2);
+	assert_int_equal(count(st, "SELECT count(*) FROM routes WHERE hostname = 'ssh.site.test' AND "
+				   "tunnel_id = 't1'"),
+			 1);
+
+	/* unknown tunnel, unnormalised hostname */
+	assert_int_equal(store_route_claim(st, "x.site.test", "nope"), ERR_NOTFOUND);
+	assert_int_equal(store_route_claim(st, "SSH.site.test", "t1"), ERR_INVAL);
+	assert_int_equal(store_route_claim(st, "ssh.site.test.", "t1"), ERR_INVAL);
+
+	/* deleting a tunnel frees its hostnames */
+	exec_ok(st, "DELETE FROM tunnels WHERE id = 't1'");
+	assert_int_equal(store_route_claim(st, "ssh.site.test", "t2"), 0);
+	/* no transaction left open by any of the calls above */
+	assert_int_equal(sqlite3_get_autocommit(store_db(st)), 1);
+	store_close(st);
+}
+
+int main(void)
+{
+	log_set_level(L_ERROR);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_store_creates_private_wal_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_tightens_loose_mode, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_migrations_idempotent_on_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_refuses_newer_schema, setup, teardown),
+	    cmocka_unit_test(test_store_open_bad_path),
+	    cmocka_unit_test_setup_teardown(test_store_route_claim_conflict, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
