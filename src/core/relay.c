@@ -25,11 +25,12 @@ typedef struct relay {
 	bool close_sent;  /* ws: our Close frame is queued */
 	bool conn_gone;
 	bool stream_gone;
+	int depth; /* > 0 while a callback of ours runs: free only at depth 0 */
 } relay_t;
 
 static void relay_maybe_free(relay_t *r)
 {
-	if (!r->conn_gone || !r->stream_gone)
+	if (!r->conn_gone || !r->stream_gone || r->depth > 0)
 		return;
 	if (r->done)
 		r->done(r->data, &r->st);
@@ -93,7 +94,7 @@ static void r_on_data(conn_t *c, buf_t *in)
 		r->st.up += n;
 	} else {
 		size_t off = 0;
-		while (off < n && !r->conn_in_end) {
+		while (off < n && !r->conn_in_end && !r->stream_gone) {
 			size_t used = 0;
 			ws_event_t ev;
 			int e = ws_decode(&r->dec, buf_head(in) + off, n - off, &used, &ev);
@@ -128,10 +129,10 @@ static void r_on_data(conn_t *c, buf_t *in)
 		}
 		buf_consume(in, off);
 	}
-	if (buf_used(in) > 0 && !r->conn_in_end)
-		conn_pause(c); /* stream buffer full: wait for its on_drain */
-	else if (r->conn_in_end)
+	if (r->conn_in_end || r->stream_gone)
 		buf_consume(in, buf_used(in));
+	else if (buf_used(in) > 0)
+		conn_pause(c); /* stream buffer full: wait for its on_drain */
 }
 
 static void r_on_eof(conn_t *c, int status)
@@ -161,8 +162,11 @@ static void r_on_close(conn_t *c)
 {
 	relay_t *r = c->data;
 	r->conn_gone = true;
+	r->depth++;
+	/* The reset may close the stream synchronously (s_on_close). */
 	if (!r->stream_gone)
 		h2_stream_reset(r->stream, r->conn_in_end ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL);
+	r->depth--;
 	relay_maybe_free(r);
 }
 
