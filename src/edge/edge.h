@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "core/h2.h"
+#include "core/metrics_http.h"
 #include "edge/model.h"
 #include "edge/pki.h"
 #include "edge/store.h"
@@ -35,8 +36,7 @@ typedef struct edge {
 	uint8_t admin_hash[32];
 	uv_tcp_t app_listener;
 	uv_tcp_t tunnel_listener;
-	uv_tcp_t metrics_listener;
-	bool metrics_on;
+	metrics_http_t metrics;
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	edge_tconn_t *tconns; /* every tunnel connection, registered or not */
@@ -66,6 +66,8 @@ int tunnels_listen(edge_t *e, const char *addr);
 edge_tconn_t *tunnels_pick(edge_t *e, const char *host, const char **why, char *whybuf, size_t whylen);
 h2_session_t *tunnels_session(edge_tconn_t *t);
 size_t tunnels_count_registered(edge_t *e);
+/* Drops connections of tunnels that no longer exist (after a model reload). */
+void tunnels_model_changed(edge_t *e);
 
 /* ---- metrics (edge/metrics.c) ---- */
 int metrics_listen(edge_t *e, const char *addr);

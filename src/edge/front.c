@@ -62,7 +62,11 @@ static void front_unref(front_t *f)
 	free(f->method);
 	free(f->path);
 	free(f->body);
-	free(f->resp.body);
+	if (f->resp.body) {
+		/* May hold a just-created secret shown once. */
+		OPENSSL_cleanse(f->resp.body, strlen(f->resp.body));
+		free(f->resp.body);
+	}
 	free(f);
 }
 

@@ -367,3 +367,14 @@ edge_tconn_t *tunnels_pick(edge_t *e, const char *host, const char **why, char *
 			return t;
 	return NULL;
 }
+
+void tunnels_model_changed(edge_t *e)
+{
+	for (edge_tconn_t *t = e->tconns; t; t = t->next)
+		if (t->registered && !model_tunnel_by_id(e->model, t->tunnel_id)) {
+			log_info("tunnel %s was deleted: closing its connection %d", t->tunnel_name, t->conn_index);
+			t->registered = false;
+			e->m.tunnel_conns--;
+			h2_session_close(t->h2);
+		}
+}

@@ -51,6 +51,23 @@ static int load_credentials(connector_t *cn, const char *path)
 	return cn->secret ? 0 : ERR_NOMEM;
 }
 
+static size_t render_metrics(void *data, char *out, size_t cap)
+{
+	const connector_t *cn = data;
+	int registered = 0;
+	for (int i = 0; i < cn->nslots; i++)
+		registered += cn->slots[i].registered;
+	int n = snprintf(out, cap,
+			 "# TYPE burrow_tunnel_connections gauge\nburrow_tunnel_connections %d\n"
+			 "# TYPE burrow_tunnel_streams_total counter\nburrow_tunnel_streams_total %llu\n"
+			 "# TYPE burrow_tunnel_streams_active gauge\nburrow_tunnel_streams_active %llu\n"
+			 "# TYPE burrow_tunnel_origin_failures_total counter\nburrow_tunnel_origin_failures_total %llu\n"
+			 "# TYPE burrow_tunnel_reconnects_total counter\nburrow_tunnel_reconnects_total %llu\n",
+			 registered, (unsigned long long)cn->m.streams_total, (unsigned long long)cn->m.streams_active,
+			 (unsigned long long)cn->m.origin_failures, (unsigned long long)cn->m.reconnects);
+	return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
+}
+
 static void on_grace(uv_timer_t *t)
 {
 	connector_t *cn = t->data;
@@ -94,7 +111,7 @@ static int run(int argc, char **argv, const char *cmdname)
 		 "connections to keep to the edge (default 4)", NULL},
 		{"grace-period", 0, CLI_STR, &grace, "DUR", "BURROW_GRACE_PERIOD",
 		 "on SIGTERM, how long open sessions may finish (default 30s)", NULL},
-		{"metrics", 0, CLI_STR, &metrics, "ADDR", "BURROW_METRICS", "(reserved) Prometheus metrics address",
+		{"metrics", 0, CLI_STR, &metrics, "ADDR", "BURROW_METRICS", "Prometheus metrics, plain HTTP",
 		 NULL},
 		{"loglevel", 0, CLI_STR, &loglevel, "LEVEL", "BURROW_LOGLEVEL", "error, warn, info or debug", NULL},
 		{"logfile", 0, CLI_STR, &logfile, "FILE", "BURROW_LOGFILE", "append logs here instead of stderr",
@@ -178,6 +195,10 @@ static int run(int argc, char **argv, const char *cmdname)
 	cn.sigint.data = cn.sigterm.data = &cn;
 	uv_signal_start(&cn.sigint, on_signal, SIGINT);
 	uv_signal_start(&cn.sigterm, on_signal, SIGTERM);
+	if (metrics && (r = metrics_http_listen(cn.loop, &cn.metrics, metrics, render_metrics, &cn)) != 0) {
+		fprintf(stderr, "burrow: tunnel: cannot serve metrics on %s: %s\n", metrics, err_str(r));
+		return 1;
+	}
 	log_info("connector for tunnel %s starting: %d connection%s to %s", cn.tunnel_name, cn.nslots,
 		 cn.nslots == 1 ? "" : "s", edges.v[0]);
 	supervisor_start(&cn);

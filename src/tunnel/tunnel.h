@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "core/h2.h"
+#include "core/metrics_http.h"
 #include "tunnel/ingress.h"
 
 #define TUNNEL_MAX_HA 16
@@ -50,7 +51,7 @@ struct connector {
 	uv_timer_t grace;
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
-	uv_tcp_t metrics_listener;
+	metrics_http_t metrics;
 	tunnel_metrics_t m;
 	int exit_code;
 };
