@@ -1,0 +1,77 @@
+/* test_buf.c — bounded buffers and views. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+static void test_buf_append_respects_cap(void **st)
+{
+	buf_t b;
+	buf_init(&b, 1000);
+	uint8_t x[600] = {0};
+	assert_int_equal(buf_append(&b, x, 600), 0);
+	assert_int_equal(buf_append(&b, x, 600), ERR_TOOBIG);
+	assert_int_equal(buf_used(&b), 600);
+	buf_consume(&b, 500);
+	assert_int_equal(buf_append(&b, x, 600), 0); /* compaction makes room */
+	assert_int_equal(buf_used(&b), 700);
+	assert_true(b.cap <= 1000);
+	buf_free(&b);
+}
+
+static void test_buf_consume_all_resets(void **st)
+{
+	buf_t b;
+	buf_init(&b, 64);
+	buf_append_str(&b, "hello");
+	buf_consume(&b, 99);
+	assert_int_equal(buf_used(&b), 0);
+	assert_int_equal(b.off, 0);
+	buf_free(&b);
+}
+
+static void test_buf_printf(void **st)
+{
+	buf_t b;
+	buf_init(&b, 16);
+	assert_int_equal(buf_printf(&b, "%d-%s", 42, "x"), 0);
+	assert_int_equal(buf_used(&b), 4);
+	assert_memory_equal(buf_head(&b), "42-x", 4);
+	assert_int_equal(buf_printf(&b, "%s", "0123456789abcdef"), ERR_TOOBIG);
+	buf_free(&b);
+}
+
+static void test_view_getters_never_overread(void **st)
+{
+	const uint8_t d[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+	view_t v = view_make(d, sizeof(d));
+	uint8_t a;
+	uint16_t b;
+	uint32_t c;
+	uint64_t e;
+	assert_int_equal(view_get_u8(&v, &a), 0);
+	assert_int_equal(a, 1);
+	assert_int_equal(view_get_u16be(&v, &b), 0);
+	assert_int_equal(b, 0x0203);
+	assert_int_equal(view_get_u64be(&v, &e), ERR_PROTO);
+	assert_int_equal(view_get_u32be(&v, &c), 0);
+	assert_int_equal(c, 0x04050607);
+	assert_int_equal(view_get_u32be(&v, &c), ERR_PROTO);
+	assert_int_equal(v.len, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_append_respects_cap),
+		cmocka_unit_test(test_buf_consume_all_resets),
+		cmocka_unit_test(test_buf_printf),
+		cmocka_unit_test(test_view_getters_never_overread),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
