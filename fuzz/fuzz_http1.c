@@ -58,6 +58,7 @@ static void check_message(const http1_parser_t *p, size_t max_body, outcome_t *o
 	CHECK(inside(p, p->url, p->url_len) && strlen(p->url) == p->url_len);
 	CHECK(p->nheaders <= HTTP1_MAX_HEADERS);
 	CHECK(buf_used(&p->body) <= max_body);
+	CHECK(!(p->upgrade && buf_used(&p->body))); /* the head ends an upgrade */
 	mix_int(&o->hash, p->is_request ? p->method : p->status);
 	mix(&o->hash, p->url, p->url_len + 1);
 	for (size_t i = 0; i < p->nheaders; i++) {

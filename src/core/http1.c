@@ -199,6 +199,13 @@ static int on_headers_complete(http_parser *hp)
 	    (http1_header(p, "Content-Length") && http1_header(p, "Transfer-Encoding")))
 		return cb_fail(p, ERR_PROTO);
 
+	/* An upgrade (or CONNECT) request ends at its head: the bytes after it
+	 * belong to the new protocol. One that also announces a body could be
+	 * framed either way, so it is refused. */
+	if (p->is_request && hp->upgrade &&
+	    ((hp->flags & F_CHUNKED) || hp->uses_transfer_encoding ||
+	     ((hp->flags & F_CONTENTLENGTH) && hp->content_length > 0)))
+		return cb_fail(p, ERR_PROTO);
 	p->method = hp->method;
 	p->status = p->is_request ? 0 : hp->status_code;
 	p->upgrade = hp->upgrade;

@@ -192,6 +192,10 @@ _descendants() { # PID: prints the pids of all processes below PID
 # stop_pid PID [SIGNAL] [TIMEOUT_S]: signals PID (default TERM) and everything it started (sshd's
 # sessions and their commands), waits for PID to exit (KILL after TIMEOUT_S, default 5), reaps it.
 stop_pid() {
+  _stop_pid "$@" 2>/dev/null # (keeps bash's "Killed" job notices out of the output)
+}
+
+_stop_pid() {
   local pid=$1 sig=${2:-TERM} deadline=$(($(now_ms) + ${3:-5} * 1000)) tree
   [ -n "$pid" ] || return 0
   if _alive "$pid"; then
@@ -205,7 +209,7 @@ stop_pid() {
     # whatever it started and outlived it (e.g. a remote command of a cut ssh session)
     for c in $tree; do _alive "$c" && kill -KILL "$c" 2>/dev/null; done
   fi
-  wait "$pid" 2>/dev/null || true
+  wait "$pid" || true
   local p keep=()
   for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
   PIDS=("${keep[@]}")
@@ -218,7 +222,7 @@ _sanitizer_scan() {
   for f in "$LOGS"/*; do
     [ -f "$f" ] || continue
     if grep -aqE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
-      _record FAIL "sanitizers" "report in logs/$(basename "$f"): $(grep -amE1 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f")"
+      _record FAIL "sanitizers" "report in logs/$(basename "$f"): $(grep -aE -m1 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f")"
     fi
   done
 }

@@ -544,8 +544,11 @@ static void test_help_usage_line_marks_required_and_repeatable(void **state)
 	char *h = help_of("app create --help");
 
 	assert_non_null(
-	    strstr(h, "Usage: burrow admin app create --name NAME --hostname HOST [--hostname HOST]... "
-		      "[--session-duration DURATION]"));
+	    strstr(h, "Usage: burrow admin app create --name NAME --hostname HOST [--hostname HOST]..."));
+	assert_non_null(strstr(h, " [--session-duration DURATION]"));
+	assert_non_null(
+	    strstr(h, "--hostname HOST              hostname the application protects; repeat for more "
+		      "(required; repeatable)"));
 	assert_non_null(strstr(h, "Durations: 90s, 30m, 24h, 7d"));
 	free(h);
 }
@@ -745,7 +748,7 @@ static void test_render_policy_and_route_lists(void **state)
 		   0, out, sizeof(out), err, sizeof(err)),
 	    0);
 	assert_string_equal(
-	    out, "ID  APP  PRECEDENCE  NAME  ACTION        INCLUDE                        REQUIRE  "
+	    out, "ID  APP  PRECEDENCE  NAME  ACTION        INCLUDE                         REQUIRE  "
 		 "EXCLUDE\n"
 		 "p1  ssh  10          ci    service_auth  service-token=ci,ip=10.0.0.0/8  -        -\n");
 	assert_int_equal(

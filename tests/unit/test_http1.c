@@ -426,6 +426,31 @@ static void test_http1_upgrade_leaves_trailing_bytes(void **state)
 	}
 }
 
+static void test_http1_rejects_upgrade_request_with_body(void **state)
+{
+	assert_int_equal(
+	    parse_request("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+			  "Content-Length: 4\r\n\r\nbody",
+			  100),
+	    ERR_PROTO);
+	assert_int_equal(
+	    parse_request("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+			  "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+			  100),
+	    ERR_PROTO);
+	assert_int_equal(
+	    parse_request("CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\nContent-Length: 4\r\n\r\n"
+			  "body",
+			  100),
+	    ERR_PROTO);
+	/* Content-Length: 0 announces no body */
+	assert_int_equal(
+	    parse_request("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+			  "Content-Length: 0\r\n\r\n",
+			  100),
+	    HTTP1_DONE);
+}
+
 static void test_http1_response_101_leaves_trailing_bytes(void **state)
 {
 	static const char res[] =
@@ -694,6 +719,7 @@ int main(void)
 	    cmocka_unit_test(test_http1_connect_stops_at_head),
 	    cmocka_unit_test(test_http1_head_split_byte_by_byte),
 	    cmocka_unit_test(test_http1_upgrade_leaves_trailing_bytes),
+	    cmocka_unit_test(test_http1_rejects_upgrade_request_with_body),
 	    cmocka_unit_test(test_http1_response_101_leaves_trailing_bytes),
 	    cmocka_unit_test(test_http1_response_101_without_upgrade_headers_stops_at_head),
 	    cmocka_unit_test(test_http1_response_401_with_body),
