@@ -29,7 +29,7 @@
 
 #define CONN_READ_CHUNK (64 * 1024)
 #define CONN_RBUF_MAX (256 * 1024)
-#define CONN_WBUF_MAX (4 * 1024 * 1024)
+#define CONN_WBUF_MAX (8 * 1024 * 1024) /* > H2_STREAM_WINDOW + framing */
 #define CONN_HIGH_WATER (512 * 1024) /* owners stop feeding us above this */
 #define CONN_LOW_WATER (128 * 1024)  /* on_drain fires when pending falls below */
 #define CONN_BIO_SIZE (256 * 1024)

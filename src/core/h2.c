@@ -544,6 +544,7 @@ fail:
 void *h2_session_data(h2_session_t *h) { return h->data; }
 conn_t *h2_session_conn(h2_session_t *h) { return h->conn; }
 size_t h2_session_nstreams(h2_session_t *h) { return h->nstreams; }
+bool h2_session_goaway(h2_session_t *h) { return h->goaway || h->closing; }
 
 void h2_session_drain(h2_session_t *h)
 {

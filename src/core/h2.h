@@ -22,7 +22,7 @@
 #include "core/buf.h"
 #include "core/conn.h"
 
-#define H2_STREAM_WINDOW (4 * 1024 * 1024)
+#define H2_STREAM_WINDOW (2 * 1024 * 1024)
 #define H2_CONN_WINDOW ((1U << 31) - 1)
 #define H2_STREAM_OUT_MAX (512 * 1024) /* per-stream outgoing buffer cap */
 #define H2_STREAM_OUT_LOW (128 * 1024)
@@ -61,6 +61,8 @@ h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs
 void *h2_session_data(h2_session_t *h);
 conn_t *h2_session_conn(h2_session_t *h);
 size_t h2_session_nstreams(h2_session_t *h);
+/* True once either side sent GOAWAY: no new streams. */
+bool h2_session_goaway(h2_session_t *h);
 /* Sends GOAWAY and lets open streams finish; the conn closes when the last
  * one has. */
 void h2_session_drain(h2_session_t *h);

@@ -353,7 +353,7 @@ edge_tconn_t *tunnels_pick(edge_t *e, const char *host, const char **why, char *
 	}
 	size_t n = 0;
 	for (edge_tconn_t *t = e->tconns; t; t = t->next)
-		if (t->registered && strcmp(t->tunnel_id, r->tunnel_id) == 0)
+		if (t->registered && !h2_session_goaway(t->h2) && strcmp(t->tunnel_id, r->tunnel_id) == 0)
 			n++;
 	if (n == 0) {
 		const model_tunnel_t *tun = model_tunnel_by_id(e->model, r->tunnel_id);
@@ -363,7 +363,8 @@ edge_tconn_t *tunnels_pick(edge_t *e, const char *host, const char **why, char *
 	}
 	size_t k = (size_t)(e->next_pick++ % n);
 	for (edge_tconn_t *t = e->tconns; t; t = t->next)
-		if (t->registered && strcmp(t->tunnel_id, r->tunnel_id) == 0 && k-- == 0)
+		if (t->registered && !h2_session_goaway(t->h2) && strcmp(t->tunnel_id, r->tunnel_id) == 0 &&
+		    k-- == 0)
 			return t;
 	return NULL;
 }
