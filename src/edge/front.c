@@ -157,7 +157,8 @@ static void handle_admin(front_t *f, const char *path)
 		respond(f, 500, "application/json", "{\"error\":\"edge out of memory\"}", NULL);
 		return;
 	}
-	memcpy(f->body, buf_head(&f->hp.body), f->body_len);
+	if (f->body_len)
+		memcpy(f->body, buf_head(&f->hp.body), f->body_len);
 	f->state = F_ADMIN;
 	f->refs++;
 	conn_pause(f->c);
@@ -210,12 +211,18 @@ static void cs_on_response(h2_stream_t *s)
 	f->e->m.sessions_total++;
 	f->e->m.sessions_active++;
 	log_info("session %s -> %s from %s started", f->ident, f->host, f->peer);
-	/* The stream's reference passes to the relay. */
-	if (relay_start(f->c, s, true, session_done, f) != 0) {
+	/* The stream's reference passes to the relay; the conn's callbacks
+	 * become the relay's, so its reference goes now. */
+	http1_free(&f->hp);
+	conn_t *c = f->c;
+	f->c = NULL;
+	if (relay_start(c, s, true, session_done, f) != 0) {
 		h2_stream_reset(s, NGHTTP2_INTERNAL_ERROR);
-		conn_close(f->c);
+		conn_close(c); /* f_on_close drops the conn's reference */
 		front_unref(f);
+		return;
 	}
+	front_unref(f);
 }
 
 static void cs_on_close(h2_stream_t *s, uint32_t code)
