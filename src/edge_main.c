@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 {
 	const char *data_dir = NULL, *listen = "127.0.0.1:8443", *tunnel_listen = "127.0.0.1:7844";
 	const char *metrics = NULL, *loglevel = "info", *logfile = NULL;
-	cli_list_t names = {0};
+	cli_list_t names = {0}, certs = {0}, keys = {0};
 	const cli_opt_t opts[] = {
 		{"data-dir", 0, CLI_STR, &data_dir, "DIR", "BURROW_DATA_DIR",
 		 "state: CA, keys, admin token, database (default $BURROW_HOME/edge)", NULL},
@@ -110,6 +110,9 @@ int main(int argc, char **argv)
 		 "connectors' tunnels, TLS + HTTP/2 (default 127.0.0.1:7844)", NULL},
 		{"name", 0, CLI_LIST, &names, "HOST", NULL,
 		 "a DNS name or IP clients use to reach the edge without SNI, added to its certificate", NULL},
+		{"tls-cert", 0, CLI_LIST, &certs, "FILE", NULL,
+		 "PEM certificate chain to serve for the names it covers (pair with --tls-key)", NULL},
+		{"tls-key", 0, CLI_LIST, &keys, "FILE", NULL, "PEM private key of the matching --tls-cert", NULL},
 		{"metrics", 0, CLI_STR, &metrics, "ADDR", "BURROW_METRICS", "Prometheus metrics, plain HTTP", NULL},
 		{"loglevel", 0, CLI_STR, &loglevel, "LEVEL", "BURROW_LOGLEVEL", "error, warn, info or debug",
 		 NULL},
@@ -173,6 +176,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "burrow: edge: %s\n", err);
 		return 1;
 	}
+	if (certs.n != keys.n) {
+		fprintf(stderr, "burrow: edge: give each --tls-cert its --tls-key\n");
+		return 2;
+	}
+	for (int i = 0; i < certs.n; i++)
+		if (pki_add_user_cert(e.pki, certs.v[i], keys.v[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "burrow: edge: %s\n", err);
+			return 1;
+		}
 	const char *san[CLI_LIST_MAX + 2];
 	size_t nsan = 0;
 	char lh[256], th[256];

@@ -37,7 +37,15 @@ typedef struct pki_entry {
 	SSL_CTX *ctx;
 } pki_entry_t;
 
+typedef struct pki_user {
+	char **names; /* SAN DNS names, lowercase; may start with "*." */
+	size_t nnames;
+	SSL_CTX *ctx[2]; /* http/1.1, h2 */
+} pki_user_t;
+
 struct pki {
+	pki_user_t *users;
+	size_t nusers;
 	X509 *ca;
 	EVP_PKEY *ca_key;
 	EVP_PKEY *leaf_key;
@@ -184,6 +192,14 @@ void pki_free(pki_t *p)
 		SSL_CTX_free(p->cache[i].ctx);
 	}
 	free(p->cache);
+	for (size_t i = 0; i < p->nusers; i++) {
+		for (size_t j = 0; j < p->users[i].nnames; j++)
+			free(p->users[i].names[j]);
+		free(p->users[i].names);
+		SSL_CTX_free(p->users[i].ctx[0]);
+		SSL_CTX_free(p->users[i].ctx[1]);
+	}
+	free(p->users);
 	X509_free(p->ca);
 	EVP_PKEY_free(p->ca_key);
 	EVP_PKEY_free(p->leaf_key);
@@ -247,8 +263,21 @@ SSL_CTX *pki_default_ctx(pki_t *p, const char *const *names, size_t n, int alpn_
 	return ctx;
 }
 
+static bool user_name_matches(const char *pattern, const char *host)
+{
+	if (strncmp(pattern, "*.", 2) != 0)
+		return strcmp(pattern, host) == 0;
+	const char *dot = strchr(host, '.');
+	/* A wildcard covers exactly one label. */
+	return dot && dot != host && strcmp(dot + 1, pattern + 2) == 0;
+}
+
 SSL_CTX *pki_ctx_for(pki_t *p, const char *host, int alpn_h2)
 {
+	for (size_t i = 0; i < p->nusers; i++)
+		for (size_t j = 0; j < p->users[i].nnames; j++)
+			if (user_name_matches(p->users[i].names[j], host))
+				return p->users[i].ctx[alpn_h2 ? 1 : 0];
 	for (size_t i = 0; i < p->ncache; i++)
 		if (p->cache[i].alpn_h2 == alpn_h2 && strcmp(p->cache[i].host, host) == 0)
 			return p->cache[i].ctx;
@@ -306,4 +335,73 @@ void pki_attach_sni(pki_t *p, SSL_CTX *ctx, int alpn_h2)
 	SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
 	SSL_CTX_set_tlsext_servername_arg(ctx, a);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)(alpn_h2 ? alpn_h2_wire : alpn_h1_wire));
+}
+
+static SSL_CTX *user_ctx(const char *cert_path, const char *key_path, int alpn_h2, char *err, size_t errlen)
+{
+	char e[256];
+	SSL_CTX *ctx = tls_server_ctx(err, errlen);
+	if (!ctx)
+		return NULL;
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
+		snprintf(err, errlen, "cannot load certificate %s: %s", cert_path, tls_last_error(e, sizeof(e)));
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "cannot load key %s, or it does not match %s", key_path, cert_path);
+		goto fail;
+	}
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)(alpn_h2 ? alpn_h2_wire : alpn_h1_wire));
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+int pki_add_user_cert(pki_t *p, const char *cert_path, const char *key_path, char *err, size_t errlen)
+{
+	pki_user_t u = {0};
+	u.ctx[0] = user_ctx(cert_path, key_path, 0, err, errlen);
+	if (!u.ctx[0])
+		return ERR_TLS;
+	u.ctx[1] = user_ctx(cert_path, key_path, 1, err, errlen);
+	X509 *x = SSL_CTX_get0_certificate(u.ctx[0]);
+	GENERAL_NAMES *gens = x ? X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL) : NULL;
+	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type != GEN_DNS)
+			continue;
+		const char *d = (const char *)ASN1_STRING_get0_data(g->d.dNSName);
+		int dl = ASN1_STRING_length(g->d.dNSName);
+		char norm[HOSTNAME_MAX + 1];
+		bool wild = dl > 2 && d[0] == '*' && d[1] == '.';
+		if (hostname_normalize(wild ? d + 2 : d, (size_t)(wild ? dl - 2 : dl), norm) != 0)
+			continue;
+		char **nn = realloc(u.names, (u.nnames + 1) * sizeof(*nn));
+		if (!nn)
+			break;
+		u.names = nn;
+		size_t len = strlen(norm) + 3;
+		u.names[u.nnames] = malloc(len);
+		if (u.names[u.nnames])
+			snprintf(u.names[u.nnames++], len, "%s%s", wild ? "*." : "", norm);
+	}
+	GENERAL_NAMES_free(gens);
+	if (!u.ctx[1] || u.nnames == 0) {
+		if (u.ctx[1])
+			snprintf(err, errlen, "certificate %s names no DNS hostname (subjectAltName)", cert_path);
+		for (size_t j = 0; j < u.nnames; j++)
+			free(u.names[j]);
+		free(u.names);
+		SSL_CTX_free(u.ctx[0]);
+		SSL_CTX_free(u.ctx[1]);
+		return ERR_INVAL;
+	}
+	pki_user_t *nu = realloc(p->users, (p->nusers + 1) * sizeof(*nu));
+	if (!nu)
+		return ERR_NOMEM;
+	p->users = nu;
+	p->users[p->nusers++] = u;
+	log_info("serving %s for %zu name%s (first: %s)", cert_path, u.nnames, u.nnames == 1 ? "" : "s", u.names[0]);
+	return 0;
 }

@@ -26,6 +26,11 @@ SSL_CTX *pki_ctx_for(pki_t *p, const char *host, int alpn_h2);
  * IP literals), with SNI handling installed. The caller owns it. */
 SSL_CTX *pki_default_ctx(pki_t *p, const char *const *names, size_t n, int alpn_h2);
 
+/* Serves a certificate of the user's (PEM chain + key) for the DNS names
+ * in its subjectAltName, wildcards included ("*.site.test" covers one
+ * label), instead of issuing one from the edge's CA. */
+int pki_add_user_cert(pki_t *p, const char *cert_path, const char *key_path, char *err, size_t errlen);
+
 /* Installs SNI handling on ctx: each handshake switches to the context of
  * the requested name; without SNI the default names' context is kept. */
 void pki_attach_sni(pki_t *p, SSL_CTX *ctx, int alpn_h2);
