@@ -49,21 +49,31 @@ int buf_reserve(buf_t *b, size_t n)
 	size_t used = buf_used(b);
 	if (n > b->max || used > b->max - n)
 		return ERR_TOOBIG;
-	if (b->off && b->cap - used >= n) {
+	/* Compact only when the move costs no more than what was consumed
+	 * (amortised O(1) per byte), or when growing is not allowed. A large
+	 * backlog behind a small consumed prefix is not moved on every append. */
+	if (b->off && b->cap - used >= n && (b->off >= used || b->cap >= b->max)) {
 		buf_compact(b);
 		return 0;
 	}
-	buf_compact(b);
 	size_t ncap = b->cap ? b->cap : 256;
-	while (ncap < used + n)
+	while (ncap < b->off + used + n && ncap < b->max)
 		ncap *= 2;
 	if (ncap > b->max)
 		ncap = b->max;
-	uint8_t *p = realloc(b->data, ncap);
-	if (!p)
-		return ERR_NOMEM;
-	b->data = p;
-	b->cap = ncap;
+	if (b->off + used + n > ncap) {
+		/* Even the largest allowed block needs the consumed prefix back. */
+		buf_compact(b);
+		if (used + n > ncap)
+			return ERR_TOOBIG;
+	}
+	if (ncap != b->cap) {
+		uint8_t *p = realloc(b->data, ncap);
+		if (!p)
+			return ERR_NOMEM;
+		b->data = p;
+		b->cap = ncap;
+	}
 	return 0;
 }
 
