@@ -89,3 +89,10 @@ format:
 
 clean:
 	rm -rf build
+
+# Benchmarks (never part of make test): release build, peers installed on demand.
+bench: all
+	bench/run
+
+bench-quick: all
+	bench/run --quick
