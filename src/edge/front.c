@@ -30,6 +30,11 @@
 #include "edge/policy.h"
 
 #define FRONT_MAX_BODY (1024 * 1024)
+/* A client has this long from accept to a complete request head (TLS
+ * handshake included): slowloris connections cannot pile up. */
+#define FRONT_HEAD_TIMEOUT_MS 10000
+/* The connector has this long to connect to the origin and answer. */
+#define FRONT_CONNECT_TIMEOUT_MS 15000
 
 enum front_state { F_READING, F_ADMIN, F_CONNECTING, F_RELAYING, F_DONE };
 
@@ -45,6 +50,8 @@ typedef struct front {
 	char ident[160]; /* who, for logs: "service token ci" */
 	char accept[29];
 	h2_stream_t *stream;
+	uv_timer_t timer;
+	bool timer_closed;
 	time_t started;
 	/* admin job */
 	char *method;
@@ -68,6 +75,20 @@ static void front_unref(front_t *f)
 		free(f->resp.body);
 	}
 	free(f);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	front_t *f = h->data;
+	front_unref(f);
+}
+
+static void timer_close(front_t *f)
+{
+	if (f->timer_closed)
+		return;
+	f->timer_closed = true;
+	uv_close((uv_handle_t *)&f->timer, on_timer_closed);
 }
 
 static int status_slot(int status)
@@ -97,6 +118,8 @@ static void respond(front_t *f, int status, const char *ctype, const char *body,
 	conn_write(f->c, buf_head(&b), buf_used(&b));
 	buf_free(&b);
 	f->state = F_DONE;
+	if (!f->timer_closed)
+		uv_timer_stop(&f->timer);
 	conn_finish(f->c);
 }
 
@@ -160,6 +183,7 @@ static void handle_admin(front_t *f, const char *path)
 	if (f->body_len)
 		memcpy(f->body, buf_head(&f->hp.body), f->body_len);
 	f->state = F_ADMIN;
+	uv_timer_stop(&f->timer);
 	f->refs++;
 	conn_pause(f->c);
 	if (edge_job_submit(f->e, admin_work, admin_done, f) != 0) {
@@ -214,6 +238,7 @@ static void cs_on_response(h2_stream_t *s)
 	/* The stream's reference passes to the relay; the conn's callbacks
 	 * become the relay's, so its reference goes now. */
 	http1_free(&f->hp);
+	timer_close(f);
 	conn_t *c = f->c;
 	f->c = NULL;
 	if (relay_start(c, s, true, session_done, f) != 0) {
@@ -243,6 +268,24 @@ static const h2_stream_cbs_t connect_cbs = {
 	.on_data = cs_on_data,
 	.on_close = cs_on_close,
 };
+
+static void on_timeout(uv_timer_t *t)
+{
+	front_t *f = t->data;
+	if (f->state == F_READING) {
+		log_debug("client %s sent no complete request in %d ms; closing", f->peer, FRONT_HEAD_TIMEOUT_MS);
+		f->e->m.refused[5]++;
+		f->state = F_DONE;
+		conn_close(f->c);
+	} else if (f->state == F_CONNECTING && f->stream) {
+		h2_stream_t *s = f->stream;
+		f->stream = NULL;
+		h2_stream_set_cbs(s, NULL, NULL);
+		h2_stream_reset(s, NGHTTP2_CANCEL);
+		refuse(f, 504, "the connector did not reach the origin in time");
+		front_unref(f); /* the stream's reference */
+	}
+}
 
 static int header_str(front_t *f, const char *name, char *out, size_t outlen)
 {
@@ -339,6 +382,7 @@ static void handle_websocket(front_t *f)
 	f->stream = s;
 	f->state = F_CONNECTING;
 	f->started = time(NULL);
+	uv_timer_start(&f->timer, on_timeout, FRONT_CONNECT_TIMEOUT_MS, 0);
 	conn_pause(f->c);
 }
 
@@ -437,6 +481,7 @@ static void f_on_close(conn_t *c)
 	}
 	f->state = F_DONE;
 	f->c = NULL;
+	timer_close(f);
 	front_unref(f);
 }
 
@@ -455,10 +500,14 @@ static void on_front_connection(uv_stream_t *server, int status)
 	if (!f)
 		return;
 	f->e = e;
-	f->refs = 1;
+	f->refs = 2; /* the conn's and the timer's */
 	http1_init(&f->hp, true, FRONT_MAX_BODY);
+	uv_timer_init(e->loop, &f->timer);
+	f->timer.data = f;
+	uv_timer_start(&f->timer, on_timeout, FRONT_HEAD_TIMEOUT_MS, 0);
 	f->c = conn_new(e->loop, &front_cbs, f);
 	if (!f->c) {
+		timer_close(f);
 		front_unref(f);
 		return;
 	}

@@ -23,6 +23,8 @@
 
 #define REG_BODY_MAX (64 * 1024)
 #define REG_MAX_HOSTS 64
+/* A connection that has not registered by then is closed. */
+#define REG_TIMEOUT_MS 10000
 
 struct edge_tconn {
 	edge_t *e;
@@ -38,7 +40,8 @@ struct edge_tconn {
 	buf_t body;
 	bool registered;
 	bool closed;
-	int refs; /* the session, plus a pending store job */
+	int refs; /* the session, the timer, and a pending store job */
+	uv_timer_t timer;
 	edge_tconn_t *next;
 	edge_tconn_t *prev;
 	/* route-claim job result */
@@ -51,6 +54,17 @@ static void tconn_unref(edge_tconn_t *t)
 		return;
 	buf_free(&t->body);
 	free(t);
+}
+
+static void on_timer_closed(uv_handle_t *h) { tconn_unref(h->data); }
+
+static void on_reg_timeout(uv_timer_t *tm)
+{
+	edge_tconn_t *t = tm->data;
+	if (t->registered || t->closed)
+		return;
+	log_warn("tunnel connection from %s did not register within %d ms; closing", t->peer, REG_TIMEOUT_MS);
+	h2_session_close(t->h2);
 }
 
 h2_session_t *tunnels_session(edge_tconn_t *t) { return t->h2; }
@@ -99,6 +113,7 @@ static void send_result(edge_tconn_t *t, const char *error)
 static void accept_registration(edge_tconn_t *t)
 {
 	t->registered = true;
+	uv_timer_stop(&t->timer);
 	t->e->m.tunnel_conns++;
 	log_info("tunnel %s connection %d registered from %s (connector %s, %zu hostname%s)", t->tunnel_name,
 		 t->conn_index, t->peer, t->version, t->nhosts, t->nhosts == 1 ? "" : "s");
@@ -285,6 +300,7 @@ static void t_on_close(h2_session_t *h, int err)
 		e->tconns = t->next;
 	if (t->next)
 		t->next->prev = t->prev;
+	uv_close((uv_handle_t *)&t->timer, on_timer_closed);
 	tconn_unref(t);
 }
 
@@ -327,6 +343,10 @@ static void on_tunnel_connection(uv_stream_t *server, int status)
 	if (e->tconns)
 		e->tconns->prev = t;
 	e->tconns = t;
+	t->refs++; /* the timer's */
+	uv_timer_init(e->loop, &t->timer);
+	t->timer.data = t;
+	uv_timer_start(&t->timer, on_reg_timeout, REG_TIMEOUT_MS, 0);
 }
 
 int tunnels_listen(edge_t *e, const char *addr)
