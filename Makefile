@@ -33,7 +33,7 @@ EDGE_OBJ := $(call obj,$(EDGE_SRC))
 CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test unit e2e demo clean fuzz fuzz-smoke bench bench-quick format
+.PHONY: all test unit unit-bins e2e demo clean fuzz fuzz-smoke bench bench-quick format deps
 all: $(BUILD)/burrow $(BUILD)/burrow-edge
 
 $(BUILD)/burrow: $(call obj,src/main.c) $(CLIENT_OBJ) $(CORE_OBJ)
@@ -55,7 +55,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(EDGE_OBJ) $(CLIENT_OBJ) $(CORE_OBJ)
 ASAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # Unit and e2e tests run against the sanitizer build.
-test:
+deps:
+	scripts/install-deps
+
+test: deps
 	$(MAKE) BUILD=build/asan OPT="-O1 -g" SAN="$(ASAN)" all unit-bins
 	BUILD=build/asan tests/run-all
 
@@ -88,6 +91,7 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
+	-scripts/demo stop 2>/dev/null
 	rm -rf build
 
 # Benchmarks (never part of make test): release build, peers installed on demand.

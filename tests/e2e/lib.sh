@@ -14,6 +14,8 @@
 # fail() ends the script; fail_continue() records the failure and lets the script go on.
 # After the processes stop, any sanitizer report in $T/logs is one more failure.
 # shellcheck shell=bash
+# (variables and optional arguments here are for the scripts that source this file)
+# shellcheck disable=SC2034,SC2119,SC2120
 
 set -Eeuo pipefail
 
@@ -43,6 +45,8 @@ unset _v
 T=$(mktemp -d "${TMPDIR:-/tmp}/burrow-e2e-$TEST_NAME.XXXXXX")
 # Every process this test starts, and every remote command its ssh sessions run, carries this mark.
 export BURROW_TEST_RUN=${BURROW_TEST_RUN:-$TEST_NAME.$$.$RANDOM}
+# so that tests/run-all can remove it should this script be killed before its cleanup
+[ -z "${BURROW_TEST_RESULTS:-}" ] || echo "$T" >"$BURROW_TEST_RESULTS.tmpdir"
 LOGS=$T/logs
 mkdir -p "$LOGS" "$T/remote" "$T/home"
 : >"$T/.results"
@@ -196,20 +200,24 @@ stop_pid() {
 }
 
 _stop_pid() {
-  local pid=$1 sig=${2:-TERM} deadline=$(($(now_ms) + ${3:-5} * 1000)) tree
+  local pid=$1 sig=${2:-TERM} deadline=$(($(now_ms) + ${3:-5} * 1000)) tree c
   [ -n "$pid" ] || return 0
   if _alive "$pid"; then
     tree=$(_descendants "$pid")
+    # shellcheck disable=SC2086 # a list of pids
     kill "-$sig" "$pid" $tree 2>/dev/null || true
     while _alive "$pid" && [ "$(now_ms)" -lt "$deadline" ]; do sleep 0.05; done
     if _alive "$pid"; then
       step "${PID_NAME[$pid]:-pid $pid} ignored SIG$sig; killing"
+      # shellcheck disable=SC2046 # a list of pids
       kill -KILL "$pid" $(_descendants "$pid") 2>/dev/null || true
     fi
     # whatever it started and outlived it (e.g. a remote command of a cut ssh session)
     for c in $tree; do _alive "$c" && kill -KILL "$c" 2>/dev/null; done
   fi
-  wait "$pid" || true
+  local rc=0
+  wait "$pid" || rc=$?
+  step "${PID_NAME[$pid]:-pid $pid} stopped (SIG$sig, exit status $rc)" >&3
   local p keep=()
   for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
   PIDS=("${keep[@]}")

@@ -1,10 +1,11 @@
 # lib_sshd.sh — free ports, port readiness, a throwaway OpenSSH sshd and an ssh_config for it.
-# Also used by tests/run-all (marked_pids).
+# Also used by tests/run-all (marked_pids, pids_mentioning).
 #
 # Sourced by tests/e2e/lib.sh and scripts/demo. Defines functions only; starts nothing by itself and
 # never touches the system's sshd, its config or ~/.ssh (the one system change: /run/sshd, which
 # sshd running as root insists on, is created when missing).
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # SSHD_CMD is for the caller
 
 SSHD_BIN=${SSHD_BIN:-/usr/sbin/sshd}
 SSH_USER=${SSH_USER:-$(id -un)}
@@ -18,8 +19,8 @@ fi
 # there, else tries random ports below the ephemeral range. Ports already handed out in this run
 # are remembered in $PORTS_FILE (when set), so two calls never return the same port.
 free_port() {
-  local p i
-  for i in $(seq 1 50); do
+  local p _
+  for _ in $(seq 1 50); do
     if [ -n "$PYTHON" ]; then
       p=$("$PYTHON" -c 'import socket
 s = socket.socket()
@@ -49,6 +50,19 @@ marked_pids() {
     [ "$p" != "$$" ] && [ "$p" != "$BASHPID" ] || continue
     mapfile -d "" -t env 2>/dev/null <"$e" || continue
     case " ${env[*]} " in *" BURROW_TEST_RUN=$1 "*) echo "$p" ;; esac
+  done
+}
+
+# pids_mentioning TEXT: pids (other than this shell) whose command line contains TEXT, e.g. a
+# test's temp dir. (sshd rewrites its environment area with its title, so marked_pids misses it.)
+pids_mentioning() {
+  local c p cmd
+  for c in /proc/[0-9]*/cmdline; do
+    p=${c#/proc/}
+    p=${p%/cmdline}
+    [ "$p" != "$$" ] && [ "$p" != "$BASHPID" ] || continue
+    mapfile -d "" -t cmd 2>/dev/null <"$c" || continue
+    case " ${cmd[*]} " in *"$1"*) echo "$p" ;; esac
   done
 }
 

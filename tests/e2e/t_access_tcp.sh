@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # burrow access tcp: a local listener that carries each connection to the app through the edge.
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_stack

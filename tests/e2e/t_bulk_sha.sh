@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # 64 MiB each way through burrow, piped through ssh and copied with scp, arrives bit for bit.
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_stack

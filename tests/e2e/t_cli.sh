@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The command line: every --help and version exits 0 and prints usage; an unknown subcommand exits 2
 # with a one-line error.
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_burrow

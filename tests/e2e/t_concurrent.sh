@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # 20 ssh sessions at once over one connector: each sends 1 MiB and gets its sha256 back.
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 N=20

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # git over ssh through burrow: clone a bare repo, push a commit, and see it in a fresh clone.
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_stack

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The edge dies (SIGKILL) and comes back on the same data dir and ports: the connector registers
 # again on its own within 5 s, new sessions work, and the edge's state, CA and admin token survived.
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_stack

@@ -2,6 +2,7 @@
 # Every refusal reaches the user quickly as one "burrow: HOST: ... (STATUS) ..." line on ssh's stderr
 # and a failed ssh: 401 wrong or revoked secret, 403 token the policy does not name, 404 unknown
 # hostname, 502 no connector or origin refused.
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_stack

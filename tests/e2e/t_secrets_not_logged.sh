@@ -2,8 +2,10 @@
 # With debug logging on edge and connector, after a full session (admin calls, tunnel, a refused and
 # an accepted ssh), no log or stderr holds the service token secret, a presented wrong secret, the
 # tunnel secret or the admin token; the store keeps none of the secrets in the clear.
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# shellcheck disable=SC2034 # read by start_edge and start_connector
 LOGLEVEL=debug
 start_stack
 tunnel_secret=$(json_get tunnel_secret <"$T/host1.json")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # OpenSSH through burrow as ProxyCommand with a service token: the command runs, its output, exit
 # status and EOF come back, and the token may come from the environment instead of flags.
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_stack

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # burrow access ssh-config prints a Host block whose ProxyCommand is this burrow, and that block
 # works as is in an ssh_config (service token from the environment).
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_burrow

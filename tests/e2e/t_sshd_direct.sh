@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The harness itself: the throwaway sshd and the test ssh_config work without burrow in between.
 # If this fails, every other e2e failure is suspect.
+# shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 start_sshd
