@@ -33,7 +33,7 @@ EDGE_OBJ := $(call obj,$(EDGE_SRC))
 CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test unit unit-bins e2e demo clean fuzz fuzz-smoke bench bench-quick format deps
+.PHONY: all test unit unit-bins e2e demo clean fuzz fuzz-smoke bench bench-quick format deps fuzz-bins
 all: $(BUILD)/burrow $(BUILD)/burrow-edge
 
 $(BUILD)/burrow: $(call obj,src/main.c) $(CLIENT_OBJ) $(CORE_OBJ)
@@ -60,6 +60,7 @@ deps:
 
 test: deps
 	$(MAKE) BUILD=build/asan OPT="-O1 -g" SAN="$(ASAN)" all unit-bins
+	$(MAKE) fuzz-bins
 	BUILD=build/asan tests/run-all
 
 unit-bins: $(UNIT_BIN)
@@ -83,6 +84,8 @@ build/fuzz/%: fuzz/%.c $(CORE_SRC)
 	@mkdir -p $(dir $@)
 	clang $(CPPFLAGS) -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined \
 		$(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LIBS)
+
+fuzz-bins: $(FUZZ_BIN)
 
 fuzz-smoke: $(FUZZ_BIN)
 	fuzz/run-smoke $(FUZZ_BIN)

@@ -30,8 +30,10 @@ void buf_free(buf_t *b);
 void buf_free_secret(buf_t *b);
 
 static inline size_t buf_used(const buf_t *b) { return b->len - b->off; }
-static inline uint8_t *buf_head(const buf_t *b) { return b->data + b->off; }
-static inline uint8_t *buf_tail(const buf_t *b) { return b->data + b->len; }
+/* An empty, never-grown buffer has no storage: NULL (not NULL + 0, which
+ * is undefined behaviour). */
+static inline uint8_t *buf_head(const buf_t *b) { return b->data ? b->data + b->off : NULL; }
+static inline uint8_t *buf_tail(const buf_t *b) { return b->data ? b->data + b->len : NULL; }
 static inline size_t buf_space(const buf_t *b) { return b->cap - b->len; }
 /* Bytes that could still be appended before hitting the cap. */
 static inline size_t buf_room(const buf_t *b) { return b->max - buf_used(b); }

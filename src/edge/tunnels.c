@@ -10,7 +10,6 @@
  * (POST /burrow/v1/registered). Only then does it route sessions there.
  *
  * Must never: route to an unregistered connection, or log a secret. */
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +18,9 @@
 #include "core/err.h"
 #include "core/hostname.h"
 #include "core/log.h"
+#include "core/regmsg.h"
 #include "edge/edge.h"
 
-#define REG_BODY_MAX (64 * 1024)
-#define REG_MAX_HOSTS 64
 /* A connection that has not registered by then is closed. */
 #define REG_TIMEOUT_MS 10000
 
@@ -34,8 +32,7 @@ struct edge_tconn {
 	char tunnel_name[80];
 	char version[48];
 	int conn_index;
-	char hosts[REG_MAX_HOSTS][HOSTNAME_MAX + 1];
-	size_t nhosts;
+	reg_request_t *req; /* while registering */
 	int status;
 	buf_t body;
 	bool registered;
@@ -53,6 +50,10 @@ static void tconn_unref(edge_tconn_t *t)
 	if (--t->refs > 0)
 		return;
 	buf_free(&t->body);
+	if (t->req) {
+		reg_request_wipe(t->req);
+		free(t->req);
+	}
 	free(t);
 }
 
@@ -92,11 +93,13 @@ static void send_result(edge_tconn_t *t, const char *error)
 		h2_nv(":path", "/burrow/v1/registered"),
 		h2_nv("content-type", "application/json"),
 	};
-	json_t *j = error ? json_pack("{s:b,s:s}", "ok", 0, "error", error)
-			  : json_pack("{s:b,s:s,s:i}", "ok", 1, "tunnel_name", t->tunnel_name, "conn_index",
-				      t->conn_index);
-	char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
+	reg_result_t res = {0};
+	res.ok = error == NULL;
+	res.conn_index = t->conn_index;
+	snprintf(res.tunnel_name, sizeof(res.tunnel_name), "%s", t->tunnel_name);
+	if (error)
+		snprintf(res.error, sizeof(res.error), "%s", error);
+	char *txt = reg_result_encode(&res);
 	h2_stream_t *s = h2_submit(t->h2, nva, sizeof(nva) / sizeof(nva[0]), &result_cbs, t);
 	if (s && txt) {
 		h2_stream_write(s, txt, strlen(txt));
@@ -115,24 +118,26 @@ static void accept_registration(edge_tconn_t *t)
 	t->registered = true;
 	uv_timer_stop(&t->timer);
 	t->e->m.tunnel_conns++;
+	size_t nh = t->req ? t->req->nhosts : 0;
 	log_info("tunnel %s connection %d registered from %s (connector %s, %zu hostname%s)", t->tunnel_name,
-		 t->conn_index, t->peer, t->version, t->nhosts, t->nhosts == 1 ? "" : "s");
+		 t->conn_index, t->peer, t->version, nh, nh == 1 ? "" : "s");
 	send_result(t, NULL);
 }
 
 static void claim_work(edge_t *e, void *arg, bool *changed)
 {
 	edge_tconn_t *t = arg;
-	for (size_t i = 0; i < t->nhosts; i++) {
-		int r = store_route_claim(e->store, t->hosts[i], t->tunnel_id);
+	for (size_t i = 0; i < t->req->nhosts; i++) {
+		int r = store_route_claim(e->store, t->req->hosts[i], t->tunnel_id);
 		if (r == ERR_EXISTS) {
 			snprintf(t->claim_err, sizeof(t->claim_err),
-				 "hostname %s is routed to another tunnel; delete that tunnel or route first", t->hosts[i]);
+				 "hostname %s is routed to another tunnel; delete that tunnel or route first",
+				 t->req->hosts[i]);
 			return;
 		}
 		if (r != 0) {
-			snprintf(t->claim_err, sizeof(t->claim_err), "cannot record the route for %s: %s", t->hosts[i],
-				 err_str(r));
+			snprintf(t->claim_err, sizeof(t->claim_err), "cannot record the route for %s: %s",
+				 t->req->hosts[i], err_str(r));
 			return;
 		}
 		*changed = true;
@@ -154,61 +159,41 @@ static void claim_done(edge_t *e, void *arg)
 static void process_registration(edge_tconn_t *t)
 {
 	char err[512] = "";
-	json_error_t je;
-	json_t *j = NULL;
-	const char *id = NULL, *secret = NULL, *version = "unknown";
-	json_t *hosts = NULL;
-	int idx = 0;
 	bool need_claim = false;
+	reg_request_t *q = t->req = calloc(1, sizeof(*t->req));
+	if (!q) {
+		snprintf(err, sizeof(err), "edge is out of memory");
+		goto out;
+	}
 	if (t->status != 200) {
 		snprintf(err, sizeof(err), "registration answer had status %d", t->status);
 		goto out;
 	}
-	j = json_loadb((const char *)buf_head(&t->body), buf_used(&t->body), 0, &je);
-	if (!j || json_unpack(j, "{s:s,s:s,s?s,s?i,s:o}", "tunnel_id", &id, "tunnel_secret", &secret, "version",
-			      &version, "conn_index", &idx, "hostnames", &hosts) != 0 ||
-	    !json_is_array(hosts)) {
-		snprintf(err, sizeof(err), "malformed registration");
+	if (reg_request_parse(buf_head(&t->body), buf_used(&t->body), q, err, sizeof(err)) != 0)
 		goto out;
-	}
-	const model_tunnel_t *tun = model_tunnel_by_id(t->e->model, id);
-	if (!tun || !model_secret_ok(tun->secret_hash, secret, strlen(secret))) {
+	const model_tunnel_t *tun = model_tunnel_by_id(t->e->model, q->tunnel_id);
+	bool ok = tun && model_secret_ok(tun->secret_hash, q->secret, q->secret_len);
+	reg_request_wipe(q);
+	if (!ok) {
 		snprintf(err, sizeof(err), "tunnel credentials rejected: unknown tunnel or wrong secret");
 		goto out;
 	}
 	snprintf(t->tunnel_id, sizeof(t->tunnel_id), "%s", tun->id);
 	snprintf(t->tunnel_name, sizeof(t->tunnel_name), "%s", tun->name);
-	snprintf(t->version, sizeof(t->version), "%s", version);
-	t->conn_index = idx;
-	if (json_array_size(hosts) > REG_MAX_HOSTS) {
-		snprintf(err, sizeof(err), "too many hostnames (at most %d)", REG_MAX_HOSTS);
-		goto out;
-	}
-	for (size_t i = 0; i < json_array_size(hosts); i++) {
-		const char *h = json_string_value(json_array_get(hosts, i));
-		if (!h || hostname_normalize(h, strlen(h), t->hosts[t->nhosts]) != 0) {
-			snprintf(err, sizeof(err), "invalid hostname in registration");
-			goto out;
-		}
-		const model_route_t *r = model_route_by_host(t->e->model, t->hosts[t->nhosts]);
+	snprintf(t->version, sizeof(t->version), "%s", q->version);
+	t->conn_index = q->conn_index;
+	for (size_t i = 0; i < q->nhosts; i++) {
+		const model_route_t *r = model_route_by_host(t->e->model, q->hosts[i]);
 		if (r && strcmp(r->tunnel_id, t->tunnel_id) != 0) {
 			snprintf(err, sizeof(err),
 				 "hostname %s is routed to another tunnel; delete that tunnel or route first",
-				 t->hosts[t->nhosts]);
+				 q->hosts[i]);
 			goto out;
 		}
 		if (!r)
 			need_claim = true;
-		t->nhosts++;
 	}
 out:
-	if (j) {
-		/* The secret lives inside the JSON object; wipe it. */
-		json_t *s = json_object_get(j, "tunnel_secret");
-		if (json_is_string(s))
-			OPENSSL_cleanse((void *)json_string_value(s), json_string_length(s));
-		json_decref(j);
-	}
 	buf_free_secret(&t->body);
 	if (err[0]) {
 		send_result(t, err);
@@ -319,7 +304,7 @@ static void on_tunnel_connection(uv_stream_t *server, int status)
 		return;
 	t->e = e;
 	t->refs = 1;
-	buf_init(&t->body, REG_BODY_MAX);
+	buf_init(&t->body, REG_MAX_BODY);
 	conn_t *c = conn_new(e->loop, NULL, NULL);
 	if (!c) {
 		free(t);

@@ -6,7 +6,6 @@
  * registration the edge refuses (wrong credentials, hostname owned by
  * another tunnel) is final: retrying cannot fix configuration, so the
  * connector says why and exits. */
-#include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -16,12 +15,12 @@
 #include "core/addr.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/regmsg.h"
 #include "core/version.h"
 #include "tunnel/tunnel.h"
 
 #define BACKOFF_BASE_MS 200
 #define BACKOFF_CAP_MS 2000
-#define RESULT_MAX 4096
 
 static void slot_dial(slot_t *s);
 
@@ -71,14 +70,22 @@ static const h2_stream_cbs_t reg_body_cbs = {.on_close = reg_body_on_close};
 static void answer_register(slot_t *s, h2_stream_t *st)
 {
 	connector_t *cn = s->cn;
-	json_t *hosts = json_array();
-	for (size_t i = 0; i < cn->ingress.n; i++)
-		if (cn->ingress.rules[i].hostname[0])
-			json_array_append_new(hosts, json_string(cn->ingress.rules[i].hostname));
-	json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:o}", "tunnel_id", cn->tunnel_id, "tunnel_secret", cn->secret,
-			      "version", BURROW_VERSION, "conn_index", s->index, "hostnames", hosts);
-	char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
+	reg_request_t *q = calloc(1, sizeof(*q));
+	char *txt = NULL;
+	if (q) {
+		snprintf(q->tunnel_id, sizeof(q->tunnel_id), "%s", cn->tunnel_id);
+		q->secret_len = strlen(cn->secret);
+		if (q->secret_len < sizeof(q->secret))
+			memcpy(q->secret, cn->secret, q->secret_len + 1);
+		snprintf(q->version, sizeof(q->version), "%s", BURROW_VERSION);
+		q->conn_index = s->index;
+		for (size_t i = 0; i < cn->ingress.n && q->nhosts < REG_MAX_HOSTS; i++)
+			if (cn->ingress.rules[i].hostname[0])
+				memcpy(q->hosts[q->nhosts++], cn->ingress.rules[i].hostname, HOSTNAME_MAX + 1);
+		txt = reg_request_encode(q);
+		reg_request_wipe(q);
+		free(q);
+	}
 	nghttp2_nv ct = h2_nv("content-type", "application/json");
 	h2_stream_set_cbs(st, &reg_body_cbs, s);
 	if (!txt || h2_respond(st, 200, &ct, 1, false) != 0) {
@@ -105,25 +112,21 @@ static void result_on_end(h2_stream_t *st)
 {
 	slot_t *s = h2_stream_data(st);
 	connector_t *cn = s->cn;
-	json_error_t je;
-	json_t *j = json_loadb((const char *)buf_head(&s->result), buf_used(&s->result), 0, &je);
+	reg_result_t res;
+	int r = reg_result_parse(buf_head(&s->result), buf_used(&s->result), &res);
 	buf_reset(&s->result);
 	h2_respond(st, 200, NULL, 0, true);
-	int ok = 0;
-	const char *error = "malformed registration result";
-	if (j)
-		json_unpack(j, "{s:b,s?s}", "ok", &ok, "error", &error);
-	if (ok) {
+	if (r == 0 && res.ok) {
 		s->registered = true;
 		s->attempt = 0;
 		log_info("registered connection %d of tunnel %s to edge %s", s->index, cn->tunnel_name, s->edge);
-	} else {
-		fprintf(stderr, "burrow: tunnel: edge %s refused registration: %s\n", s->edge, error);
-		log_error("edge %s refused registration: %s", s->edge, error);
-		cn->exit_code = 1;
-		supervisor_stop(cn);
+		return;
 	}
-	json_decref(j);
+	const char *why = r == 0 ? res.error : "malformed registration result";
+	fprintf(stderr, "burrow: tunnel: edge %s refused registration: %s\n", s->edge, why);
+	log_error("edge %s refused registration: %s", s->edge, why);
+	cn->exit_code = 1;
+	supervisor_stop(cn);
 }
 
 static void result_on_close(h2_stream_t *st, uint32_t code) {}
@@ -259,7 +262,7 @@ int supervisor_start(connector_t *cn)
 		slot_t *s = &cn->slots[i];
 		s->cn = cn;
 		s->index = i;
-		buf_init(&s->result, RESULT_MAX);
+		buf_init(&s->result, REG_MAX_BODY);
 		uv_timer_init(cn->loop, &s->retry);
 		s->retry.data = s;
 		slot_dial(s);

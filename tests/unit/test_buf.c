@@ -46,6 +46,17 @@ static void test_buf_printf(void **st)
 	buf_free(&b);
 }
 
+/* Regression (fuzz_http1): NULL + 0 on a never-grown buffer is undefined behaviour. */
+static void test_buf_empty_head_is_null(void **st)
+{
+	buf_t b;
+	buf_init(&b, 64);
+	assert_null(buf_head(&b));
+	assert_null(buf_tail(&b));
+	assert_int_equal(buf_used(&b), 0);
+	buf_free(&b);
+}
+
 static void test_view_getters_never_overread(void **st)
 {
 	const uint8_t d[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
@@ -71,6 +82,7 @@ int main(void)
 		cmocka_unit_test(test_buf_append_respects_cap),
 		cmocka_unit_test(test_buf_consume_all_resets),
 		cmocka_unit_test(test_buf_printf),
+		cmocka_unit_test(test_buf_empty_head_is_null),
 		cmocka_unit_test(test_view_getters_never_overread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
