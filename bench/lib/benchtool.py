@@ -4,7 +4,8 @@
   echo-server PORT                        TCP echo origin on 127.0.0.1:PORT (epoll, TCP_NODELAY)
   banner --runs N --timeout S NAME=CMD…   time from spawning CMD to its first "SSH-2.0-" line,
                                           the NAMEs interleaved run by run; JSON lines on stdout
-  pingpong --port P --n N --size B        N round trips of B bytes; JSON line with percentiles (µs)
+  pingpong --n N --size B NAME=PORT…      N round trips of B bytes per path, interleaved in blocks;
+                                          a JSON line with percentiles (µs) per path
   idle --port P --n N --pids a=PID,…      RSS of the given processes before / with N idle sessions
                                           open (each proven end to end by one echoed byte) / after
   report RAW.jsonl OUT.json DATADIR       medians, ratios, the table on stdout, gnuplot data files
@@ -148,41 +149,55 @@ def banner(args):
 # ------------------------------------------------------------------ ping-pong
 
 def pingpong(args):
-    host, port, n, size, name, tag = "127.0.0.1", 0, 10000, 1, "", ""
+    """pingpong --n N --size B [--tag T] NAME=PORT…: one connection per NAME, round trips run
+    interleaved in blocks of 100 (A B A B), so that load changes hit every path alike."""
+    n, size, tag, paths = 10000, 1, "", []
     it = iter(args)
     for a in it:
-        if a == "--port":
-            port = int(next(it))
-        elif a == "--n":
+        if a == "--n":
             n = int(next(it))
         elif a == "--size":
             size = int(next(it))
-        elif a == "--path":
-            name = next(it)
         elif a == "--tag":
             tag = next(it)
-    s = socket.create_connection((host, port), timeout=10)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        else:
+            name, port = a.split("=", 1)
+            paths.append((name, int(port)))
     msg = b"x" * size
-    lat = []
-    warm = min(200, n // 10 + 1)
-    for i in range(n + warm):
-        t0 = time.perf_counter_ns()
-        s.sendall(msg)
-        got = 0
-        while got < size:
-            d = s.recv(size - got)
-            if not d:
-                raise SystemExit("pingpong: connection closed after %d round trips" % i)
-            got += len(d)
-        if i >= warm:
-            lat.append(time.perf_counter_ns() - t0)
-    s.close()
-    us = [x / 1000.0 for x in lat]
-    print(json.dumps({"kind": "pingpong", "path": name, "tag": tag, "size": size, "n": n,
-                      "p50_us": round(pct(us, 50), 1), "p90_us": round(pct(us, 90), 1),
-                      "p99_us": round(pct(us, 99), 1), "mean_us": round(statistics.fmean(us), 1),
-                      "max_us": round(max(us), 1)}), flush=True)
+    conns, lat = {}, {}
+    for name, port in paths:
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conns[name], lat[name] = s, []
+
+    def rt(s, count, out):
+        for _ in range(count):
+            t0 = time.perf_counter_ns()
+            s.sendall(msg)
+            got = 0
+            while got < size:
+                d = s.recv(size - got)
+                if not d:
+                    raise SystemExit("pingpong: connection closed")
+                got += len(d)
+            if out is not None:
+                out.append(time.perf_counter_ns() - t0)
+
+    for name, _ in paths:  # warm-up
+        rt(conns[name], min(200, n // 10 + 1), None)
+    block = 100
+    for b in range(0, n, block):
+        order = paths[(b // block) % len(paths):] + paths[:(b // block) % len(paths)]
+        for name, _ in order:
+            rt(conns[name], min(block, n - b), lat[name])
+    for name, _ in paths:
+        conns[name].close()
+        us = [x / 1000.0 for x in lat[name]]
+        print(json.dumps({"kind": "pingpong", "path": name, "tag": tag, "size": size, "n": n,
+                          "p50_us": round(pct(us, 50), 1), "p90_us": round(pct(us, 90), 1),
+                          "p99_us": round(pct(us, 99), 1),
+                          "mean_us": round(statistics.fmean(us), 1),
+                          "max_us": round(max(us), 1)}), flush=True)
 
 
 # ------------------------------------------------------------------ idle sessions
@@ -348,23 +363,24 @@ def report(args):
         ", load avg at start %s" % meta["loadavg"] if meta.get("loadavg") else ""))
     P("")
     size = meta.get("bulk_bytes", 0) / 2**20
-    P("SSH bulk, %d MiB each way, median of %s rounds (interleaved); CPU = core-s per GiB of each relay "
-      "process (client / edge / connector)" % (size, meta.get("rounds", "?")))
-    P("%-9s %4s %9s %8s %7s %7s %7s %7s %7s %s" % (
-        "path", "dir", "wall s", "MB/s", "/direct", "/hapx", "client", "edge", "conn", "sha256"))
     order = [p for p in paths if p in out["bulk"]]
-    for p in order:
-        for dname in ("up", "down"):
-            d = out["bulk"][p].get(dname)
-            if not d:
-                continue
-            c = d["cpu_s_per_gib"]
-            sha = out["sha"].get(p, {}).get(dname)
-            P("%-9s %4s %9.3f %8.1f %7s %7s %7s %7s %7s %s" % (
-                p, dname, d["wall_s"], d["mb_s"], fmt(d.get("vs_direct"), ".2f"),
-                fmt(d.get("vs_haproxy"), ".2f"), fmt(c.get("client"), ".2f"),
-                fmt(c.get("edge"), ".2f"), fmt(c.get("connector"), ".2f"),
-                "-" if sha is None else ("ok" if sha else "MISMATCH")))
+    if out["bulk"]:
+        P("SSH bulk, %d MiB each way, median of %s rounds (interleaved); CPU = core-s per GiB of each "
+          "relay process (client / edge / connector)" % (size, meta.get("rounds", "?")))
+        P("%-9s %4s %9s %8s %7s %7s %7s %7s %7s %s" % (
+            "path", "dir", "wall s", "MB/s", "/direct", "/hapx", "client", "edge", "conn", "sha256"))
+        for p in order:
+            for dname in ("up", "down"):
+                d = out["bulk"][p].get(dname)
+                if not d:
+                    continue
+                c = d["cpu_s_per_gib"]
+                sha = out["sha"].get(p, {}).get(dname)
+                P("%-9s %4s %9.3f %8.1f %7s %7s %7s %7s %7s %s" % (
+                    p, dname, d["wall_s"], d["mb_s"], fmt(d.get("vs_direct"), ".2f"),
+                    fmt(d.get("vs_haproxy"), ".2f"), fmt(c.get("client"), ".2f"),
+                    fmt(c.get("edge"), ".2f"), fmt(c.get("connector"), ".2f"),
+                    "-" if sha is None else ("ok" if sha else "MISMATCH")))
     if out["iperf"]:
         P("")
         P("raw TCP, iperf3 %s s per run, median; CPU core-s per GiB" % meta.get("iperf_secs", "?"))
@@ -399,7 +415,7 @@ def report(args):
         P("interactive latency, ping-pong round trip to an echo origin, µs")
         P("%-9s %-10s %6s %7s %8s %8s %8s %9s %9s" % (
             "path", "tag", "bytes", "n", "p50", "p90", "p99", "+p50", "+p99"))
-        refs = {(r["size"]): r for r in out["pingpong"] if r["path"] == "direct" and not r["tag"]}
+        refs = {r["size"]: r for r in out["pingpong"] if r["path"] == "direct" and not r["tag"]}
         for r in out["pingpong"]:
             ref = refs.get(r["size"])
             P("%-9s %-10s %6d %7d %8.1f %8.1f %8.1f %9s %9s" % (

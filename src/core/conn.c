@@ -230,8 +230,8 @@ static int tls_encrypt(conn_t *c)
 static void conn_push(conn_t *c)
 {
 	unmark_dirty(c);
-	if (c->closing || c->writing)
-		goto drain;
+	if (c->closing || c->writing || !c->out)
+		goto drain; /* !out: no stream yet (or a test harness without one) */
 	if (c->net_bio) {
 		if (!c->handshaking && tls_encrypt(c) != 0) {
 			conn_fail(c, ERR_TLS);
