@@ -10,6 +10,7 @@
 #include "core/metrics_http.h"
 #include "edge/model.h"
 #include "edge/pki.h"
+#include "edge/ratelimit.h"
 #include "edge/store.h"
 
 typedef struct edge_tconn edge_tconn_t;
@@ -46,6 +47,7 @@ typedef struct edge {
 	bool job_running;
 	bool stopping;
 	edge_metrics_t m;
+	ratelimit_t *rl; /* failed credentials per client address */
 } edge_t;
 
 /* ---- store jobs (edge/jobs.c) ---- */

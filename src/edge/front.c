@@ -165,7 +165,18 @@ static bool admin_token_ok(front_t *f)
 
 static void handle_admin(front_t *f, const char *path)
 {
+	uint64_t now = uv_now(f->e->loop);
+	uint64_t wait_ms = rl_blocked_ms(f->e->rl, &f->peer_ss, now);
+	if (wait_ms) {
+		char body[160];
+		snprintf(body, sizeof(body), "{\"error\":\"too many failed attempts from this address: retry in %llu s\"}",
+			 (unsigned long long)(wait_ms + 999) / 1000);
+		f->e->m.refused[5]++;
+		respond(f, 429, "application/json", body, NULL);
+		return;
+	}
 	if (!admin_token_ok(f)) {
+		rl_fail(f->e->rl, &f->peer_ss, now);
 		f->e->m.refused[0]++;
 		log_info("admin API: refused %s from %s: admin token missing or wrong", path, f->peer);
 		respond(f, 401, "application/json",
@@ -324,11 +335,21 @@ static void handle_websocket(front_t *f)
 	bool has_id = header_str(f, "Cf-Access-Client-Id", cid, sizeof(cid)) == 0;
 	bool has_secret = header_str(f, "Cf-Access-Client-Secret", secret, sizeof(secret)) == 0;
 	bool has_jwt = http1_header(&f->hp, "cf-access-token") != NULL;
+	uint64_t now = uv_now(e->loop);
+	uint64_t wait_ms = rl_blocked_ms(e->rl, &f->peer_ss, now);
+	if (wait_ms && (has_id || has_secret)) {
+		OPENSSL_cleanse(secret, sizeof(secret));
+		snprintf(why, sizeof(why), "too many failed attempts from %s: retry in %llu s", f->peer,
+			 (unsigned long long)(wait_ms + 999) / 1000);
+		refuse(f, 429, why);
+		return;
+	}
 	if (has_id || has_secret) {
 		const model_token_t *t = has_id && has_secret ? model_token_by_id(e->model, cid) : NULL;
 		bool ok = t && model_secret_ok(t->secret_hash, secret, strlen(secret));
 		OPENSSL_cleanse(secret, sizeof(secret));
 		if (!ok || t->revoked) {
+			rl_fail(e->rl, &f->peer_ss, now);
 			refuse(f, 401, "service token unknown or revoked: check --id/--secret");
 			return;
 		}

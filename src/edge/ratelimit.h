@@ -1,0 +1,34 @@
+/* ratelimit.h — failed-credential counting per client address.
+ *
+ * Secrets are compared in constant time, but an attacker could still try
+ * many. After RL_MAX_FAILURES failures within RL_WINDOW_MS from one address
+ * (IPv4 /32, IPv6 /64), that address is refused with 429 until the window
+ * ends. The table is bounded: when full, the stalest entry is reused. */
+#ifndef BURROW_EDGE_RATELIMIT_H
+#define BURROW_EDGE_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define RL_SLOTS 4096
+#define RL_MAX_FAILURES 10
+#define RL_WINDOW_MS 60000
+
+typedef struct rl_entry {
+	uint8_t key[8];
+	uint8_t used;
+	uint32_t failures;
+	uint64_t window_start;
+} rl_entry_t;
+
+typedef struct ratelimit {
+	rl_entry_t slots[RL_SLOTS];
+} ratelimit_t;
+
+/* Milliseconds the address must still wait, or 0 when it may try. */
+uint64_t rl_blocked_ms(ratelimit_t *rl, const struct sockaddr_storage *addr, uint64_t now_ms);
+/* Records one failed attempt. */
+void rl_fail(ratelimit_t *rl, const struct sockaddr_storage *addr, uint64_t now_ms);
+
+#endif
