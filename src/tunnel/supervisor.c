@@ -20,7 +20,7 @@
 #include "tunnel/tunnel.h"
 
 #define BACKOFF_BASE_MS 200
-#define BACKOFF_CAP_MS 2000
+#define BACKOFF_CAP_MS 1000
 
 static void slot_dial(slot_t *s);
 
