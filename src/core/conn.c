@@ -226,6 +226,23 @@ static int tls_encrypt(conn_t *c)
 	return 0;
 }
 
+/* One uv_write of p[0..n); the bytes stay put until on_write. Nonzero
+ * when it failed (the conn is closing then). */
+static int start_write(conn_t *c, char *p, size_t n)
+{
+	uv_buf_t b = uv_buf_init(p, (unsigned)n);
+	c->inflight = n;
+	c->writing = true;
+	c->wreq.data = c;
+	int r = uv_write(&c->wreq, c->out, &b, 1, on_write);
+	if (r) {
+		c->writing = false;
+		c->inflight = 0;
+		conn_fail(c, r);
+	}
+	return r;
+}
+
 /* Moves output toward the socket: encrypt what fits, then one uv_write. */
 static void conn_push(conn_t *c)
 {
@@ -242,35 +259,16 @@ static void conn_push(conn_t *c)
 			SSL_shutdown(c->ssl); /* queues close_notify in the pair */
 		char *p = NULL;
 		int n = BIO_nread0(c->net_bio, &p);
-		if (n > 0) {
-			uv_buf_t b = uv_buf_init(p, (unsigned)n);
-			c->inflight = (size_t)n;
-			c->writing = true;
-			c->wreq.data = c;
-			int r = uv_write(&c->wreq, c->out, &b, 1, on_write);
-			if (r) {
-				c->writing = false;
-				c->inflight = 0;
-				conn_fail(c, r);
-				return;
-			}
-		}
+		if (n > 0 && start_write(c, p, (size_t)n) != 0)
+			return;
 	} else if (buf_used(&c->wbuf) > 0) {
+		/* Swap buffers: wbuf keeps collecting while wflight is on the wire. */
 		buf_t t = c->wflight;
 		c->wflight = c->wbuf;
 		c->wbuf = t;
 		buf_reset(&c->wbuf);
-		uv_buf_t b = uv_buf_init((char *)buf_head(&c->wflight), (unsigned)buf_used(&c->wflight));
-		c->inflight = buf_used(&c->wflight);
-		c->writing = true;
-		c->wreq.data = c;
-		int r = uv_write(&c->wreq, c->out, &b, 1, on_write);
-		if (r) {
-			c->writing = false;
-			c->inflight = 0;
-			conn_fail(c, r);
+		if (start_write(c, (char *)buf_head(&c->wflight), buf_used(&c->wflight)) != 0)
 			return;
-		}
 	}
 	if (!c->writing && c->shut_req && !c->shut_started && buf_used(&c->wbuf) == 0 &&
 	    (!c->net_bio || BIO_ctrl_pending(c->net_bio) == 0)) {
