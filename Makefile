@@ -33,7 +33,7 @@ EDGE_OBJ := $(call obj,$(EDGE_SRC))
 CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test unit unit-bins e2e demo clean fuzz fuzz-smoke bench bench-quick format deps fuzz-bins
+.PHONY: all test unit unit-bins e2e demo clean fuzz fuzz-smoke bench bench-quick format deps fuzz-bins lint
 all: $(BUILD)/burrow $(BUILD)/burrow-edge
 
 $(BUILD)/burrow: $(call obj,src/main.c) $(CLIENT_OBJ) $(CORE_OBJ)
@@ -89,6 +89,10 @@ fuzz-bins: $(FUZZ_BIN)
 
 fuzz-smoke: $(FUZZ_BIN)
 	fuzz/run-smoke $(FUZZ_BIN)
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 -Isrc \
+		--suppress=missingIncludeSystem src
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -154,11 +154,8 @@ int main(int argc, char **argv)
 	char err[512];
 	e.loop = uv_default_loop();
 	e.data_dir = data_dir;
-	e.rl = calloc(1, sizeof(*e.rl));
-	if (!e.rl) {
-		fprintf(stderr, "burrow: edge: out of memory\n");
-		return 1;
-	}
+	static ratelimit_t rl; /* one per process, lives as long as it */
+	e.rl = &rl;
 	if ((r = mkdir_p(data_dir)) != 0) {
 		fprintf(stderr, "burrow: edge: cannot create data directory %s: %s\n", data_dir, err_str(r));
 		return 1;
@@ -234,7 +231,6 @@ int main(int argc, char **argv)
 	pki_free(e.pki);
 	SSL_CTX_free(e.app_ctx);
 	SSL_CTX_free(e.tunnel_ctx);
-	free(e.rl);
 	log_info("edge stopped");
 	return 0;
 }

@@ -348,6 +348,8 @@ def report(args):
             out["pingpong"].append({k: v for k, v in r.items() if k != "kind"})
         elif r["kind"] == "idle":
             out["idle"] = {k: v for k, v in r.items() if k != "kind"}
+        elif r["kind"] == "startup":
+            out.setdefault("startup", []).append({k: v for k, v in r.items() if k != "kind"})
         elif r["kind"] == "note":
             out.setdefault("notes", []).append(r["text"])
     with open(outp, "w") as f:
@@ -410,6 +412,9 @@ def report(args):
                 fmt(b["p50_ms"] - ref["p50_ms"], "+.2f") if ref.get("p50_ms") else "-",
                 fmt(b["p99_ms"] - ref["p99_ms"], "+.2f") if ref.get("p99_ms") else "-",
                 "  (%d failed)" % b["fails"] if b["fails"] else ""))
+    if out.get("startup"):
+        P("process start-up (hyperfine, exec to exit): " + "; ".join(
+            "%s %.2f ms ± %.2f" % (r["command"], r["mean_ms"], r["stddev_ms"]) for r in out["startup"]))
     if out["pingpong"]:
         P("")
         P("interactive latency, ping-pong round trip to an echo origin, µs")
