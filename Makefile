@@ -1,7 +1,7 @@
 # burrow — build, test, demo.
 #
 #   make            release build: build/burrow, build/burrow-edge
-#   make test       ASan+UBSan build in build/asan, then unit + e2e tests
+#   make test       ASan+UBSan build in build/asan: unit + e2e tests; fuzz smoke; valgrind on the release build
 #   make demo       install deps, build, run a local demo (edge, connector, sshd, ssh)
 #   make fuzz-smoke short libFuzzer runs of every fuzz target (clang)
 
@@ -60,7 +60,7 @@ deps:
 
 test: deps
 	$(MAKE) BUILD=build/asan OPT="-O1 -g" SAN="$(ASAN)" all unit-bins
-	$(MAKE) fuzz-bins
+	$(MAKE) all fuzz-bins
 	BUILD=build/asan tests/run-all
 
 unit-bins: $(UNIT_BIN)
