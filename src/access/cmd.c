@@ -13,6 +13,7 @@
 #include "core/cli.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/stdio_pump.h"
 #include "core/tls.h"
 
 #define ACCESS_USAGE                                                                                         \
@@ -58,6 +59,7 @@ static int run_ssh(const access_cfg_t *cfg)
 		return 1;
 	}
 	uv_run(cfg->loop, UV_RUN_DEFAULT);
+	stdio_pump_finish(); /* stdout may be a file fed by a pump thread */
 	return status;
 }
 

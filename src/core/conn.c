@@ -11,6 +11,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/stdio_pump.h"
 
 static void conn_pump(conn_t *c);
 static void conn_fail(conn_t *c, int err);
@@ -658,9 +659,12 @@ int conn_open_stdio(conn_t *c)
 		return r;
 	c->out_pipe.data = c;
 	c->handles_open = 2;
-	if ((r = uv_pipe_open(&c->h.pipe, 0)) != 0)
+	int in_fd = stdio_pollable(0, true), out_fd = stdio_pollable(1, false);
+	if (in_fd < 0 || out_fd < 0)
+		return in_fd < 0 ? in_fd : out_fd;
+	if ((r = uv_pipe_open(&c->h.pipe, in_fd)) != 0)
 		return r;
-	if ((r = uv_pipe_open(&c->out_pipe, 1)) != 0)
+	if ((r = uv_pipe_open(&c->out_pipe, out_fd)) != 0)
 		return r;
 	c->in = (uv_stream_t *)&c->h.pipe;
 	c->out = (uv_stream_t *)&c->out_pipe;
