@@ -119,7 +119,7 @@ static void l_on_data(conn_t *c, buf_t *in)
 			break;
 		buf_consume(in, n);
 	}
-	if (conn_pending(k->edge) >= CONN_HIGH_WATER || buf_used(in) > 0)
+	if (conn_full(k->edge) || buf_used(in) > 0)
 		conn_pause(c);
 }
 
@@ -250,7 +250,7 @@ static void e_on_data(conn_t *c, buf_t *in)
 	}
 	size_t off = 0, n = buf_used(in);
 	while (off < n && !k->remote_in_end) {
-		if (!k->local_gone && conn_pending(k->local) >= CONN_HIGH_WATER) {
+		if (!k->local_gone && conn_full(k->local)) {
 			conn_pause(c); /* local is slow: wait for its drain */
 			break;
 		}

@@ -89,6 +89,8 @@ conn_t *conn_new(uv_loop_t *loop, const conn_cbs_t *cbs, void *data)
 	buf_init(&c->rbuf, CONN_RBUF_MAX);
 	buf_init(&c->wbuf, CONN_WBUF_MAX);
 	buf_init(&c->wflight, CONN_WBUF_MAX);
+	c->high_water = CONN_HIGH_WATER;
+	c->low_water = CONN_LOW_WATER;
 	return c;
 }
 
@@ -167,7 +169,7 @@ size_t conn_pending(const conn_t *c)
 
 static void written(conn_t *c)
 {
-	if (conn_pending(c) >= CONN_HIGH_WATER)
+	if (conn_full(c))
 		c->above_high = true;
 	mark_dirty(c);
 }
@@ -284,7 +286,7 @@ static void conn_push(conn_t *c)
 		}
 	}
 drain:
-	if (conn_pending(c) >= CONN_HIGH_WATER) {
+	if (conn_full(c)) {
 		c->above_high = true;
 	}
 }
@@ -306,7 +308,7 @@ static void on_write(uv_write_t *req, int status)
 	if (c->closing)
 		return;
 	conn_push(c);
-	if (c->above_high && conn_pending(c) < CONN_LOW_WATER && !c->closing) {
+	if (c->above_high && conn_pending(c) < c->low_water && !c->closing) {
 		c->above_high = false;
 		if (c->cbs->on_drain)
 			c->cbs->on_drain(c);

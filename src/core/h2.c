@@ -260,7 +260,7 @@ int h2_respond(h2_stream_t *s, int status, const nghttp2_nv *extra, size_t nextr
 static ssize_t send_cb(nghttp2_session *ng, const uint8_t *data, size_t len, int flags, void *user)
 {
 	h2_session_t *h = user;
-	if (conn_pending(h->conn) >= CONN_HIGH_WATER)
+	if (conn_full(h->conn))
 		return NGHTTP2_ERR_WOULDBLOCK;
 	if (conn_write(h->conn, data, len) != 0)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -272,7 +272,7 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t
 {
 	h2_session_t *h = user;
 	h2_stream_t *s = src->ptr;
-	if (conn_pending(h->conn) >= CONN_HIGH_WATER)
+	if (conn_full(h->conn))
 		return NGHTTP2_ERR_WOULDBLOCK;
 	size_t pad = frame->data.padlen;
 	uint8_t *p = conn_write_reserve(h->conn, 9 + length + pad);
@@ -528,6 +528,8 @@ h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs
 	nghttp2_option_del(opt);
 	c->cbs = &h2_conn_cbs;
 	c->data = h;
+	c->high_water = H2_CONN_HIGH_WATER;
+	c->low_water = H2_CONN_LOW_WATER;
 	kick(h);
 	return h;
 fail:

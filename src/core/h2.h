@@ -28,6 +28,11 @@
 #define H2_STREAM_OUT_LOW (128 * 1024)
 #define H2_MAX_STREAMS 20000
 #define H2_MAX_HEADERS 32
+/* The session's conn is kept shallow: frames wait in nghttp2's per-stream
+ * queues, where a small frame of an interactive session can pass a bulk
+ * one, instead of in one deep FIFO behind it. */
+#define H2_CONN_HIGH_WATER (64 * 1024)
+#define H2_CONN_LOW_WATER (16 * 1024)
 
 typedef struct h2_session h2_session_t;
 typedef struct h2_stream h2_stream_t;

@@ -62,7 +62,7 @@ static void send_ws_close(relay_t *r, uint16_t code)
 
 static void ack_stream(relay_t *r)
 {
-	if (r->unacked && !r->stream_gone && conn_pending(r->conn) < CONN_HIGH_WATER) {
+	if (r->unacked && !r->stream_gone && !conn_full(r->conn)) {
 		h2_stream_consume(r->stream, r->unacked);
 		r->unacked = 0;
 	}
