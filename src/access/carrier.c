@@ -359,6 +359,19 @@ static const conn_cbs_t edge_cbs = {
 	.on_close = e_on_close,
 };
 
+static void dial(carrier_t *k, const struct sockaddr *sa)
+{
+	k->edge = conn_new(k->cfg->loop, &edge_cbs, k);
+	int r = k->edge ? conn_connect(k->edge, sa, k->cfg->ctx, k->cfg->hostname) : ERR_NOMEM;
+	if (r != 0) {
+		fail(k, "cannot dial edge %s:%s: %s", k->edge_host, k->edge_port, err_str(r));
+		if (!k->edge) {
+			k->edge_gone = true;
+			carrier_maybe_free(k);
+		}
+	}
+}
+
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
 	carrier_t *k = req->data;
@@ -376,16 +389,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		carrier_maybe_free(k);
 		return;
 	}
-	k->edge = conn_new(k->cfg->loop, &edge_cbs, k);
-	int r = k->edge ? conn_connect(k->edge, res->ai_addr, k->cfg->ctx, k->cfg->hostname) : ERR_NOMEM;
+	dial(k, res->ai_addr);
 	uv_freeaddrinfo(res);
-	if (r != 0) {
-		fail(k, "cannot dial edge %s:%s: %s", k->edge_host, k->edge_port, err_str(r));
-		if (!k->edge) {
-			k->edge_gone = true;
-			carrier_maybe_free(k);
-		}
-	}
 }
 
 int carrier_start(const access_cfg_t *cfg, conn_t *local, carrier_done_cb done, void *data)
@@ -415,6 +420,16 @@ int carrier_start(const access_cfg_t *cfg, conn_t *local, carrier_done_cb done, 
 		http1_free(&k->hp);
 		free(k);
 		return ERR_INVAL;
+	}
+	/* An IP literal needs no resolver: skipping it keeps libuv's thread
+	 * pool from starting, which is time to the sshd banner. */
+	struct sockaddr_storage ss;
+	int port = atoi(k->edge_port);
+	if (uv_ip4_addr(k->edge_host, port, (struct sockaddr_in *)&ss) == 0 ||
+	    uv_ip6_addr(k->edge_host, port, (struct sockaddr_in6 *)&ss) == 0) {
+		k->state = C_HANDSHAKE;
+		dial(k, (struct sockaddr *)&ss);
+		return 0;
 	}
 	struct addrinfo hints = {0};
 	hints.ai_family = AF_UNSPEC;
