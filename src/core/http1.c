@@ -220,6 +220,7 @@ static int on_headers_complete(http_parser *hp)
 			p->upgrade = false;
 		}
 	} else if ((hp->flags & F_CONTENTLENGTH) && hp->content_length > p->max_body) {
+		p->body_too_large = true;
 		return cb_fail(p, ERR_TOOBIG);
 	}
 	p->keep_alive = http_should_keep_alive(hp);
@@ -233,6 +234,8 @@ static int on_body(http_parser *hp, const char *at, size_t len)
 {
 	http1_parser_t *p = from_hp(hp);
 	int r = buf_append(&p->body, at, len);
+	if (r == ERR_TOOBIG)
+		p->body_too_large = true;
 	return r ? cb_fail(p, r) : 0;
 }
 
@@ -280,6 +283,7 @@ void http1_reset(http1_parser_t *p)
 	p->nheaders = 0;
 	p->upgrade = false;
 	p->keep_alive = false;
+	p->body_too_large = false;
 	buf_reset(&p->body);
 	buf_reset(&p->store);
 	p->head_bytes = 0;

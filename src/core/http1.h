@@ -41,6 +41,7 @@ typedef struct http1_parser {
 	size_t nheaders;
 	bool upgrade;    /* request asked for / response switched to another protocol */
 	bool keep_alive; /* connection may carry another message */
+	bool body_too_large; /* ERR_TOOBIG came from the body bound (413), not the head (431) */
 	buf_t body;
 	/* private */
 	buf_t store; /* url and header strings */

@@ -23,6 +23,7 @@ typedef struct relay {
 	bool conn_in_end; /* conn side finished sending (EOF or Close frame) */
 	bool stream_in_end;
 	bool close_sent;  /* ws: our Close frame is queued */
+	bool failed;      /* protocol error: flush our Close, then close */
 	bool conn_gone;
 	bool stream_gone;
 	int depth; /* > 0 while a callback of ours runs: free only at depth 0 */
@@ -94,7 +95,9 @@ static void r_on_data(conn_t *c, buf_t *in)
 		r->st.up += n;
 	} else {
 		size_t off = 0;
-		while (off < n && !r->conn_in_end && !r->stream_gone) {
+		/* Pongs are output too: stop decoding while the conn is full, or a
+		 * ping flood would queue replies up to the write cap. */
+		while (off < n && !r->conn_in_end && !r->stream_gone && !conn_full(c)) {
 			size_t used = 0;
 			ws_event_t ev;
 			int e = ws_decode(&r->dec, buf_head(in) + off, n - off, &used, &ev);
@@ -102,6 +105,7 @@ static void r_on_data(conn_t *c, buf_t *in)
 			if (e < 0) {
 				log_debug("relay: bad WebSocket frame from client: %s", err_str(e));
 				send_ws_close(r, 1002);
+				r->failed = true;
 				buf_consume(in, buf_used(in));
 				if (!r->stream_gone)
 					h2_stream_reset(r->stream, NGHTTP2_CANCEL);
@@ -156,6 +160,9 @@ static void r_on_drain(conn_t *c)
 {
 	relay_t *r = c->data;
 	ack_stream(r);
+	/* Input may have stopped because our own output (pongs) was full. */
+	if (!r->conn_in_end && !r->stream_gone)
+		conn_resume(c);
 }
 
 static void r_on_close(conn_t *c)
@@ -232,6 +239,8 @@ static void s_on_close(h2_stream_t *s, uint32_t code)
 			if (r->ws)
 				send_ws_close(r, 1000);
 			conn_finish(r->conn);
+		} else if (r->failed) {
+			conn_finish(r->conn); /* deliver the Close 1002 already queued */
 		} else {
 			if (r->ws)
 				send_ws_close(r, 1011);

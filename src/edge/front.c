@@ -474,7 +474,10 @@ static void f_on_data(conn_t *c, buf_t *in)
 	int r = http1_feed(&f->hp, buf_head(in), buf_used(in), &used);
 	buf_consume(in, used);
 	if (r == ERR_TOOBIG) {
-		refuse(f, 431, "request head or body too large");
+		if (f->hp.body_too_large)
+			refuse(f, 413, "request body too large (at most 1 MiB)");
+		else
+			refuse(f, 431, "request head too large (at most 16 KiB and 64 headers)");
 		return;
 	}
 	if (r < 0) {

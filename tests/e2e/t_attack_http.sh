@@ -10,27 +10,11 @@
 . "$(dirname "$0")/lib.sh"
 
 start_stack
+# shellcheck source=tests/e2e/attack/lib_attack.sh
+. "$E2E_DIR/attack/lib_attack.sh"
 export EDGE_PORT EDGE_TUNNEL_PORT SSHD_PORT ID SECRET
 admin app create --name other --hostname other.site.test >/dev/null # a second application
 admin policy add --app other --action service_auth --include service-token=ci >/dev/null
-
-REASON=""
-
-attack() { "$PYTHON" "$E2E_DIR/attack/edge_attack.py" "$@" 2>>"$LOGS/attack.err"; }
-
-# serving: the edge is alive and a normal ssh session through it works. Sets REASON when not.
-serving() {
-  local out
-  if ! _alive "$EDGE_PID"; then
-    REASON="the edge died: $(tail -n 3 "$LOGS/edge.err" | tr '\n' '|')"
-    return 1
-  fi
-  if ! out=$(bssh "$SSH_USER@ssh.site.test" 'echo ok'); then
-    REASON="ssh through the edge failed afterwards: $(tail -n 2 "$LOGS/ssh.err" | tr '\n' '|')"
-    return 1
-  fi
-  [ "$out" = ok ] || { REASON="ssh through the edge printed '$out' afterwards"; return 1; }
-}
 
 # expect TITLE ARGS -- OUTCOME...: "edge_attack.py ARGS" prints one of the OUTCOMEs (exact match;
 # never "status 101" unless listed), then ssh through the edge still works.

@@ -5,6 +5,10 @@
                                                        "closed" (no response), "reset" or "timeout"
     edge_attack.py ws CASE                             a valid upgrade (101), then a crafted frame
                                                        stream; prints "outcome=... origin=..."
+    edge_attack.py ws ping-flood [--count N]           N pings as fast as possible; counts pongs
+    edge_attack.py ws ping-noread --sessions K --count N --ready F --stop F
+                                                       K sessions send N pings each, never read;
+                                                       held open from F(ready) until F(stop) exists
     edge_attack.py brute N [--src IP]                  N upgrades with wrong secrets; prints statuses
     edge_attack.py upgrade [--src IP]                  a valid upgrade; prints "status 101 banner" when
                                                        the origin's SSH banner comes through
@@ -178,6 +182,12 @@ def http_case(name):
         "version-12": request(hdrs(version="12")),
         "version-130": request(hdrs(version="130")),
         "post-upgrade": request(v + [b"Content-Length: 0"], method=b"POST"),
+        # ---- credentials
+        "id-only": request(without(v, "Cf-Access-Client-Secret")),
+        "secret-only": request(without(v, "Cf-Access-Client-Id")),
+        "wrong-id": request(hdrs(cid="0" * 32 + ".access")),
+        "secret-300": request(hdrs(secret=SECRET + "0" * (300 - len(SECRET)))),
+        "no-credentials": request(without(without(v, "Cf-Access-Client-Id"), "Cf-Access-Client-Secret")),
         # ---- limits
         "header-20k": request(v + [b"X-Pad: " + b"a" * 20480]),
         "headers-100": request(v + [("X-H%d: v" % i).encode() for i in range(100)]),
@@ -397,23 +407,28 @@ def ping_noread(args):
     ready, stop = opt(args, "--ready"), opt(args, "--stop")
     blob = b"".join(frame(9, b"f" * 125) for _ in range(count))
     sess = [ws_session() for _ in range(nsess)]
-    sent = []
+    views = [memoryview(blob) for _ in sess]
     for s, r, base in sess:
         s.setblocking(False)
-        view = memoryview(blob)
-        deadline = time.monotonic() + 10
-        # As much as the edge takes in 10 s; it may stop reading (fine) or close (fine).
-        while view and time.monotonic() < deadline:
-            _, wl, _ = select.select([], [s], [], 0.5)
-            if not wl:
+    # All sessions at once, as much as the edge takes within 5 s: it may stop reading (back-
+    # pressure: fine) or close (fine).
+    deadline = time.monotonic() + 5
+    live = set(range(nsess))
+    while live and time.monotonic() < deadline:
+        _, wl, _ = select.select([], [sess[i][0] for i in live], [], 0.2)
+        for i in list(live):
+            s = sess[i][0]
+            if s not in wl:
                 continue
             try:
-                view = view[s.send(view[:65536]):]
+                views[i] = views[i][s.send(views[i][:65536]):]
             except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
                 pass
             except OSError:
-                break
-        sent.append(len(blob) - len(view))
+                live.discard(i)
+            if not views[i]:
+                live.discard(i)
+    sent = [len(blob) - len(v) for v in views]
     with open(ready + ".tmp", "w") as f:
         f.write("ready\n")
     os.rename(ready + ".tmp", ready)
