@@ -149,6 +149,9 @@ int main(int argc, char **argv)
 		data_dir = defdir;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit (or a full quota) must fail the write, which the
+	 * store reports, not kill the edge. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	edge_t e = {0};
 	char err[512];

@@ -103,8 +103,12 @@ void admin__error(admin_ctx_t *c, int status, const char *fmt, ...)
 
 void admin__store_error(admin_ctx_t *c, const char *what)
 {
-	log_error("admin api: %s: %s", what, sqlite3_errmsg(c->db));
-	admin__error(c, 500, "store failure while trying to %s; see the edge's log", what);
+	const char *why = sqlite3_errmsg(c->db);
+	log_error("admin api: %s: %s", what, why);
+	admin__error(c, 500,
+		     "store failure while trying to %s (%s): nothing was changed; check the edge's disk space "
+		     "and its log",
+		     what, why);
 }
 
 const char *admin__echo(const char *s)
