@@ -129,7 +129,7 @@ static int check_value(const admin_cmd_t *cmd, const char *label, int kind, cons
 		return 0;
 	case AVAL_DURATION:
 	case AVAL_DURATION_POS:
-		if (admin_parse_duration(v, &secs) != 0) {
+		if (duration_parse(v, &secs) != 0) {
 			char s[80];
 			admin_sanitize(v, s, sizeof(s));
 			cmd_err(cmd, err, errlen,

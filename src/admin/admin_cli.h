@@ -44,8 +44,8 @@ enum admin_val_kind {
 	AVAL_NONE = 0,	   /* flag without a value */
 	AVAL_TEXT,	   /* any non-empty text */
 	AVAL_NAME,	   /* admin_valid_name() */
-	AVAL_DURATION,	   /* admin_parse_duration(), 0 allowed */
-	AVAL_DURATION_POS, /* admin_parse_duration(), > 0 */
+	AVAL_DURATION,	   /* duration_parse(), 0 allowed */
+	AVAL_DURATION_POS, /* duration_parse(), > 0 */
 	AVAL_UINT,	   /* decimal 0..INT32_MAX */
 	AVAL_ACTION,	   /* allow | deny | bypass | service_auth */
 };

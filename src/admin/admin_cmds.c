@@ -109,7 +109,7 @@ static int64_t duration_of(const admin_inv_t *inv, int id, int64_t dflt)
 	int64_t secs = dflt;
 
 	if (v)
-		admin_parse_duration(v, &secs); /* validated by the parser */
+		duration_parse(v, &secs); /* validated by the parser */
 	return secs;
 }
 
@@ -146,7 +146,7 @@ static int app_create_render(const admin_inv_t *inv, json_t *resp, admin_out_t *
 
 	if ((r = need_string(resp, "id", err, errlen)) != 0)
 		return r;
-	admin_format_duration(jint(resp, "session_duration"), dur, sizeof(dur));
+	duration_format(jint(resp, "session_duration"), dur, sizeof(dur));
 	r = buf_printf(&out->out, "App \"%s\" created (id %s) for %s; a login lasts %s.\n",
 		       jshow(resp, "name", name, sizeof(name)), jshow(resp, "id", id, sizeof(id)),
 		       join_list(json_object_get(resp, "hostnames"), ", ", &hosts), dur);
@@ -177,7 +177,7 @@ static int app_list_render(const admin_inv_t *inv, json_t *resp, admin_out_t *ou
 	{
 		char dur[32], created[40];
 		buf_t hosts;
-		admin_format_duration(jint(a, "session_duration"), dur, sizeof(dur));
+		duration_format(jint(a, "session_duration"), dur, sizeof(dur));
 		admin_format_time(jint(a, "created_at"), created, sizeof(created));
 		const char *row[] = {jstr(a, "name"), join_list(json_object_get(a, "hostnames"), ",", &hosts),
 				     dur, created, jstr(a, "id")};

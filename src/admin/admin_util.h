@@ -11,18 +11,8 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/duration.h"
 
-/* Longest duration accepted anywhere (100 years), so the edge never sees a
- * value that overflows its clock arithmetic. */
-#define ADMIN_DURATION_MAX ((int64_t)100 * 365 * 86400)
-
-/* Parses "90s", "30m", "24h", "7d", compounds such as "1h30m", or plain
- * seconds ("3600") into *secs. Returns 0 or ERR_INVAL (empty, sign, space,
- * fraction, unknown unit, above ADMIN_DURATION_MAX). */
-int admin_parse_duration(const char *s, int64_t *secs);
-/* Writes secs in the largest unit that divides it exactly: 86400 -> "24h",
- * 1800 -> "30m", 90 -> "90s". */
-void admin_format_duration(int64_t secs, char *out, size_t outlen);
 /* Writes a Unix time as RFC 3339 UTC ("2024-05-01T12:00:00Z"); "-" for 0. */
 void admin_format_time(int64_t t, char *out, size_t outlen);
 

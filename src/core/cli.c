@@ -110,29 +110,3 @@ int cli_parse(const char *cmd, const char *usage, const cli_opt_t *opts, int arg
 	*first_pos = optind;
 	return 0;
 }
-
-long long cli_duration_ms(const char *s)
-{
-	if (!s || !*s)
-		return -1;
-	char *end = NULL;
-	long long v = strtoll(s, &end, 10);
-	if (v < 0 || end == s)
-		return -1;
-	long long mul;
-	if (*end == '\0' || strcmp(end, "s") == 0)
-		mul = 1000;
-	else if (strcmp(end, "ms") == 0)
-		mul = 1;
-	else if (strcmp(end, "m") == 0)
-		mul = 60000;
-	else if (strcmp(end, "h") == 0)
-		mul = 3600000;
-	else if (strcmp(end, "d") == 0)
-		mul = 86400000;
-	else
-		return -1;
-	if (v > (long long)9e15 / mul)
-		return -1;
-	return v * mul;
-}

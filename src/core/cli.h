@@ -32,8 +32,4 @@ typedef struct cli_opt {
 int cli_parse(const char *cmd, const char *usage, const cli_opt_t *opts, int argc, char **argv, int *first_pos);
 void cli_help(FILE *out, const char *cmd, const char *usage, const cli_opt_t *opts);
 
-/* Parses a duration: "250ms", "30s", "5m", "2h", "7d" or plain seconds.
- * Returns milliseconds, or -1 when malformed. */
-long long cli_duration_ms(const char *s);
-
 #endif

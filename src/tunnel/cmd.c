@@ -9,6 +9,7 @@
 
 #include "core/addr.h"
 #include "core/cli.h"
+#include "core/duration.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/tls.h"
@@ -159,11 +160,12 @@ static int run(int argc, char **argv, const char *cmdname)
 	}
 	static connector_t cn;
 	memset(&cn, 0, sizeof(cn));
-	cn.grace_ms = cli_duration_ms(grace);
-	if (cn.grace_ms < 0) {
+	int64_t grace_s = 0;
+	if (duration_parse(grace, &grace_s) != 0) {
 		fprintf(stderr, "burrow: tunnel: invalid --grace-period %s (e.g. 30s, 2m)\n", grace);
 		return 2;
 	}
+	cn.grace_ms = (long long)grace_s * 1000;
 	char err[512];
 	for (int i = 0; i < hosts.n; i++)
 		if (ingress_add(&cn.ingress, hosts.v[i], urls.v[i], err, sizeof(err)) != 0) {

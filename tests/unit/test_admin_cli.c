@@ -109,23 +109,23 @@ static void test_duration_accepts_units_and_plain_seconds(void **state)
 {
 	int64_t s;
 
-	assert_int_equal(admin_parse_duration("90s", &s), 0);
+	assert_int_equal(duration_parse("90s", &s), 0);
 	assert_int_equal(s, 90);
-	assert_int_equal(admin_parse_duration("30m", &s), 0);
+	assert_int_equal(duration_parse("30m", &s), 0);
 	assert_int_equal(s, 1800);
-	assert_int_equal(admin_parse_duration("24h", &s), 0);
+	assert_int_equal(duration_parse("24h", &s), 0);
 	assert_int_equal(s, 86400);
-	assert_int_equal(admin_parse_duration("7d", &s), 0);
+	assert_int_equal(duration_parse("7d", &s), 0);
 	assert_int_equal(s, 604800);
-	assert_int_equal(admin_parse_duration("3600", &s), 0);
+	assert_int_equal(duration_parse("3600", &s), 0);
 	assert_int_equal(s, 3600);
-	assert_int_equal(admin_parse_duration("0", &s), 0);
+	assert_int_equal(duration_parse("0", &s), 0);
 	assert_int_equal(s, 0);
-	assert_int_equal(admin_parse_duration("8760h", &s), 0);
+	assert_int_equal(duration_parse("8760h", &s), 0);
 	assert_int_equal(s, 31536000);
-	assert_int_equal(admin_parse_duration("1h30m", &s), 0);
+	assert_int_equal(duration_parse("1h30m", &s), 0);
 	assert_int_equal(s, 5400);
-	assert_int_equal(admin_parse_duration("1d2h3m4s", &s), 0);
+	assert_int_equal(duration_parse("1d2h3m4s", &s), 0);
 	assert_int_equal(s, 86400 + 7200 + 180 + 4);
 }
 
@@ -136,9 +136,9 @@ static void test_duration_refuses_malformed(void **state)
 	int64_t s = 42;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (admin_parse_duration(bad[i], &s) != ERR_INVAL)
+		if (duration_parse(bad[i], &s) != ERR_INVAL)
 			fail_msg("accepted \"%s\"", bad[i]);
-	assert_int_equal(admin_parse_duration(NULL, &s), ERR_INVAL);
+	assert_int_equal(duration_parse(NULL, &s), ERR_INVAL);
 	assert_int_equal(s, 42); /* untouched on failure */
 }
 
@@ -146,25 +146,25 @@ static void test_duration_refuses_overflow_and_above_max(void **state)
 {
 	int64_t s;
 
-	assert_int_equal(admin_parse_duration("99999999999999999999999", &s), ERR_INVAL);
-	assert_int_equal(admin_parse_duration("9223372036854775807s", &s), ERR_INVAL);
-	assert_int_equal(admin_parse_duration("36501d", &s), ERR_INVAL);
-	assert_int_equal(admin_parse_duration("36500d1s", &s), ERR_INVAL);
-	assert_int_equal(admin_parse_duration("36500d", &s), 0);
-	assert_int_equal(s, ADMIN_DURATION_MAX);
+	assert_int_equal(duration_parse("99999999999999999999999", &s), ERR_INVAL);
+	assert_int_equal(duration_parse("9223372036854775807s", &s), ERR_INVAL);
+	assert_int_equal(duration_parse("36501d", &s), ERR_INVAL);
+	assert_int_equal(duration_parse("36500d1s", &s), ERR_INVAL);
+	assert_int_equal(duration_parse("36500d", &s), 0);
+	assert_int_equal(s, DURATION_MAX);
 }
 
 static void test_duration_format_uses_largest_exact_unit(void **state)
 {
 	char b[32];
 
-	admin_format_duration(86400, b, sizeof(b));
+	duration_format(86400, b, sizeof(b));
 	assert_string_equal(b, "24h");
-	admin_format_duration(1800, b, sizeof(b));
+	duration_format(1800, b, sizeof(b));
 	assert_string_equal(b, "30m");
-	admin_format_duration(90, b, sizeof(b));
+	duration_format(90, b, sizeof(b));
 	assert_string_equal(b, "90s");
-	admin_format_duration(0, b, sizeof(b));
+	duration_format(0, b, sizeof(b));
 	assert_string_equal(b, "0s");
 	admin_format_time(0, b, sizeof(b));
 	assert_string_equal(b, "-");
