@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/err.h"
 
@@ -169,8 +168,3 @@ int view_get_u64be(view_t *v, uint64_t *out)
 	return 0;
 }
 
-int view_eq_nocase(view_t v, const char *s)
-{
-	size_t n = strlen(s);
-	return v.len == n && strncasecmp((const char *)v.p, s, n) == 0;
-}

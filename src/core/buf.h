@@ -62,7 +62,5 @@ int view_get_u16be(view_t *v, uint16_t *out);
 int view_get_u32be(view_t *v, uint32_t *out);
 int view_get_u64be(view_t *v, uint64_t *out);
 int view_get_bytes(view_t *v, size_t n, view_t *out);
-/* Case-insensitive comparison of a view with a C string. */
-int view_eq_nocase(view_t v, const char *s);
 
 #endif

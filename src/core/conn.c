@@ -68,16 +68,6 @@ static void unmark_dirty(conn_t *c)
 	c->dirty_next = c->dirty_prev = NULL;
 }
 
-/* Lets tests that run several loops in sequence start afresh. */
-void conn_flusher_reset(void);
-void conn_flusher_reset(void)
-{
-	if (flusher_loop)
-		uv_close((uv_handle_t *)&flusher, NULL);
-	flusher_loop = NULL;
-	dirty_head = NULL;
-}
-
 conn_t *conn_new(uv_loop_t *loop, const conn_cbs_t *cbs, void *data)
 {
 	conn_t *c = calloc(1, sizeof(*c));
@@ -320,8 +310,6 @@ static void on_write(uv_write_t *req, int status)
 	if (!c->closing && c->net_bio && !c->paused)
 		conn_pump(c);
 }
-
-void conn_flush(conn_t *c) { conn_push(c); }
 
 void conn_shutdown(conn_t *c)
 {

@@ -115,10 +115,6 @@ int conn_write(conn_t *c, const void *p, size_t n);
  * with conn_write_commit. NULL when the cap would be passed. */
 uint8_t *conn_write_reserve(conn_t *c, size_t n);
 void conn_write_commit(conn_t *c, size_t n);
-/* Sends what was written now. Not needed normally: written conns are
- * flushed together once per loop iteration, before the loop polls again, so
- * many small writes leave as one batch of full TLS records. */
-void conn_flush(conn_t *c);
 size_t conn_pending(const conn_t *c);
 /* True when pending output reached the high-water mark: stop feeding the
  * conn until on_drain. */

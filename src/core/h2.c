@@ -114,7 +114,6 @@ void h2_stream_set_cbs(h2_stream_t *s, const h2_stream_cbs_t *cbs, void *data)
 
 void *h2_stream_data(h2_stream_t *s) { return s->data; }
 h2_session_t *h2_stream_session(h2_stream_t *s) { return s->sess; }
-int32_t h2_stream_id(h2_stream_t *s) { return s->id; }
 int h2_stream_status(h2_stream_t *s) { return s->status; }
 
 const char *h2_stream_header(h2_stream_t *s, const char *name)
@@ -544,8 +543,6 @@ fail:
 }
 
 void *h2_session_data(h2_session_t *h) { return h->data; }
-conn_t *h2_session_conn(h2_session_t *h) { return h->conn; }
-size_t h2_session_nstreams(h2_session_t *h) { return h->nstreams; }
 bool h2_session_goaway(h2_session_t *h) { return h->goaway || h->closing; }
 
 void h2_session_drain(h2_session_t *h)

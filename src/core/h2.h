@@ -64,8 +64,6 @@ typedef struct h2_session_cbs {
  * server: true for the HTTP/2 server role. */
 h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs, void *data);
 void *h2_session_data(h2_session_t *h);
-conn_t *h2_session_conn(h2_session_t *h);
-size_t h2_session_nstreams(h2_session_t *h);
 /* True once either side sent GOAWAY: no new streams. */
 bool h2_session_goaway(h2_session_t *h);
 /* Sends GOAWAY and lets open streams finish; the conn closes when the last
@@ -85,7 +83,6 @@ int h2_respond(h2_stream_t *s, int status, const nghttp2_nv *extra, size_t nextr
 void h2_stream_set_cbs(h2_stream_t *s, const h2_stream_cbs_t *cbs, void *data);
 void *h2_stream_data(h2_stream_t *s);
 h2_session_t *h2_stream_session(h2_stream_t *s);
-int32_t h2_stream_id(h2_stream_t *s);
 /* Response status (client role), 0 before on_response. */
 int h2_stream_status(h2_stream_t *s);
 /* A received header value (request or response), NUL-terminated; NULL when

@@ -67,7 +67,6 @@ int tunnels_listen(edge_t *e, const char *addr);
 /* A registered connection serving host, or NULL; *why explains a NULL. */
 edge_tconn_t *tunnels_pick(edge_t *e, const char *host, const char **why, char *whybuf, size_t whylen);
 h2_session_t *tunnels_session(edge_tconn_t *t);
-size_t tunnels_count_registered(edge_t *e);
 /* Drops connections of tunnels that no longer exist (after a model reload). */
 void tunnels_model_changed(edge_t *e);
 

@@ -70,14 +70,6 @@ static void on_reg_timeout(uv_timer_t *tm)
 
 h2_session_t *tunnels_session(edge_tconn_t *t) { return t->h2; }
 
-size_t tunnels_count_registered(edge_t *e)
-{
-	size_t n = 0;
-	for (edge_tconn_t *t = e->tconns; t; t = t->next)
-		n += t->registered;
-	return n;
-}
-
 /* ---- registration ---- */
 
 static void result_on_close(h2_stream_t *s, uint32_t code) {}
