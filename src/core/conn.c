@@ -113,10 +113,11 @@ void conn_close(conn_t *c)
 	c->closing = true;
 	unmark_dirty(c);
 	if (c->handles_open == 0) {
-		/* Never got a handle: finish on the next callback round is not
-		 * possible without one, so report and free now. */
-		c->handles_open = 1;
-		on_handle_closed((uv_handle_t *)&(uv_handle_t){.data = c});
+		/* Never got a handle, so no close callback will come: report
+		 * and free now. */
+		if (c->cbs->on_close)
+			c->cbs->on_close(c);
+		conn_free(c);
 		return;
 	}
 	if (c->stdio) {
