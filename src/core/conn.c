@@ -5,6 +5,9 @@
 #include "core/conn.h"
 
 #include <arpa/inet.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +19,23 @@
 static void conn_pump(conn_t *c);
 static void conn_fail(conn_t *c, int err);
 static void conn_push(conn_t *c);
+static void check_drained(conn_t *c);
+
+#define CONN_PUSH_ROUNDS 16            /* encrypt-and-send rounds per push: up to 1 MiB of TLS */
+#define CONN_TRIM_RETURN (256 * 1024) /* bytes freed by a sweep before malloc_trim() */
 
 /* Conns written since the loop last polled; flushed in one prepare
  * callback. One loop per process, so one list. */
 static conn_t *dirty_head;
 static uv_prepare_t flusher;
 static uv_loop_t *flusher_loop;
+
+/* Every live conn, swept every CONN_IDLE_MS: a conn that did no I/O for a
+ * whole period gives its buffers back (conn_trim), so an idle session costs
+ * its OpenSSL state and little else. Sweeping instead of freeing on every
+ * empty buffer keeps busy conns free of malloc churn. */
+static conn_t *all_head;
+static uv_timer_t sweeper;
 
 static void on_flush(uv_prepare_t *h)
 {
@@ -33,19 +47,69 @@ static void on_flush(uv_prepare_t *h)
 		c->dirty = false;
 		c->dirty_next = c->dirty_prev = NULL;
 		conn_push(c);
+		check_drained(c);
 	}
+}
+
+/* Releases the storage of every empty buffer; OpenSSL's record buffers
+ * too. Everything is reallocated on demand by the next read or write. */
+static size_t conn_trim(conn_t *c)
+{
+	size_t freed = 0;
+	if (c->trimmed || c->closing || c->writing || c->handshaking || c->in_pump)
+		return 0;
+	buf_t *bufs[] = {&c->rbuf, &c->wbuf, &c->wflight, &c->tin, &c->tout};
+	for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
+		if (buf_used(bufs[i]) == 0 && bufs[i]->cap) {
+			freed += bufs[i]->cap;
+			buf_free(bufs[i]);
+		}
+	}
+	/* OpenSSL refuses while a record is half read; its two buffers hold
+	 * about 17 KiB each. */
+	if (c->ssl && SSL_free_buffers(c->ssl))
+		freed += 2 * 17 * 1024;
+	c->trimmed = true;
+	return freed;
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+	size_t freed = 0;
+	for (conn_t *c = all_head; c; c = c->all_next) {
+		if (c->cbs && c->cbs->on_sweep && !c->closing)
+			c->cbs->on_sweep(c);
+		if (c->busy)
+			c->busy = false;
+		else
+			freed += conn_trim(c);
+	}
+#ifdef __GLIBC__
+	/* free() keeps pages inside the heap resident; hand them back when a
+	 * sweep released something worth a system call. */
+	if (freed >= CONN_TRIM_RETURN)
+		malloc_trim(0);
+#endif
+}
+
+/* The flusher and the sweeper belong to the (one) loop of the process. */
+static void loop_setup(uv_loop_t *loop)
+{
+	if (flusher_loop == loop)
+		return;
+	uv_prepare_init(loop, &flusher);
+	uv_prepare_start(&flusher, on_flush);
+	uv_unref((uv_handle_t *)&flusher);
+	uv_timer_init(loop, &sweeper);
+	uv_timer_start(&sweeper, on_sweep, CONN_IDLE_MS, CONN_IDLE_MS);
+	uv_unref((uv_handle_t *)&sweeper);
+	flusher_loop = loop;
 }
 
 static void mark_dirty(conn_t *c)
 {
 	if (c->dirty)
 		return;
-	if (flusher_loop != c->loop) {
-		uv_prepare_init(c->loop, &flusher);
-		uv_prepare_start(&flusher, on_flush);
-		uv_unref((uv_handle_t *)&flusher);
-		flusher_loop = c->loop;
-	}
 	c->dirty = true;
 	c->dirty_prev = NULL;
 	c->dirty_next = dirty_head;
@@ -79,20 +143,33 @@ conn_t *conn_new(uv_loop_t *loop, const conn_cbs_t *cbs, void *data)
 	buf_init(&c->rbuf, CONN_RBUF_MAX);
 	buf_init(&c->wbuf, CONN_WBUF_MAX);
 	buf_init(&c->wflight, CONN_WBUF_MAX);
+	buf_init(&c->tin, CONN_TLS_BUF);
+	buf_init(&c->tout, CONN_TLS_BUF);
 	c->high_water = CONN_HIGH_WATER;
 	c->low_water = CONN_LOW_WATER;
+	loop_setup(loop);
+	c->all_next = all_head;
+	if (all_head)
+		all_head->all_prev = c;
+	all_head = c;
 	return c;
 }
 
 static void conn_free(conn_t *c)
 {
+	if (c->all_prev)
+		c->all_prev->all_next = c->all_next;
+	else
+		all_head = c->all_next;
+	if (c->all_next)
+		c->all_next->all_prev = c->all_prev;
 	if (c->ssl)
-		SSL_free(c->ssl); /* frees the internal BIO of the pair */
-	if (c->net_bio)
-		BIO_free(c->net_bio);
+		SSL_free(c->ssl); /* frees our BIO */
 	buf_free(&c->rbuf);
 	buf_free(&c->wbuf);
 	buf_free(&c->wflight);
+	buf_free(&c->tin);
+	buf_free(&c->tout);
 	free(c);
 }
 
@@ -150,12 +227,7 @@ static void conn_fail(conn_t *c, int err)
 
 size_t conn_pending(const conn_t *c)
 {
-	size_t n = buf_used(&c->wbuf) + c->inflight;
-	if (c->net_bio)
-		n += BIO_ctrl_pending(c->net_bio);
-	else
-		n += buf_used(&c->wflight);
-	return n;
+	return buf_used(&c->wbuf) + buf_used(&c->tout) + buf_used(&c->wflight);
 }
 
 static void written(conn_t *c)
@@ -220,12 +292,31 @@ static int tls_encrypt(conn_t *c)
 	return 0;
 }
 
-/* One uv_write of p[0..n); the bytes stay put until on_write. Nonzero
- * when it failed (the conn is closing then). */
-static int start_write(conn_t *c, char *p, size_t n)
+/* Sends what out holds: straight away as far as the socket takes it, the
+ * rest by one uv_write from wflight, where the bytes stay put until
+ * on_write. Returns 1 when a uv_write is now in flight, 0 when out was sent
+ * whole, <0 when the conn failed (it is closing then). */
+static int send_out(conn_t *c, buf_t *out, bool try_first)
 {
-	uv_buf_t b = uv_buf_init(p, (unsigned)n);
-	c->inflight = n;
+	uv_buf_t b = uv_buf_init((char *)buf_head(out), (unsigned)buf_used(out));
+	int n = try_first ? uv_try_write(c->out, &b, 1) : UV_EAGAIN;
+	if (n < 0 && n != UV_EAGAIN) {
+		conn_fail(c, n);
+		return n;
+	}
+	c->busy = true;
+	c->trimmed = false;
+	if (n > 0)
+		buf_consume(out, (size_t)n);
+	if (buf_used(out) == 0)
+		return 0;
+	/* Swap: out keeps collecting while wflight is on the wire. */
+	buf_t t = c->wflight;
+	c->wflight = *out;
+	*out = t;
+	buf_reset(out);
+	b = uv_buf_init((char *)buf_head(&c->wflight), (unsigned)buf_used(&c->wflight));
+	c->inflight = b.len;
 	c->writing = true;
 	c->wreq.data = c;
 	int r = uv_write(&c->wreq, c->out, &b, 1, on_write);
@@ -233,39 +324,42 @@ static int start_write(conn_t *c, char *p, size_t n)
 		c->writing = false;
 		c->inflight = 0;
 		conn_fail(c, r);
+		return r;
 	}
-	return r;
+	return 1;
 }
 
-/* Moves output toward the socket: encrypt what fits, then one uv_write. */
+/* Moves output toward the socket: encrypt what fits, send it, repeat while
+ * the socket takes everything. Bounded: the last round always leaves its
+ * bytes to a uv_write, whose callback carries on in a later loop turn, so
+ * one conn cannot hog the loop. */
 static void conn_push(conn_t *c)
 {
 	unmark_dirty(c);
 	if (c->closing || c->writing || !c->out)
 		goto drain; /* !out: no stream yet (or a test harness without one) */
-	if (c->net_bio) {
-		if (!c->handshaking && tls_encrypt(c) != 0) {
-			conn_fail(c, ERR_TLS);
-			return;
+	for (int round = 0; round < CONN_PUSH_ROUNDS; round++) {
+		buf_t *out = &c->wbuf;
+		if (c->ssl) {
+			if (!c->handshaking && tls_encrypt(c) != 0) {
+				conn_fail(c, ERR_TLS);
+				return;
+			}
+			if (c->shut_req && !c->shut_done && buf_used(&c->wbuf) == 0 && !c->handshaking &&
+			    !(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN))
+				SSL_shutdown(c->ssl); /* queues close_notify in tout */
+			out = &c->tout;
 		}
-		if (c->shut_req && !c->shut_done && buf_used(&c->wbuf) == 0 && !c->handshaking &&
-		    !(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN))
-			SSL_shutdown(c->ssl); /* queues close_notify in the pair */
-		char *p = NULL;
-		int n = BIO_nread0(c->net_bio, &p);
-		if (n > 0 && start_write(c, p, (size_t)n) != 0)
+		if (buf_used(out) == 0)
+			break;
+		int r = send_out(c, out, round + 1 < CONN_PUSH_ROUNDS);
+		if (r < 0)
 			return;
-	} else if (buf_used(&c->wbuf) > 0) {
-		/* Swap buffers: wbuf keeps collecting while wflight is on the wire. */
-		buf_t t = c->wflight;
-		c->wflight = c->wbuf;
-		c->wbuf = t;
-		buf_reset(&c->wbuf);
-		if (start_write(c, (char *)buf_head(&c->wflight), buf_used(&c->wflight)) != 0)
-			return;
+		if (r > 0 || buf_used(&c->wbuf) == 0)
+			break;
 	}
 	if (!c->writing && c->shut_req && !c->shut_started && buf_used(&c->wbuf) == 0 &&
-	    (!c->net_bio || BIO_ctrl_pending(c->net_bio) == 0)) {
+	    buf_used(&c->tout) == 0) {
 		c->shut_started = true;
 		c->sreq.data = c;
 		if (uv_shutdown(&c->sreq, c->out, on_shutdown) != 0) {
@@ -277,8 +371,18 @@ static void conn_push(conn_t *c)
 		}
 	}
 drain:
-	if (conn_full(c)) {
+	if (conn_full(c))
 		c->above_high = true;
+	else if (c->above_high && !c->writing && !c->closing && conn_pending(c) < c->low_water)
+		mark_dirty(c); /* sent without a uv_write: on_flush tells the owner */
+}
+
+static void check_drained(conn_t *c)
+{
+	if (c->above_high && !c->closing && conn_pending(c) < c->low_water) {
+		c->above_high = false;
+		if (c->cbs->on_drain)
+			c->cbs->on_drain(c);
 	}
 }
 
@@ -286,10 +390,7 @@ static void on_write(uv_write_t *req, int status)
 {
 	conn_t *c = req->data;
 	c->writing = false;
-	if (c->net_bio && status == 0)
-		BIO_nread(c->net_bio, NULL, (int)c->inflight);
-	else
-		buf_reset(&c->wflight);
+	buf_reset(&c->wflight);
 	c->inflight = 0;
 	if (status < 0) {
 		if (status != UV_ECANCELED)
@@ -300,15 +401,13 @@ static void on_write(uv_write_t *req, int status)
 		return;
 	conn_push(c);
 	if (c->above_high && conn_pending(c) < c->low_water && !c->closing) {
-		c->above_high = false;
-		if (c->cbs->on_drain)
-			c->cbs->on_drain(c);
+		check_drained(c);
 		if (!c->closing)
 			conn_push(c);
 	}
-	/* The peer may have sent data we could not decrypt while the ring was
+	/* The peer may have sent data we could not decrypt while tout was
 	 * full of our own output (renegotiation-free TLS rarely needs this). */
-	if (!c->closing && c->net_bio && !c->paused)
+	if (!c->closing && c->ssl && !c->paused)
 		conn_pump(c);
 }
 
@@ -338,22 +437,12 @@ void conn_finish(conn_t *c)
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *out)
 {
 	conn_t *c = h->data;
-	if (c->net_bio) {
-		char *p = NULL;
-		int n = BIO_nwrite0(c->net_bio, &p);
-		if (n <= 0) {
-			*out = uv_buf_init(NULL, 0);
-			return;
-		}
-		*out = uv_buf_init(p, (unsigned)n);
-		return;
-	}
-	if (buf_reserve(&c->rbuf, CONN_READ_CHUNK) != 0 &&
-	    (buf_space(&c->rbuf) == 0 && buf_reserve(&c->rbuf, 1) != 0)) {
+	buf_t *in = c->ssl ? &c->tin : &c->rbuf;
+	if (buf_reserve(in, CONN_READ_CHUNK) != 0 && (buf_space(in) == 0 && buf_reserve(in, 1) != 0)) {
 		*out = uv_buf_init(NULL, 0);
 		return;
 	}
-	*out = uv_buf_init((char *)buf_tail(&c->rbuf), (unsigned)buf_space(&c->rbuf));
+	*out = uv_buf_init((char *)buf_tail(in), (unsigned)buf_space(in));
 }
 
 static void conn_stop_reading(conn_t *c)
@@ -422,7 +511,7 @@ static void conn_pump(conn_t *c)
 	if (c->in_pump || c->closing)
 		return;
 	c->in_pump = true;
-	if (c->net_bio && c->handshaking) {
+	if (c->ssl && c->handshaking) {
 		int r = tls_handshake(c);
 		if (r < 0) {
 			conn_push(c); /* send the alert */
@@ -437,7 +526,7 @@ static void conn_pump(conn_t *c)
 		}
 	}
 	while (!c->closing && !c->handshaking) {
-		if (c->net_bio && !c->paused) {
+		if (c->ssl && !c->paused) {
 			bool eof = false;
 			for (;;) {
 				if (buf_reserve(&c->rbuf, 16 * 1024 + 256) != 0 && buf_space(&c->rbuf) == 0)
@@ -470,7 +559,7 @@ static void conn_pump(conn_t *c)
 				continue;
 			break;
 		}
-		if (!c->net_bio && !c->paused) {
+		if (!c->ssl && !c->paused) {
 			deliver(c);
 			if (c->eof_in && buf_used(&c->rbuf) == 0)
 				report_eof(c);
@@ -502,13 +591,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 			conn_fail(c, (int)n);
 			return;
 		}
-		c->eof_in = true;
-		if (c->net_bio) {
-			BIO_shutdown_wr(c->net_bio);
-			if (c->handshaking) {
-				conn_fail(c, UV_ECONNRESET);
-				return;
-			}
+		c->eof_in = true; /* our BIO reports EOF once tin is empty */
+		if (c->ssl && c->handshaking) {
+			conn_fail(c, UV_ECONNRESET);
+			return;
 		}
 		conn_pump(c);
 		/* TLS peers that end without close_notify look like a clean EOF
@@ -519,10 +605,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	}
 	if (n == 0)
 		return;
-	if (c->net_bio)
-		BIO_nwrite(c->net_bio, NULL, (int)n);
-	else
-		buf_commit(&c->rbuf, (size_t)n);
+	c->busy = true;
+	c->trimmed = false;
+	buf_commit(c->ssl ? &c->tin : &c->rbuf, (size_t)n);
 	conn_pump(c);
 }
 
@@ -544,15 +629,87 @@ void conn_resume(conn_t *c)
 
 /* ---- set-up ---- */
 
+/* ---- the BIO between OpenSSL and our buffers ---- */
+
+static int tbio_write(BIO *b, const char *p, size_t n, size_t *written)
+{
+	conn_t *c = BIO_get_data(b);
+	BIO_clear_retry_flags(b);
+	*written = 0;
+	size_t room = buf_room(&c->tout);
+	if (room == 0) {
+		BIO_set_retry_write(b); /* conn_push sends and comes back */
+		return 0;
+	}
+	if (n > room)
+		n = room;
+	if (buf_append(&c->tout, p, n) != 0)
+		return 0; /* out of memory: a hard error */
+	*written = n;
+	return 1;
+}
+
+static int tbio_read(BIO *b, char *p, size_t n, size_t *nread)
+{
+	conn_t *c = BIO_get_data(b);
+	BIO_clear_retry_flags(b);
+	*nread = 0;
+	size_t have = buf_used(&c->tin);
+	if (have == 0) {
+		if (!c->eof_in)
+			BIO_set_retry_read(b);
+		return 0; /* without retry: end of stream */
+	}
+	if (n > have)
+		n = have;
+	memcpy(p, buf_head(&c->tin), n);
+	buf_consume(&c->tin, n);
+	*nread = n;
+	return 1;
+}
+
+static long tbio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	conn_t *c = BIO_get_data(b);
+	switch (cmd) {
+	case BIO_CTRL_PENDING:
+		return (long)buf_used(&c->tin);
+	case BIO_CTRL_WPENDING:
+		return (long)buf_used(&c->tout);
+	case BIO_CTRL_FLUSH:
+		return 1;
+	case BIO_CTRL_EOF:
+		return c->eof_in && buf_used(&c->tin) == 0;
+	default:
+		return 0;
+	}
+}
+
+static BIO_METHOD *tbio_method(void)
+{
+	static BIO_METHOD *m; /* one per process, never freed */
+	if (!m && (m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "burrow conn")) != NULL) {
+		BIO_meth_set_write_ex(m, tbio_write);
+		BIO_meth_set_read_ex(m, tbio_read);
+		BIO_meth_set_ctrl(m, tbio_ctrl);
+	}
+	return m;
+}
+
 static int tls_setup(conn_t *c, SSL_CTX *ctx, bool server, const char *host)
 {
-	BIO *ibio = NULL;
-	c->ssl = SSL_new(ctx);
+	BIO_METHOD *m = tbio_method();
+	c->ssl = m ? SSL_new(ctx) : NULL;
 	if (!c->ssl)
 		return ERR_NOMEM;
-	if (!BIO_new_bio_pair(&ibio, CONN_BIO_SIZE, &c->net_bio, CONN_BIO_SIZE))
+	BIO *b = BIO_new(m);
+	if (!b)
 		return ERR_NOMEM;
-	SSL_set_bio(c->ssl, ibio, ibio);
+	BIO_set_data(b, c);
+	BIO_set_init(b, 1);
+	SSL_set_bio(c->ssl, b, b);
+	/* wflight takes turns with tout, so it has tout's cap. */
+	buf_init(&c->wflight, CONN_TLS_BUF);
 	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	c->tls_server = server;
@@ -615,7 +772,7 @@ static void on_connect(uv_connect_t *req, int status)
 	}
 	uv_tcp_nodelay(&c->h.tcp, 1);
 	conn_start_reading(c);
-	if (c->net_bio) {
+	if (c->ssl) {
 		conn_pump(c); /* produces the ClientHello */
 		return;
 	}

@@ -2,10 +2,12 @@
  *
  * One type for every socket burrow touches: the edge's client and tunnel
  * connections, the connector's edge and origin connections, the client's
- * edge connection and its stdio. TLS runs through a BIO pair (DESIGN.md "Hot
- * path"): libuv reads ciphertext straight into the pair's ring, SSL_read
- * decrypts into rbuf; SSL_write encrypts wbuf into the ring until it stalls,
- * then one uv_write sends every record that piled up.
+ * edge connection and its stdio. TLS runs through a BIO of our own over two
+ * bounded buffers, the BIO-pair design of DESIGN.md "Hot path": libuv reads
+ * ciphertext straight into tin, SSL_read decrypts into rbuf; SSL_write
+ * encrypts wbuf into tout until tout is full, then one uv_write sends every
+ * record that piled up. Our own buffers (not a BIO pair's fixed rings) can be
+ * released when a conn goes idle: see conn_trim().
  *
  * Input: on_data(c, in) hands the owner all unconsumed plaintext; the owner
  * buf_consume()s what it used and leaves a partial frame for next time.
@@ -33,7 +35,8 @@
 #define CONN_WBUF_MAX (8 * 1024 * 1024) /* > H2_STREAM_WINDOW + framing */
 #define CONN_HIGH_WATER (512 * 1024) /* owners stop feeding us above this */
 #define CONN_LOW_WATER (128 * 1024)  /* on_drain fires when pending falls below */
-#define CONN_BIO_SIZE (64 * 1024) /* bench: 256 KiB gave 2.5 Gbit/s and 5 ms pings under bulk, 64 KiB 3.4 and 3.7 */
+#define CONN_TLS_BUF (64 * 1024) /* ciphertext each way; bench: 256 KiB gave 2.5 Gbit/s and 5 ms pings under bulk, 64 KiB 3.4 and 3.7 */
+#define CONN_IDLE_MS 2000        /* buffers of a conn quiet this long are released */
 
 typedef struct conn conn_t;
 
@@ -51,6 +54,9 @@ typedef struct conn_cbs {
 	void (*on_drain)(conn_t *c);
 	/* Last callback; the conn is freed when it returns. */
 	void (*on_close)(conn_t *c);
+	/* Optional: every CONN_IDLE_MS, busy or not, so owners that multiplex
+	 * (HTTP/2) can release the buffers of their own idle parts. */
+	void (*on_sweep)(conn_t *c);
 } conn_cbs_t;
 
 struct conn {
@@ -64,11 +70,12 @@ struct conn {
 	uv_pipe_t out_pipe; /* stdio: fd 1 (h.pipe is fd 0) */
 	uv_stream_t *in;    /* the stream we read */
 	uv_stream_t *out;   /* the stream we write */
-	SSL *ssl;
-	BIO *net_bio; /* our end of the BIO pair (ciphertext) */
+	SSL *ssl;     /* NULL for plain TCP and stdio */
+	buf_t tin;    /* TLS: ciphertext received, not yet decrypted */
+	buf_t tout;   /* TLS: ciphertext produced, not yet on the wire */
 	buf_t rbuf;   /* received plaintext not yet consumed */
 	buf_t wbuf;   /* plaintext waiting to be encrypted/sent */
-	buf_t wflight;
+	buf_t wflight; /* bytes of the uv_write in flight (swapped with tout or wbuf) */
 	uv_write_t wreq;
 	uv_connect_t creq;
 	uv_shutdown_t sreq;
@@ -94,8 +101,12 @@ struct conn {
 	size_t high_water; /* conn_full() at or above; CONN_HIGH_WATER unless set */
 	size_t low_water;  /* on_drain below, after having been full */
 	bool dirty;        /* on the flush list */
+	bool busy;         /* did I/O since the last idle sweep */
+	bool trimmed;      /* buffers released, no I/O since */
 	conn_t *dirty_next;
 	conn_t *dirty_prev;
+	conn_t *all_next; /* every live conn, for the idle sweep */
+	conn_t *all_prev;
 };
 
 conn_t *conn_new(uv_loop_t *loop, const conn_cbs_t *cbs, void *data);

@@ -30,6 +30,7 @@ struct h2_stream {
 	bool deferred;
 	bool want_drain;
 	bool drain_queued;
+	bool busy; /* queued or sent DATA since the last sweep */
 	h2_stream_t *next;
 	h2_stream_t *prev;
 	h2_stream_t *drain_next;
@@ -144,6 +145,7 @@ int h2_stream_write(h2_stream_t *s, const void *p, size_t n)
 {
 	if (s->sess->closing || s->end_req)
 		return ERR_CLOSED;
+	s->busy = true;
 	int r = buf_append(&s->out, p, n);
 	if (r) {
 		s->want_drain = true;
@@ -193,6 +195,7 @@ static ssize_t data_read_cb(nghttp2_session *ng, int32_t id, uint8_t *b, size_t 
 		return NGHTTP2_ERR_DEFERRED;
 	}
 	size_t n = avail < length ? avail : length;
+	s->busy = true;
 	*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
 	if (s->end_req && n == avail)
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -348,6 +351,10 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
 			if (s->status >= 200 && s->cbs && s->cbs->on_response)
 				s->cbs->on_response(s);
 		}
+		/* Header values are only read inside those callbacks (h2.h):
+		 * an open session should not keep them. */
+		buf_free(&s->hdrs);
+		s->nhdrs = 0;
 	}
 	if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && s->cbs && s->cbs->on_end)
 		s->cbs->on_end(s);
@@ -481,12 +488,26 @@ static void on_conn_close(conn_t *c)
 	free(h);
 }
 
+/* Releases the send buffer of every stream that sent nothing for a whole
+ * sweep period; the next write allocates it again. */
+static void on_conn_sweep(conn_t *c)
+{
+	h2_session_t *h = c->data;
+	for (h2_stream_t *s = h->streams; s; s = s->next) {
+		if (s->busy)
+			s->busy = false;
+		else if (buf_used(&s->out) == 0)
+			buf_free(&s->out);
+	}
+}
+
 static const conn_cbs_t h2_conn_cbs = {
 	.on_open = on_conn_open,
 	.on_data = on_conn_data,
 	.on_eof = on_conn_eof,
 	.on_drain = on_conn_drain,
 	.on_close = on_conn_close,
+	.on_sweep = on_conn_sweep,
 };
 
 h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs, void *data)

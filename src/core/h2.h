@@ -86,7 +86,8 @@ h2_session_t *h2_stream_session(h2_stream_t *s);
 /* Response status (client role), 0 before on_response. */
 int h2_stream_status(h2_stream_t *s);
 /* A received header value (request or response), NUL-terminated; NULL when
- * absent. Pseudo-headers too (":method", ":authority", ":path"). */
+ * absent. Pseudo-headers too (":method", ":authority", ":path"). Only valid
+ * inside on_request / on_response: the headers are released after them. */
 const char *h2_stream_header(h2_stream_t *s, const char *name);
 
 /* Queues bytes to send as DATA. ERR_TOOBIG when the buffer is full: check
