@@ -124,6 +124,17 @@ fail_continue() {
   return 0
 }
 
+# skip REASON: the machine cannot run this test (e.g. a resource limit): reports the open case (or
+# the whole script) as skipped with REASON and ends the script successfully.
+skip() {
+  local name=${CASE:-all cases}
+  printf 'skip %s: %s: %s\n' "$TEST_NAME" "$name" "$*" >&3
+  printf 'skip\t%s: %s\t%s\n' "$TEST_NAME" "$name" "$*" >>"$T/.results"
+  [ -z "${BURROW_TEST_RESULTS:-}" ] || printf 'skip\t%s: %s\t%s\n' "$TEST_NAME" "$name" "$*" >>"$BURROW_TEST_RESULTS"
+  touch "$T/.case_done"
+  exit 0
+}
+
 step() { echo "   .. $*"; }
 
 # ---------------------------------------------------------------- assertions
