@@ -116,6 +116,18 @@ void buf_consume(buf_t *b, size_t n)
 	b->off += n;
 }
 
+int buf_headroom(buf_t *b, size_t n)
+{
+	if (buf_used(b) != 0)
+		return ERR_INVAL;
+	b->off = b->len = 0;
+	int r = buf_reserve(b, n + 1);
+	if (r)
+		return r;
+	b->off = b->len = n;
+	return 0;
+}
+
 int view_get_bytes(view_t *v, size_t n, view_t *out)
 {
 	if (v->len < n)

@@ -47,6 +47,10 @@ int buf_append_str(buf_t *b, const char *s);
 int buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Drops n unread bytes from the head (n <= buf_used). */
 void buf_consume(buf_t *b, size_t n);
+/* For an empty b: allocate and start it n bytes in, so a header of up to n
+ * bytes can later be written in front of its head (buf_head(b) - n) without
+ * a copy. Nonzero (and b unchanged) when b is not empty or cannot grow. */
+int buf_headroom(buf_t *b, size_t n);
 void buf_reset(buf_t *b);
 /* Moves unread bytes to the start of the storage. */
 void buf_compact(buf_t *b);

@@ -247,6 +247,24 @@ int conn_write(conn_t *c, const void *p, size_t n)
 	return r;
 }
 
+int conn_write_direct(conn_t *c, const void *p, size_t n)
+{
+	/* Only when every record fits in tout: SSL_write then never stalls
+	 * half-way through a record (which would tie OpenSSL to p). 64 bytes
+	 * cover a record's header, tag and padding. */
+	if (c->closing || c->shut_req || !c->ssl || c->handshaking || buf_used(&c->wbuf) > 0 ||
+	    buf_room(&c->tout) < n + 64 * (n / 16384 + 1) || n > INT32_MAX)
+		return conn_write(c, p, n);
+	ERR_clear_error();
+	int r = SSL_write(c->ssl, p, (int)n);
+	if (r <= 0)
+		return conn_write(c, p, n); /* let conn_push meet the error */
+	if ((size_t)r < n && buf_append(&c->wbuf, (const uint8_t *)p + r, n - (size_t)r) != 0)
+		return ERR_TOOBIG; /* cannot happen: wbuf was empty */
+	written(c);
+	return 0;
+}
+
 uint8_t *conn_write_reserve(conn_t *c, size_t n)
 {
 	if (c->closing || c->shut_req)

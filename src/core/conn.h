@@ -122,6 +122,10 @@ int conn_connect(conn_t *c, const struct sockaddr *addr, SSL_CTX *ctx, const cha
 int conn_open_stdio(conn_t *c);
 
 int conn_write(conn_t *c, const void *p, size_t n);
+/* Like conn_write, but a TLS conn with nothing queued encrypts p straight
+ * into its ciphertext buffer, skipping the copy into wbuf; p must hold
+ * whole records' worth (callers pass one frame with its header). */
+int conn_write_direct(conn_t *c, const void *p, size_t n);
 /* Reserve n bytes in the output buffer to build a frame in place; commit
  * with conn_write_commit. NULL when the cap would be passed. */
 uint8_t *conn_write_reserve(conn_t *c, size_t n);

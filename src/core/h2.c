@@ -16,6 +16,7 @@
 #include "core/log.h"
 
 #define H2_HDR_STORE_MAX 8192
+#define H2_FRAME_HDR 9
 
 struct h2_stream {
 	h2_session_t *sess;
@@ -146,6 +147,10 @@ int h2_stream_write(h2_stream_t *s, const void *p, size_t n)
 	if (s->sess->closing || s->end_req)
 		return ERR_CLOSED;
 	s->busy = true;
+	/* Room for the DATA frame header in front: send_data_cb then hands
+	 * header and payload to the conn as one piece (no copy). */
+	if (buf_used(&s->out) == 0)
+		buf_headroom(&s->out, H2_FRAME_HDR);
 	int r = buf_append(&s->out, p, n);
 	if (r) {
 		s->want_drain = true;
@@ -269,6 +274,21 @@ static ssize_t send_cb(nghttp2_session *ng, const uint8_t *data, size_t len, int
 	return (ssize_t)len;
 }
 
+/* DATA payloads of 16384 - 9 bytes: frame and header fill exactly one TLS
+ * record (a 16,393-byte frame would become a full record plus a 9-byte one). */
+static ssize_t read_length_cb(nghttp2_session *ng, uint8_t type, int32_t id, int32_t sess_window,
+			      int32_t stream_window, uint32_t max_frame, void *user)
+{
+	ssize_t n = 16384 - H2_FRAME_HDR;
+	if (n > sess_window)
+		n = sess_window;
+	if (n > stream_window)
+		n = stream_window;
+	if ((uint32_t)n > max_frame)
+		n = (ssize_t)max_frame;
+	return n;
+}
+
 static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *framehd, size_t length,
 			nghttp2_data_source *src, void *user)
 {
@@ -277,6 +297,15 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t
 	if (conn_full(h->conn))
 		return NGHTTP2_ERR_WOULDBLOCK;
 	size_t pad = frame->data.padlen;
+	if (pad == 0 && s->out.off >= H2_FRAME_HDR) {
+		/* The bytes before the head were sent already: put the frame
+		 * header there and encrypt header and payload in one go. */
+		uint8_t *p = buf_head(&s->out) - H2_FRAME_HDR;
+		memcpy(p, framehd, H2_FRAME_HDR);
+		if (conn_write_direct(h->conn, p, H2_FRAME_HDR + length) != 0)
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		goto sent;
+	}
 	uint8_t *p = conn_write_reserve(h->conn, 9 + length + pad);
 	if (!p)
 		return NGHTTP2_ERR_WOULDBLOCK;
@@ -292,6 +321,7 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t
 		off += pad - 1;
 	}
 	conn_write_commit(h->conn, off);
+sent:
 	buf_consume(&s->out, length);
 	if (s->want_drain && buf_used(&s->out) <= H2_STREAM_OUT_LOW && !s->drain_queued) {
 		s->drain_queued = true;
@@ -525,6 +555,7 @@ h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs
 		goto fail;
 	nghttp2_session_callbacks_set_send_callback(cb, send_cb);
 	nghttp2_session_callbacks_set_send_data_callback(cb, send_data_cb);
+	nghttp2_session_callbacks_set_data_source_read_length_callback(cb, read_length_cb);
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
