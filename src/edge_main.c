@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 	cli_list_t names = {0}, certs = {0}, keys = {0};
 	const cli_opt_t opts[] = {
 		{"data-dir", 0, CLI_STR, &data_dir, "DIR", "BURROW_DATA_DIR",
-		 "state: CA, keys, admin token, database (default $BURROW_HOME/edge)", NULL},
+		 "state: CA, keys, admin token, database (default $BURROW_HOME/edge); edges sharing it share state", NULL},
 		{"listen", 0, CLI_STR, &listen, "ADDR", "BURROW_LISTEN",
 		 "apps and admin API, TLS (default 127.0.0.1:8443)", NULL},
 		{"tunnel-listen", 0, CLI_STR, &tunnel_listen, "ADDR", "BURROW_TUNNEL_LISTEN",
@@ -219,6 +219,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "burrow: edge: cannot serve metrics on %s: %s\n", metrics, err_str(r));
 		return 1;
 	}
+	sync_start(&e);
 	uv_signal_init(e.loop, &e.sigint);
 	uv_signal_init(e.loop, &e.sigterm);
 	e.sigint.data = e.sigterm.data = &e;

@@ -46,6 +46,10 @@ typedef struct edge {
 	edge_job_t *jobs_tail;
 	bool job_running;
 	bool stopping;
+	uv_timer_t sync_timer; /* edge/sync.c */
+	bool sync_pending;
+	bool sync_seen;         /* worker thread only */
+	int64_t sync_version;   /* worker thread only */
 	edge_metrics_t m;
 	ratelimit_t *rl; /* failed credentials per client address */
 } edge_t;
@@ -58,6 +62,9 @@ typedef struct edge {
 typedef void (*edge_job_work)(edge_t *e, void *arg, bool *changed);
 typedef void (*edge_job_done)(edge_t *e, void *arg);
 int edge_job_submit(edge_t *e, edge_job_work work, edge_job_done done, void *arg);
+
+/* ---- shared store: changes other edges commit (edge/sync.c) ---- */
+void sync_start(edge_t *e);
 
 /* ---- front door: TLS + HTTP/1 + WebSocket (edge/front.c) ---- */
 int front_listen(edge_t *e, const char *addr);

@@ -263,6 +263,19 @@ int store_schema_version(store_t *st)
 	return st->version;
 }
 
+int store_data_version(store_t *st, int64_t *out)
+{
+	sqlite3_stmt *stmt = NULL;
+	int r = ERR_STORE;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA data_version", -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW) {
+		*out = sqlite3_column_int64(stmt, 0);
+		r = 0;
+	}
+	sqlite3_finalize(stmt);
+	return r;
+}
+
 /* Reads the route's current owner into owner (empty when none). */
 static int route_owner(sqlite3 *db, const char *hostname, char *owner, size_t ownerlen)
 {

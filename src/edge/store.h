@@ -22,6 +22,10 @@ struct sqlite3 *store_db(store_t *st);
 /* Current schema version (number of migrations applied). */
 int store_schema_version(store_t *st);
 
+/* SQLite's data_version: changes whenever another connection (another edge
+ * sharing the database) committed since the last call. */
+int store_data_version(store_t *st, int64_t *out);
+
 /* Claims hostname for tunnel_id: inserts the route when it is free, succeeds
  * when it already points at tunnel_id, returns ERR_EXISTS when another tunnel
  * owns it. Hostname must be normalised. */

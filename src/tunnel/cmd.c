@@ -106,7 +106,7 @@ static int run(int argc, char **argv, const char *cmdname)
 		{"url", 0, CLI_LIST, &urls, "URL", "BURROW_TUNNEL_URL", "origin for the matching --hostname",
 		 NULL},
 		{"edge", 0, CLI_LIST, &edges, "ADDR", "BURROW_TUNNEL_EDGE",
-		 "edge tunnel address HOST:PORT (the edge's --tunnel-listen)", NULL},
+		 "edge tunnel address HOST:PORT (the edge's --tunnel-listen); several spread the connections", NULL},
 		{"ca", 0, CLI_STR, &ca, "FILE", "BURROW_CA", "PEM CA bundle trusted besides the system roots", NULL},
 		{"ha-connections", 0, CLI_STR, &ha, "N", "BURROW_HA_CONNECTIONS",
 		 "connections to keep to the edge (default 4)", NULL},

@@ -21,6 +21,7 @@
 
 #define BACKOFF_BASE_MS 200
 #define BACKOFF_CAP_MS 1000
+#define REBALANCE_MS 3000 /* how often a slot away from its home edge probes it */
 
 static void slot_dial(slot_t *s);
 
@@ -181,12 +182,20 @@ static void s_on_close(h2_session_t *h, int err)
 	s->registered = false;
 	s->dialing = false;
 	buf_reset(&s->result);
-	if (was && !cn->stopping) {
+	if (was && !cn->stopping && s->going_home) {
+		log_info("connection %d drained; moving back to edge %s", s->index, cn->edges[s->index % cn->nedges]);
+	} else if (was && !cn->stopping) {
 		log_warn("connection %d to edge %s lost (%s); reconnecting", s->index, s->edge, err_str(err));
 		cn->m.reconnects++;
 	}
 	if (cn->stopping) {
 		all_closed_check(cn);
+		return;
+	}
+	if (s->going_home) {
+		s->going_home = false;
+		s->attempt = 0; /* attempt 0 dials the home edge */
+		slot_dial(s);
 		return;
 	}
 	slot_schedule(s);
@@ -238,7 +247,10 @@ static void slot_dial(slot_t *s)
 {
 	connector_t *cn = s->cn;
 	char port[8];
-	s->edge = cn->edges[(s->index + s->attempt) % cn->nedges];
+	/* Slot i's home edge is edges[i % n]; each failed attempt moves on to
+	 * the next edge, so one edge down leaves the others every slot. */
+	s->edge_idx = (s->index + s->attempt) % cn->nedges;
+	s->edge = cn->edges[s->edge_idx];
 	if (addr_split(s->edge, "7844", s->edge_host, sizeof(s->edge_host), port, sizeof(port)) != 0) {
 		log_error("invalid edge address %s", s->edge);
 		slot_schedule(s);
@@ -256,8 +268,90 @@ static void slot_dial(slot_t *s)
 	}
 }
 
+/* ---- going home: with several edges, a slot that failed over to another
+ * edge returns to its own once that edge accepts TCP connections again, so a
+ * restarted edge gets its share of connections back. The slot drains (new
+ * streams go to the other slots; open sessions finish) and then redials. */
+
+typedef struct probe {
+	uv_tcp_t tcp;
+	uv_connect_t req;
+	uv_getaddrinfo_t gai;
+	slot_t *slot;
+	bool ok;
+} probe_t;
+
+static void probe_closed(uv_handle_t *h)
+{
+	probe_t *p = h->data;
+	slot_t *s = p->slot;
+	s->probing = false;
+	if (p->ok && s->h2 && s->registered && !s->cn->stopping && s->edge_idx != s->index % s->cn->nedges) {
+		log_info("connection %d: edge %s is back; draining the connection to %s", s->index,
+			 s->cn->edges[s->index % s->cn->nedges], s->edge);
+		s->going_home = true;
+		h2_session_drain(s->h2);
+	}
+	free(p);
+}
+
+static void probe_connected(uv_connect_t *req, int status)
+{
+	probe_t *p = req->data;
+	p->ok = status == 0;
+	uv_close((uv_handle_t *)&p->tcp, probe_closed);
+}
+
+static void probe_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	probe_t *p = req->data;
+	slot_t *s = p->slot;
+	if (status == 0 && uv_tcp_init(s->cn->loop, &p->tcp) == 0) {
+		p->tcp.data = p;
+		p->req.data = p;
+		if (uv_tcp_connect(&p->req, &p->tcp, res->ai_addr, probe_connected) != 0)
+			uv_close((uv_handle_t *)&p->tcp, probe_closed);
+	} else {
+		s->probing = false;
+		free(p);
+	}
+	uv_freeaddrinfo(res);
+}
+
+static void on_rebalance(uv_timer_t *t)
+{
+	connector_t *cn = t->data;
+	if (cn->stopping || cn->nedges < 2)
+		return;
+	for (int i = 0; i < cn->nslots; i++) {
+		slot_t *s = &cn->slots[i];
+		if (!s->registered || s->probing || s->going_home || s->edge_idx == i % cn->nedges)
+			continue;
+		char host[256], port[8];
+		if (addr_split(cn->edges[i % cn->nedges], "7844", host, sizeof(host), port, sizeof(port)) != 0)
+			continue;
+		probe_t *p = calloc(1, sizeof(*p));
+		if (!p)
+			return;
+		p->slot = s;
+		p->gai.data = p;
+		struct addrinfo hints = {0};
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		s->probing = true;
+		if (uv_getaddrinfo(cn->loop, &p->gai, probe_resolved, host, port, &hints) != 0) {
+			s->probing = false;
+			free(p);
+		}
+	}
+}
+
 int supervisor_start(connector_t *cn)
 {
+	uv_timer_init(cn->loop, &cn->rebalance);
+	cn->rebalance.data = cn;
+	uv_timer_start(&cn->rebalance, on_rebalance, REBALANCE_MS, REBALANCE_MS);
+	uv_unref((uv_handle_t *)&cn->rebalance);
 	for (int i = 0; i < cn->nslots; i++) {
 		slot_t *s = &cn->slots[i];
 		s->cn = cn;

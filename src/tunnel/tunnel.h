@@ -18,6 +18,9 @@ typedef struct slot {
 	connector_t *cn;
 	int index;
 	int attempt;
+	int edge_idx;    /* index into cn->edges being dialled / connected */
+	bool going_home; /* drained on purpose to return to its home edge */
+	bool probing;    /* a TCP probe of the home edge is out */
 	h2_session_t *h2;
 	bool registered;
 	bool dialing;
@@ -49,6 +52,7 @@ struct connector {
 	bool stopping;
 	long long grace_ms;
 	uv_timer_t grace;
+	uv_timer_t rebalance; /* slots away from their home edge probe it */
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	metrics_http_t metrics;
