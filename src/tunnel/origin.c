@@ -132,6 +132,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		char why[1024];
 		snprintf(why, sizeof(why), "origin %s:%s for %s: %s", o->rule->host, o->rule->port, o->host,
 			 err_str(r));
+		log_warn("%s", why);
+		o->cn->m.origin_failures++;
 		refuse(o->s, 502, why);
 		if (o->c)
 			conn_close(o->c);
