@@ -185,7 +185,8 @@ static void s_on_close(h2_session_t *h, int err)
 	if (was && !cn->stopping && s->going_home) {
 		log_info("connection %d drained; moving back to edge %s", s->index, cn->edges[s->index % cn->nedges]);
 	} else if (was && !cn->stopping) {
-		log_warn("connection %d to edge %s lost (%s); reconnecting", s->index, s->edge, err_str(err));
+		log_warn("connection %d to edge %s lost (%s); reconnecting", s->index, s->edge,
+			 err ? err_str(err) : "closed by the edge");
 		cn->m.reconnects++;
 	}
 	if (cn->stopping) {
