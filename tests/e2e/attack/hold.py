@@ -7,8 +7,9 @@
 
 Writes READY (atomically) once every connection was tried, with one line:
 
-    tcp:  "open=N closed=N"   how many are still open 1 s after the last connect, and how many
-                              the peer closed (or reset) by then
+    tcp:  "open=N closed=N"   how many are still open once the count held still for 1 s (at
+                              most 5 s after the last connect), and how many the peer closed
+                              (or reset) by then
     echo: "ok=N failed=N"     sessions that echoed, and sessions that did not (closed or timed out)
 
 then holds the open ones until the file STOP exists (at most 60 s) and closes them all.
@@ -48,8 +49,16 @@ def mode_tcp(port, n):
             s.close()
             continue
         socks.append(s)
-    time.sleep(1)
-    live = [s for s in socks if not closed(s)]
+    # the peer may still be shedding what it cannot hold: wait until nothing changed for 1 s (5 s at most)
+    live = socks
+    deadline = time.monotonic() + 5
+    stable_since = time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - stable_since < 1:
+        time.sleep(0.1)
+        still = [s for s in live if not closed(s)]
+        if len(still) != len(live):
+            stable_since = time.monotonic()
+        live = still
     return socks, "open=%d closed=%d" % (len(live), n - len(live))
 
 
