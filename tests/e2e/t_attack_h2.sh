@@ -60,7 +60,7 @@ CONN_PID=$BG_PID
 CONNECTOR_PIDS[host1]=$CONN_PID
 echo "$CONN_PID" >"$T/connector.pid"
 fake_done() { ! _alive "$FAKE_PID"; }
-wait_for 75 fake_done || fail "the fake edge did not finish within 75 s: $(tail -n 2 "$LOGS/fake_edge.out" | tr '\n' '|')"
+wait_for 45 fake_done || fail "the fake edge did not finish within 45 s: $(tail -n 2 "$LOGS/fake_edge.out" | tr '\n' '|')"
 sed 's/^/   .. /' "$LOGS/fake_edge.out"
 
 # ran CASE: CASE was among the cases run (BURROW_TEST_H2_EDGE_CASES / _CONNECTOR_CASES pick a few
@@ -167,7 +167,7 @@ EDGE_PID=$EDGE_PID EDGE_PORT=$EDGE_PORT EDGE_TUNNEL_PORT=$EDGE_TUNNEL_PORT ID=$I
   spawn fake_connector "$PYTHON" "$E2E_DIR/attack/h2_fake_connector.py" "$T/evil.json" evil.site.test "${CONN_CASES[@]}"
 FAKEC_PID=$BG_PID
 fakec_done() { ! _alive "$FAKEC_PID"; }
-wait_for 75 fakec_done || fail "the fake connector did not finish within 75 s: $(tail -n 2 "$LOGS/fake_connector.out" | tr '\n' '|')"
+wait_for 45 fakec_done || fail "the fake connector did not finish within 45 s: $(tail -n 2 "$LOGS/fake_connector.out" | tr '\n' '|')"
 sed 's/^/   .. /' "$LOGS/fake_connector.out"
 
 # conn_case CASE TITLE OUTCOME_ERE [MAX_S]: the edge answered CASE with an outcome matching
