@@ -93,6 +93,8 @@ fuzz-smoke: $(FUZZ_BIN)
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 -Isrc \
 		--suppress=missingIncludeSystem src
+	clang-tidy-14 --quiet $(sort $(wildcard src/*.c src/*/*.c)) -- $(CPPFLAGS) -std=c17 \
+		$(shell pkg-config --cflags $(PKGS))
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

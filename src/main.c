@@ -54,7 +54,8 @@ static int edge_exec(int argc, char **argv)
 	}
 	exe[n] = '\0';
 	char *slash = strrchr(exe, '/');
-	strcpy(slash ? slash + 1 : exe, "burrow-edge");
+	size_t at = slash ? (size_t)(slash + 1 - exe) : 0;
+	snprintf(exe + at, sizeof(exe) - at, "burrow-edge");
 	argv[0] = exe;
 	execv(exe, argv);
 	fprintf(stderr, "burrow: edge: cannot run %s: %s (is burrow-edge installed beside burrow?)\n", exe,

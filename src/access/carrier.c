@@ -424,7 +424,7 @@ int carrier_start(const access_cfg_t *cfg, conn_t *local, carrier_done_cb done, 
 	/* An IP literal needs no resolver: skipping it keeps libuv's thread
 	 * pool from starting, which is time to the sshd banner. */
 	struct sockaddr_storage ss;
-	int port = atoi(k->edge_port);
+	int port = (int)strtol(k->edge_port, NULL, 10); /* addr_split checked it */
 	if (uv_ip4_addr(k->edge_host, port, (struct sockaddr_in *)&ss) == 0 ||
 	    uv_ip6_addr(k->edge_host, port, (struct sockaddr_in6 *)&ss) == 0) {
 		k->state = C_HANDSHAKE;

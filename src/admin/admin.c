@@ -184,7 +184,7 @@ static int run(const admin_inv_t *inv)
 	}
 	if (fd >= 0) {
 		if (ftruncate(fd, 0) != 0 ||
-		    (r = write_all(fd, buf_head(&out.out), buf_used(&out.out))) != 0 || fsync(fd) != 0) {
+		    write_all(fd, buf_head(&out.out), buf_used(&out.out)) != 0 || fsync(fd) != 0) {
 			snprintf(
 			    err, sizeof(err),
 			    "cannot write the credentials to %s: %s; the tunnel exists now, so delete it "

@@ -101,7 +101,8 @@ static bool global_takes_next(const char *tok)
 	if (strncmp(tok, "--", 2) != 0 || tok[2] == '\0' || strchr(tok, '='))
 		return false;
 	for (const admin_opt_t *o = admin_global_opts; o->name; o++)
-		if (o->kind != AVAL_NONE && strncmp(o->name, tok + 2, strlen(tok + 2)) == 0)
+		if (o->kind != AVAL_NONE && strlen(tok + 2) <= strlen(o->name) &&
+		    memcmp(o->name, tok + 2, strlen(tok + 2)) == 0)
 			return true;
 	return false;
 }
@@ -111,6 +112,8 @@ static int check_value(const admin_cmd_t *cmd, const char *label, int kind, cons
 {
 	int64_t secs;
 
+	if (!v)
+		v = "";
 	switch (kind) {
 	case AVAL_TEXT:
 		if (!*v) {
@@ -155,8 +158,8 @@ static int check_value(const admin_cmd_t *cmd, const char *label, int kind, cons
 		return 0;
 	}
 	case AVAL_ACTION:
-		if (strcmp(v, "allow") && strcmp(v, "deny") && strcmp(v, "bypass") &&
-		    strcmp(v, "service_auth")) {
+		if (strcmp(v, "allow") != 0 && strcmp(v, "deny") != 0 && strcmp(v, "bypass") != 0 &&
+		    strcmp(v, "service_auth") != 0) {
 			char s[80];
 			admin_sanitize(v, s, sizeof(s));
 			cmd_err(cmd, err, errlen,

@@ -45,7 +45,7 @@ int addr_split(const char *s, const char *default_port, char *host, size_t hostl
 	long v = strtol(p, &end, 10);
 	if (*p == '\0' || *end != '\0' || v < 0 || v > 65535 || strlen(p) >= portlen)
 		return ERR_INVAL;
-	strcpy(port, p);
+	memcpy(port, p, strlen(p) + 1);
 	return 0;
 }
 
@@ -55,7 +55,7 @@ int addr_parse_ip(const char *s, struct sockaddr_storage *ss)
 	if (addr_split(s, NULL, host, sizeof(host), port, sizeof(port)) != 0)
 		return ERR_INVAL;
 	memset(ss, 0, sizeof(*ss));
-	int p = atoi(port);
+	int p = (int)strtol(port, NULL, 10); /* addr_split checked it */
 	if (uv_ip4_addr(host, p, (struct sockaddr_in *)ss) == 0)
 		return 0;
 	if (uv_ip6_addr(host, p, (struct sockaddr_in6 *)ss) == 0)

@@ -23,6 +23,7 @@ static void check_drained(conn_t *c);
 
 #define CONN_PUSH_ROUNDS 16            /* encrypt-and-send rounds per push: up to 1 MiB of TLS */
 #define CONN_TRIM_RETURN (256 * 1024) /* bytes freed by a sweep before malloc_trim() */
+#define CONN_HANDSHAKE_CHUNK (16 * 1024)
 
 /* Conns written since the loop last polled; flushed in one prepare
  * callback. One loop per process, so one list. */
@@ -36,6 +37,7 @@ static uv_loop_t *flusher_loop;
  * empty buffer keeps busy conns free of malloc churn. */
 static conn_t *all_head;
 static uv_timer_t sweeper;
+static size_t freed_since_sweep; /* by closed conns, roughly */
 
 static void on_flush(uv_prepare_t *h)
 {
@@ -75,7 +77,8 @@ static size_t conn_trim(conn_t *c)
 
 static void on_sweep(uv_timer_t *t)
 {
-	size_t freed = 0;
+	size_t freed = freed_since_sweep;
+	freed_since_sweep = 0;
 	for (conn_t *c = all_head; c; c = c->all_next) {
 		if (c->cbs && c->cbs->on_sweep && !c->closing)
 			c->cbs->on_sweep(c);
@@ -163,8 +166,11 @@ static void conn_free(conn_t *c)
 		all_head = c->all_next;
 	if (c->all_next)
 		c->all_next->all_prev = c->all_prev;
-	if (c->ssl)
+	freed_since_sweep += sizeof(*c) + c->rbuf.cap + c->wbuf.cap + c->wflight.cap + c->tin.cap + c->tout.cap;
+	if (c->ssl) {
+		freed_since_sweep += 16 * 1024; /* OpenSSL's state, roughly */
 		SSL_free(c->ssl); /* frees our BIO */
+	}
 	buf_free(&c->rbuf);
 	buf_free(&c->wbuf);
 	buf_free(&c->wflight);
@@ -456,7 +462,10 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *out)
 {
 	conn_t *c = h->data;
 	buf_t *in = c->ssl ? &c->tin : &c->rbuf;
-	if (buf_reserve(in, CONN_READ_CHUNK) != 0 && (buf_space(in) == 0 && buf_reserve(in, 1) != 0)) {
+	/* A handshake needs a few KiB; a peer that never finishes one should
+	 * not cost a full read chunk. */
+	size_t want = c->handshaking ? CONN_HANDSHAKE_CHUNK : CONN_READ_CHUNK;
+	if (buf_reserve(in, want) != 0 && (buf_space(in) == 0 && buf_reserve(in, 1) != 0)) {
 		*out = uv_buf_init(NULL, 0);
 		return;
 	}
@@ -533,7 +542,9 @@ static void conn_pump(conn_t *c)
 		int r = tls_handshake(c);
 		if (r < 0) {
 			conn_push(c); /* send the alert */
-			c->in_pump = false;
+			/* conn_close frees at once only a conn without a handle;
+			 * a handshaking one has its socket. */
+			c->in_pump = false; // NOLINT(clang-analyzer-unix.Malloc)
 			conn_fail(c, ERR_TLS);
 			return;
 		}

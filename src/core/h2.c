@@ -510,8 +510,10 @@ static void on_conn_close(conn_t *c)
 {
 	h2_session_t *h = c->data;
 	h->closing = true;
-	while (h->streams)
-		stream_close(h->streams, NGHTTP2_INTERNAL_ERROR);
+	for (h2_stream_t *s = h->streams, *next; s; s = next) {
+		next = s->next; /* stream_close frees s and only s */
+		stream_close(s, NGHTTP2_INTERNAL_ERROR);
+	}
 	nghttp2_session_del(h->ng);
 	if (h->cbs->on_close)
 		h->cbs->on_close(h, h->err);

@@ -398,8 +398,14 @@ int pki_add_user_cert(pki_t *p, const char *cert_path, const char *key_path, cha
 		return ERR_INVAL;
 	}
 	pki_user_t *nu = realloc(p->users, (p->nusers + 1) * sizeof(*nu));
-	if (!nu)
+	if (!nu) {
+		for (size_t j = 0; j < u.nnames; j++)
+			free(u.names[j]);
+		free(u.names);
+		SSL_CTX_free(u.ctx[0]);
+		SSL_CTX_free(u.ctx[1]);
 		return ERR_NOMEM;
+	}
 	p->users = nu;
 	p->users[p->nusers++] = u;
 	log_info("serving %s for %zu name%s (first: %s)", cert_path, u.nnames, u.nnames == 1 ? "" : "s", u.names[0]);
