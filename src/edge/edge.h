@@ -24,6 +24,7 @@ typedef struct edge_metrics {
 	uint64_t bytes_down;
 	uint64_t tunnel_conns;
 	uint64_t registrations_refused;
+	uint64_t accept_errors;
 } edge_metrics_t;
 
 typedef struct edge {
@@ -51,6 +52,7 @@ typedef struct edge {
 	bool sync_seen;         /* worker thread only */
 	int64_t sync_version;   /* worker thread only */
 	edge_metrics_t m;
+	uint64_t accept_warned_ms; /* last "cannot accept" warning */
 	ratelimit_t *rl; /* failed credentials per client address */
 } edge_t;
 
@@ -65,6 +67,11 @@ int edge_job_submit(edge_t *e, edge_job_work work, edge_job_done done, void *arg
 
 /* ---- shared store: changes other edges commit (edge/sync.c) ---- */
 void sync_start(edge_t *e);
+
+/* Counts and (at most every 10 s) logs a failed accept (edge/metrics.c). */
+void edge_accept_failed(edge_t *e, const char *listener, int status);
+/* After an accept: warns (as above) when the descriptor limit is near. */
+void edge_accepted(edge_t *e, const char *listener, uv_stream_t *client);
 
 /* ---- front door: TLS + HTTP/1 + WebSocket (edge/front.c) ---- */
 int front_listen(edge_t *e, const char *addr);

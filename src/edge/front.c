@@ -518,8 +518,10 @@ static const conn_cbs_t front_cbs = {
 static void on_front_connection(uv_stream_t *server, int status)
 {
 	edge_t *e = server->data;
-	if (status < 0)
+	if (status < 0) {
+		edge_accept_failed(e, "client", status);
 		return;
+	}
 	front_t *f = calloc(1, sizeof(*f));
 	if (!f)
 		return;
@@ -540,6 +542,7 @@ static void on_front_connection(uv_stream_t *server, int status)
 		return;
 	}
 	conn_peer_ip(f->c, f->peer, sizeof(f->peer), &f->peer_ss);
+	edge_accepted(e, "client", f->c->in);
 }
 
 int front_listen(edge_t *e, const char *addr)

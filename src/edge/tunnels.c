@@ -289,8 +289,10 @@ static const h2_session_cbs_t tunnel_session_cbs = {
 static void on_tunnel_connection(uv_stream_t *server, int status)
 {
 	edge_t *e = server->data;
-	if (status < 0)
+	if (status < 0) {
+		edge_accept_failed(e, "tunnel", status);
 		return;
+	}
 	edge_tconn_t *t = calloc(1, sizeof(*t));
 	if (!t)
 		return;
@@ -310,6 +312,7 @@ static void on_tunnel_connection(uv_stream_t *server, int status)
 		return;
 	}
 	conn_peer_ip(c, t->peer, sizeof(t->peer), NULL);
+	edge_accepted(e, "tunnel", c->in);
 	t->h2 = h2_session_new(c, false, &tunnel_session_cbs, t);
 	if (!t->h2) {
 		conn_close(c);
