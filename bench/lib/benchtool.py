@@ -1233,13 +1233,11 @@ def report(args):
             pp = r.get("pingpong") or {}
             return pp["p99_us"] / 1000 if "p99_us" in pp else None
 
-        # throughput without direct (an order of magnitude above: the plot names it in its title)
-        relays = [p for p in spaths if p != "direct"]
-        for fname, get, cols in (("scale-mbs.dat", mbs, relays), ("scale-p99.dat", p99_ms, spaths)):
+        for fname, get in (("scale-mbs.dat", mbs), ("scale-p99.dat", p99_ms)):
             with open(os.path.join(datadir, fname), "w") as f:
-                f.write("level %s\n" % " ".join(cols))
+                f.write("level %s\n" % " ".join(spaths))
                 for lv in levels:
-                    xs = [get(by[(p, lv)]) if (p, lv) in by else None for p in cols]
+                    xs = [get(by[(p, lv)]) if (p, lv) in by else None for p in spaths]
                     f.write("%d %s\n" % (lv, " ".join("NaN" if x is None else "%g" % x for x in xs)))
 
 
