@@ -102,6 +102,8 @@ static void o_on_close(conn_t *c)
 
 static const conn_cbs_t origin_cbs = {.on_open = o_on_open, .on_close = o_on_close};
 
+static void origin_dial(origin_t *o, const struct sockaddr *sa);
+
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
 	origin_t *o = req->data;
@@ -121,13 +123,19 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		origin_unref(o);
 		return;
 	}
+	origin_dial(o, res->ai_addr);
+	uv_freeaddrinfo(res);
+}
+
+/* Connects to sa and drops the resolver's reference to o. */
+static void origin_dial(origin_t *o, const struct sockaddr *sa)
+{
 	o->c = conn_new(o->cn->loop, &origin_cbs, o);
 	int r = ERR_NOMEM;
 	if (o->c) {
 		o->refs++; /* the conn's */
-		r = conn_connect(o->c, res->ai_addr, NULL, NULL);
+		r = conn_connect(o->c, sa, NULL, NULL);
 	}
-	uv_freeaddrinfo(res);
 	if (r != 0) {
 		char why[1024];
 		snprintf(why, sizeof(why), "origin %s:%s for %s: %s", o->rule->host, o->rule->port, o->host,
@@ -176,6 +184,14 @@ void origin_serve(connector_t *cn, h2_stream_t *s)
 	memcpy(o->host, host, sizeof(host));
 	o->refs = 2; /* the stream's and the resolver's */
 	h2_stream_set_cbs(s, &pending_cbs, o);
+	/* An IP literal needs no resolver thread: a shorter time to banner. */
+	struct sockaddr_storage ss;
+	int port = (int)strtol(rule->port, NULL, 10); /* the ingress parser checked it */
+	if (uv_ip4_addr(rule->host, port, (struct sockaddr_in *)&ss) == 0 ||
+	    uv_ip6_addr(rule->host, port, (struct sockaddr_in6 *)&ss) == 0) {
+		origin_dial(o, (const struct sockaddr *)&ss);
+		return;
+	}
 	struct addrinfo hints = {0};
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
