@@ -374,7 +374,7 @@ class _EchoProto(asyncio.Protocol):
     def connection_made(self, t):
         self.t = t
         t.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        t.set_write_buffer_limits(high=256 * 1024)
+        t.set_write_buffer_limits(high=64 * 1024)
 
     def data_received(self, d):
         self.t.write(d)
@@ -1144,7 +1144,7 @@ def report(args):
         P("")
         P("concurrent sessions: N open at once (at most %s handshakes in flight), then each echoes "
           "%d KiB of random data (sha256); haproxy chain: haproxy → haproxy; memory MiB peak (before)" % (
-              meta.get("conc_inflight", "?"), meta.get("conc_bytes", 0) // 1024))
+              out["conc"][0].get("inflight", "?"), out["conc"][0].get("bytes", 0) // 1024))
         P("%-9s %6s %6s %9s %6s %7s %7s %7s %7s   %s" % (
             "path", "n", "opened", "completed", "failed", "open s", "xfer s", "wall s", "sess/s",
             "peak MiB (before)"))
