@@ -17,7 +17,6 @@ EDGE_B_PORT=$(free_port) EDGE_B_TPORT=$(free_port)
 start_edge_b() {
   spawn edge-b "$BURROW" edge --data-dir "$EDGE_DIR" --listen "127.0.0.1:$EDGE_B_PORT" \
     --tunnel-listen "127.0.0.1:$EDGE_B_TPORT" --loglevel "$LOGLEVEL" --logfile "$LOGS/edge-b.log"
-  EDGE_B_PID=$BG_PID
   wait_for 30 port_open "$EDGE_B_TPORT" || fail "edge B not listening: $(tail -n 3 "$LOGS/edge-b.err")"
 }
 start_edge_b
@@ -25,8 +24,6 @@ start_edge_b
 spawn connector-host1 "$BURROW" tunnel run --credentials-file "$T/host1.json" --hostname ssh.site.test \
   --url "ssh://localhost:$SSHD_PORT" --edge "127.0.0.1:$EDGE_A_TPORT" --edge "127.0.0.1:$EDGE_B_TPORT" \
   --ha-connections 4 --logfile "$LOGS/connector-host1.log" --loglevel "$LOGLEVEL"
-CONNECTOR_PID=$BG_PID
-CONNECTOR_PIDS[host1]=$BG_PID
 ssh_cfg
 
 # registered_on PORT: registrations the connector logged with that edge (ever).
@@ -66,7 +63,8 @@ spawn edge "$BURROW" edge --data-dir "$EDGE_DIR" --listen "127.0.0.1:$EDGE_A_POR
 EDGE_A_PID=$BG_PID
 wait_for 30 port_open "$EDGE_A_TPORT" || fail "edge A did not come back"
 t0=$(now_ms)
-wait_for 10 eval '[ "$(registered_on "$EDGE_A_TPORT")" -ge $((a_before + 2)) ]' ||
+back_on_a() { [ "$(registered_on "$EDGE_A_TPORT")" -ge $((a_before + 2)) ]; }
+wait_for 10 back_on_a ||
   fail "the connector did not return to edge A within 10 s ($(registered_on "$EDGE_A_TPORT") registrations)"
 step "both home connections back on A $(($(now_ms) - t0)) ms after it listened"
 assert_eq ok "$(via "$EDGE_A_PORT" 'echo ok')"
