@@ -519,8 +519,9 @@ def slow(args):
     time.sleep(1.0)
     after = {name: mem_kib(kind, pid) for name, kind, pid in pids}
     names = [name for name, _, _ in pids]
-    # steady state: after the warm-up, while the reader still has bytes to come
-    steady = [x for x in samples if x[0] >= o["warmup"] and x[2] < n] or samples
+    # steady state: after the warm-up, while the writer is still held back (once it has written
+    # everything, the relays see the end of the stream and tear the session down)
+    steady = [x for x in samples if x[0] >= o["warmup"] and x[1] < n] or samples
     rss = {}
     for i, name in enumerate(names):
         rss[name] = spread([x[3 + i] for x in steady]) or {}
@@ -1128,15 +1129,15 @@ def report(args):
           "%s s warm-up; in flight = written - read (bytes the path holds)" % (
               meta.get("slow_bytes", 0) / 2**20, meta.get("slow_rate_mb_s", "?"),
               out["slow"][0].get("warmup_s", "?")))
-        P("%-9s %4s %-9s %7s %8s %8s %10s   RSS KiB after the warm-up: first / min / max, ± %% of median" % (
+        P("%-9s %4s %-9s %7s %8s %8s %10s   RSS KiB: before -> after the warm-up first / min / max, ± %% of median" % (
             "path", "dir", "sha256", "wall s", "read MB/s", "write", "flight MiB"))
         for r in out["slow"]:
             P("%-9s %4s %-9s %7s %8s %8s %10.1f   %s" % (
                 r["path"], r["dir"], "ok" if r["ok"] else "FAILED", fmt(r.get("wall_s"), ".1f"),
                 fmt(r.get("reader_mb_s"), ".1f"), fmt(r.get("writer_mb_s"), ".1f"),
                 r["max_in_flight_bytes"] / 2**20,
-                "; ".join("%s %s/%s/%s ±%s%%" % (k, v.get("first", "-"), v.get("min", "-"), v.get("max", "-"),
-                                                  fmt(v.get("spread_pct"), ".1f"))
+                "; ".join("%s %s -> %s/%s/%s ±%s%%" % (k, v.get("before") or "-", v.get("first", "-"), v.get("min", "-"),
+                                                        v.get("max", "-"), fmt(v.get("spread_pct"), ".1f"))
                           for k, v in r["rss_kib"].items())))
             if r.get("error"):
                 P("    error: %s" % r["error"])
