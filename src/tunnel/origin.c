@@ -21,6 +21,8 @@ typedef struct origin {
 	int refs;
 	bool stream_gone;
 	bool active;
+	struct sockaddr_storage ss; /* IP-literal origin, dialled from the check */
+	struct origin *dial_next;
 } origin_t;
 
 static void origin_unref(origin_t *o)
@@ -149,6 +151,35 @@ static void origin_dial(origin_t *o, const struct sockaddr *sa)
 	origin_unref(o); /* the resolver's */
 }
 
+static void on_dial_check(uv_check_t *h)
+{
+	connector_t *cn = h->data;
+	origin_t *q = cn->dial_q;
+	cn->dial_q = NULL;
+	uv_check_stop(h);
+	while (q) {
+		origin_t *o = q;
+		q = o->dial_next;
+		if (o->stream_gone) {
+			origin_unref(o); /* the dialler's */
+			continue;
+		}
+		origin_dial(o, (const struct sockaddr *)&o->ss);
+	}
+}
+
+static void dial_later(connector_t *cn, origin_t *o)
+{
+	if (!cn->dialer_init) {
+		uv_check_init(cn->loop, &cn->dialer);
+		cn->dialer.data = cn;
+		cn->dialer_init = true;
+	}
+	o->dial_next = cn->dial_q;
+	cn->dial_q = o;
+	uv_check_start(&cn->dialer, on_dial_check);
+}
+
 void origin_serve(connector_t *cn, h2_stream_t *s)
 {
 	const char *auth = h2_stream_header(s, ":authority");
@@ -184,12 +215,14 @@ void origin_serve(connector_t *cn, h2_stream_t *s)
 	memcpy(o->host, host, sizeof(host));
 	o->refs = 2; /* the stream's and the resolver's */
 	h2_stream_set_cbs(s, &pending_cbs, o);
-	/* An IP literal needs no resolver thread: a shorter time to banner. */
-	struct sockaddr_storage ss;
+	/* An IP literal needs no resolver thread (a shorter time to banner),
+	 * but the dial still waits until the input read in this loop turn is
+	 * processed: a RST_STREAM right behind the request (rapid reset)
+	 * then cancels it before any socket is opened. */
 	int port = (int)strtol(rule->port, NULL, 10); /* the ingress parser checked it */
-	if (uv_ip4_addr(rule->host, port, (struct sockaddr_in *)&ss) == 0 ||
-	    uv_ip6_addr(rule->host, port, (struct sockaddr_in6 *)&ss) == 0) {
-		origin_dial(o, (const struct sockaddr *)&ss);
+	if (uv_ip4_addr(rule->host, port, (struct sockaddr_in *)&o->ss) == 0 ||
+	    uv_ip6_addr(rule->host, port, (struct sockaddr_in6 *)&o->ss) == 0) {
+		dial_later(cn, o);
 		return;
 	}
 	struct addrinfo hints = {0};

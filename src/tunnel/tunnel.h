@@ -53,6 +53,9 @@ struct connector {
 	long long grace_ms;
 	uv_timer_t grace;
 	uv_timer_t rebalance; /* slots away from their home edge probe it */
+	struct origin *dial_q; /* origins to dial after this turn's input (origin.c) */
+	uv_check_t dialer;
+	bool dialer_init;
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	metrics_http_t metrics;
