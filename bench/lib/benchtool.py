@@ -230,7 +230,7 @@ def rss_kib(pid):
 
 
 def idle(args):
-    port, n, pids, settle, batch = 0, 1000, {}, 2.0, 100
+    port, n, pids, settle, batch = 0, 1000, {}, 6.0, 100  # settle > 2 idle sweeps (conn.c)
     it = iter(args)
     for a in it:
         if a == "--port":

@@ -5,6 +5,8 @@
 #include "core/conn.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -800,6 +802,8 @@ static void on_connect(uv_connect_t *req, int status)
 		return;
 	}
 	uv_tcp_nodelay(&c->h.tcp, 1);
+	if (c->notsent_lowat)
+		conn_set_notsent_lowat(c, c->notsent_lowat);
 	conn_start_reading(c);
 	if (c->ssl) {
 		conn_pump(c); /* produces the ClientHello */
@@ -848,6 +852,15 @@ int conn_open_stdio(conn_t *c)
 	c->opened = true;
 	conn_start_reading(c);
 	return 0;
+}
+
+void conn_set_notsent_lowat(conn_t *c, int n)
+{
+	uv_os_fd_t fd;
+	c->notsent_lowat = n;
+	if (c->stdio || uv_fileno((uv_handle_t *)&c->h.tcp, &fd) != 0)
+		return; /* not connected yet: on_connect applies it */
+	setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &n, sizeof(n));
 }
 
 void conn_peer_ip(conn_t *c, char *out, size_t outlen, struct sockaddr_storage *ss)

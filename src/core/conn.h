@@ -100,6 +100,7 @@ struct conn {
 	bool stdio;
 	size_t high_water; /* conn_full() at or above; CONN_HIGH_WATER unless set */
 	size_t low_water;  /* on_drain below, after having been full */
+	int notsent_lowat; /* TCP_NOTSENT_LOWAT to apply once connected; 0: none */
 	bool dirty;        /* on the flush list */
 	bool busy;         /* did I/O since the last idle sweep */
 	bool trimmed;      /* buffers released, no I/O since */
@@ -144,6 +145,10 @@ void conn_finish(conn_t *c);
 /* Close now, dropping pending output. Safe to call twice. */
 void conn_close(conn_t *c);
 
+/* Keeps at most n unsent bytes in the kernel's send buffer
+ * (TCP_NOTSENT_LOWAT): the rest waits with us, where a multiplexer can still
+ * put a small frame in front of it. Applied now or once connected. */
+void conn_set_notsent_lowat(conn_t *c, int n);
 /* Peer address as "ip" text (no port); "" when unknown. */
 void conn_peer_ip(conn_t *c, char *out, size_t outlen, struct sockaddr_storage *ss);
 

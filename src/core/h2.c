@@ -583,6 +583,10 @@ h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs
 	c->data = h;
 	c->high_water = H2_CONN_HIGH_WATER;
 	c->low_water = H2_CONN_LOW_WATER;
+	/* Sessions share this connection: bulk data parked in the kernel's
+	 * send buffer (it grows to MBs on fast links) would delay every other
+	 * session's frames behind it. */
+	conn_set_notsent_lowat(c, H2_CONN_NOTSENT_LOWAT);
 	kick(h);
 	return h;
 fail:

@@ -32,6 +32,7 @@
  * queues, where a small frame of an interactive session can pass a bulk
  * one, instead of in one deep FIFO behind it. */
 #define H2_CONN_HIGH_WATER (64 * 1024)
+#define H2_CONN_NOTSENT_LOWAT (128 * 1024)
 #define H2_CONN_LOW_WATER (16 * 1024)
 
 typedef struct h2_session h2_session_t;
