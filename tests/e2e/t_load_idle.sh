@@ -38,13 +38,15 @@ wait_for 120 grep -q "^open $N" "$T/idle.out" ||
 step "$N sessions open in $(($(now_ms) - t0)) ms"
 pass
 
-test_case "memory per idle session is bounded"
+test_case "memory per idle session is bounded (buffers released after 2 s idle)"
+sleep 5 # two idle sweeps (core/conn.c CONN_IDLE_MS)
 e1=$(rss_kb "$EDGE_PID") c1=$(rss_kb "$CONNECTOR_PID")
 pe=$(((e1 - e0) / N)) pc=$(((c1 - c0) / N))
 step "RSS per idle session: edge $pe KiB, connector $pc KiB (release build)"
-# A guard against unbounded growth, not the goal: issue 8's target is 8 KiB (make bench measures it).
-[ "$pe" -lt 128 ] || fail "edge uses $pe KiB per idle session"
-[ "$pc" -lt 128 ] || fail "connector uses $pc KiB per idle session"
+# Measured ~25 and ~3 KiB (OpenSSL's per-connection state is most of the edge's); a regression that
+# keeps read/write buffers of idle sessions (64 KiB and more each) fails this.
+[ "$pe" -lt 48 ] || fail "edge uses $pe KiB per idle session (expected < 48)"
+[ "$pc" -lt 16 ] || fail "connector uses $pc KiB per idle session (expected < 16)"
 pass
 
 test_case "a new ssh session works while they idle"

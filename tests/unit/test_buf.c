@@ -76,6 +76,23 @@ static void test_view_getters_never_overread(void **st)
 	assert_int_equal(v.len, 2);
 }
 
+/* h2 writes a 9-byte frame header in front of a stream's data in place. */
+static void test_buf_headroom(void **st)
+{
+	buf_t b;
+	buf_init(&b, 64);
+	assert_int_equal(buf_headroom(&b, 9), 0);
+	assert_int_equal(buf_used(&b), 0);
+	assert_int_equal(buf_append(&b, "payload", 7), 0);
+	assert_true(b.off >= 9);
+	memcpy(buf_head(&b) - 9, "HEADER-9:", 9);
+	assert_memory_equal(buf_head(&b) - 9, "HEADER-9:payload", 16);
+	assert_int_equal(buf_headroom(&b, 9), ERR_INVAL); /* not empty */
+	buf_consume(&b, 7);
+	assert_int_equal(buf_headroom(&b, 64), ERR_TOOBIG); /* past the cap */
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -84,6 +101,7 @@ int main(void)
 		cmocka_unit_test(test_buf_printf),
 		cmocka_unit_test(test_buf_empty_head_is_null),
 		cmocka_unit_test(test_view_getters_never_overread),
+		cmocka_unit_test(test_buf_headroom),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
