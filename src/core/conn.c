@@ -21,7 +21,7 @@
 static void conn_pump(conn_t *c);
 static void conn_fail(conn_t *c, int err);
 static void conn_push(conn_t *c);
-static void check_drained(conn_t *c);
+static bool check_drained(conn_t *c);
 
 #define CONN_PUSH_ROUNDS 16            /* encrypt-and-send rounds per push: up to 1 MiB of TLS */
 #define CONN_TRIM_RETURN (256 * 1024) /* bytes freed by a sweep before malloc_trim() */
@@ -75,6 +75,13 @@ static size_t conn_trim(conn_t *c)
 		freed += 2 * 17 * 1024;
 	c->trimmed = true;
 	return freed;
+}
+
+/* I/O happened: the next sweep leaves this conn's buffers alone. */
+static void mark_busy(conn_t *c)
+{
+	c->busy = true;
+	c->trimmed = false;
 }
 
 static void on_sweep(uv_timer_t *t)
@@ -330,8 +337,7 @@ static int send_out(conn_t *c, buf_t *out, bool try_first)
 		conn_fail(c, n);
 		return n;
 	}
-	c->busy = true;
-	c->trimmed = false;
+	mark_busy(c);
 	if (n > 0)
 		buf_consume(out, (size_t)n);
 	if (buf_used(out) == 0)
@@ -342,13 +348,11 @@ static int send_out(conn_t *c, buf_t *out, bool try_first)
 	*out = t;
 	buf_reset(out);
 	b = uv_buf_init((char *)buf_head(&c->wflight), (unsigned)buf_used(&c->wflight));
-	c->inflight = b.len;
 	c->writing = true;
 	c->wreq.data = c;
 	int r = uv_write(&c->wreq, c->out, &b, 1, on_write);
 	if (r) {
 		c->writing = false;
-		c->inflight = 0;
 		conn_fail(c, r);
 		return r;
 	}
@@ -403,13 +407,16 @@ drain:
 		mark_dirty(c); /* sent without a uv_write: on_flush tells the owner */
 }
 
-static void check_drained(conn_t *c)
+/* Tells the owner (on_drain) once pending output that had reached the
+ * high-water mark falls below the low one; true when it did. */
+static bool check_drained(conn_t *c)
 {
-	if (c->above_high && !c->closing && conn_pending(c) < c->low_water) {
-		c->above_high = false;
-		if (c->cbs->on_drain)
-			c->cbs->on_drain(c);
-	}
+	if (!c->above_high || c->closing || conn_pending(c) >= c->low_water)
+		return false;
+	c->above_high = false;
+	if (c->cbs->on_drain)
+		c->cbs->on_drain(c);
+	return true;
 }
 
 static void on_write(uv_write_t *req, int status)
@@ -417,7 +424,6 @@ static void on_write(uv_write_t *req, int status)
 	conn_t *c = req->data;
 	c->writing = false;
 	buf_reset(&c->wflight);
-	c->inflight = 0;
 	if (status < 0) {
 		if (status != UV_ECANCELED)
 			conn_fail(c, status);
@@ -426,11 +432,8 @@ static void on_write(uv_write_t *req, int status)
 	if (c->closing)
 		return;
 	conn_push(c);
-	if (c->above_high && conn_pending(c) < c->low_water && !c->closing) {
-		check_drained(c);
-		if (!c->closing)
-			conn_push(c);
-	}
+	if (check_drained(c) && !c->closing)
+		conn_push(c);
 	/* The peer may have sent data we could not decrypt while tout was
 	 * full of our own output (renegotiation-free TLS rarely needs this). */
 	if (!c->closing && c->ssl && !c->paused)
@@ -636,8 +639,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	}
 	if (n == 0)
 		return;
-	c->busy = true;
-	c->trimmed = false;
+	mark_busy(c);
 	buf_commit(c->ssl ? &c->tin : &c->rbuf, (size_t)n);
 	conn_pump(c);
 }

@@ -79,7 +79,6 @@ struct conn {
 	uv_write_t wreq;
 	uv_connect_t creq;
 	uv_shutdown_t sreq;
-	size_t inflight; /* bytes in the current uv_write */
 	int handles_open;
 	int err; /* first fatal error */
 	bool tls_server;

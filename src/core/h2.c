@@ -306,11 +306,11 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t
 			return NGHTTP2_ERR_CALLBACK_FAILURE;
 		goto sent;
 	}
-	uint8_t *p = conn_write_reserve(h->conn, 9 + length + pad);
+	uint8_t *p = conn_write_reserve(h->conn, H2_FRAME_HDR + length + pad);
 	if (!p)
 		return NGHTTP2_ERR_WOULDBLOCK;
-	memcpy(p, framehd, 9);
-	size_t off = 9;
+	memcpy(p, framehd, H2_FRAME_HDR);
+	size_t off = H2_FRAME_HDR;
 	if (pad) {
 		p[off++] = (uint8_t)(pad - 1);
 	}

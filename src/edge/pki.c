@@ -183,6 +183,15 @@ fail:
 	return ERR_TLS;
 }
 
+static void user_free(pki_user_t *u)
+{
+	for (size_t j = 0; j < u->nnames; j++)
+		free(u->names[j]);
+	free(u->names);
+	SSL_CTX_free(u->ctx[0]);
+	SSL_CTX_free(u->ctx[1]);
+}
+
 void pki_free(pki_t *p)
 {
 	if (!p)
@@ -192,13 +201,8 @@ void pki_free(pki_t *p)
 		SSL_CTX_free(p->cache[i].ctx);
 	}
 	free(p->cache);
-	for (size_t i = 0; i < p->nusers; i++) {
-		for (size_t j = 0; j < p->users[i].nnames; j++)
-			free(p->users[i].names[j]);
-		free(p->users[i].names);
-		SSL_CTX_free(p->users[i].ctx[0]);
-		SSL_CTX_free(p->users[i].ctx[1]);
-	}
+	for (size_t i = 0; i < p->nusers; i++)
+		user_free(&p->users[i]);
 	free(p->users);
 	X509_free(p->ca);
 	EVP_PKEY_free(p->ca_key);
@@ -390,20 +394,12 @@ int pki_add_user_cert(pki_t *p, const char *cert_path, const char *key_path, cha
 	if (!u.ctx[1] || u.nnames == 0) {
 		if (u.ctx[1])
 			snprintf(err, errlen, "certificate %s names no DNS hostname (subjectAltName)", cert_path);
-		for (size_t j = 0; j < u.nnames; j++)
-			free(u.names[j]);
-		free(u.names);
-		SSL_CTX_free(u.ctx[0]);
-		SSL_CTX_free(u.ctx[1]);
+		user_free(&u);
 		return ERR_INVAL;
 	}
 	pki_user_t *nu = realloc(p->users, (p->nusers + 1) * sizeof(*nu));
 	if (!nu) {
-		for (size_t j = 0; j < u.nnames; j++)
-			free(u.names[j]);
-		free(u.names);
-		SSL_CTX_free(u.ctx[0]);
-		SSL_CTX_free(u.ctx[1]);
+		user_free(&u);
 		return ERR_NOMEM;
 	}
 	p->users = nu;
