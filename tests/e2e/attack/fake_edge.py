@@ -21,96 +21,15 @@ import socket
 import ssl
 import struct
 import sys
-import threading
 import time
 
-DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE = 0, 1, 3, 4, 6, 7, 8
-END_STREAM, ACK, END_HEADERS, PADDED, PRIORITY = 0x1, 0x1, 0x4, 0x8, 0x20
-STATIC_STATUS = {8: 200, 9: 204, 10: 206, 11: 304, 12: 400, 13: 404, 14: 500}
-HUFF_DIGITS = {"00000": "0", "00001": "1", "00010": "2", "011001": "3", "011010": "4", "011011": "5",
-               "011100": "6", "011101": "7", "011110": "8", "011111": "9"}
+from h2raw import (ACK, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PADDED, PING, PRIORITY_FLAG, RST_STREAM,
+                   SETTINGS, WINDOW_UPDATE, CountingListener, hpack, status_of)
+
 
 
 def out(line):
     print(line, flush=True)
-
-
-# ---------------------------------------------------------------- HPACK (just enough)
-
-
-def hpack_int(value, prefix_bits, first=0):
-    maxp = (1 << prefix_bits) - 1
-    if value < maxp:
-        return bytes([first | value])
-    b = [first | maxp]
-    value -= maxp
-    while value >= 128:
-        b.append((value & 0x7F) | 0x80)
-        value >>= 7
-    b.append(value)
-    return bytes(b)
-
-
-def hpack_encode(headers):
-    block = b""
-    for name, value in headers:
-        n = name.encode() if isinstance(name, str) else name
-        v = value.encode() if isinstance(value, str) else value
-        block += b"\x00" + hpack_int(len(n), 7) + n + hpack_int(len(v), 7) + v
-    return block
-
-
-def hpack_read_int(b, i, prefix_bits):
-    maxp = (1 << prefix_bits) - 1
-    v = b[i] & maxp
-    i += 1
-    if v < maxp:
-        return v, i
-    m = 0
-    while True:
-        c = b[i]
-        i += 1
-        v += (c & 0x7F) << m
-        m += 7
-        if not c & 0x80:
-            return v, i
-
-
-def huffman_digits(data):
-    bits = "".join(format(c, "08b") for c in data)
-    s, cur = "", ""
-    for bit in bits:
-        cur += bit
-        if cur in HUFF_DIGITS:
-            s += HUFF_DIGITS[cur]
-            cur = ""
-        elif len(cur) > 6:
-            return None
-    return s if set(cur) <= {"1"} else None
-
-
-def status_of(block):
-    """The :status of a response header block (the first field), or None."""
-    i = 0
-    while i < len(block) and block[i] & 0xE0 == 0x20:  # dynamic table size updates
-        _, i = hpack_read_int(block, i, 5)
-    if i >= len(block):
-        return None
-    c = block[i]
-    if c & 0x80:
-        idx, i = hpack_read_int(block, i, 7)
-        return STATIC_STATUS.get(idx)
-    idx, i = hpack_read_int(block, i, 6 if c & 0x40 else 4)
-    if idx not in STATIC_STATUS:
-        return None
-    huff = block[i] & 0x80
-    n, i = hpack_read_int(block, i, 7)
-    raw = block[i:i + n]
-    txt = huffman_digits(raw) if huff else raw.decode("ascii", "replace")
-    try:
-        return int(txt)
-    except (TypeError, ValueError):
-        return None
 
 
 # ---------------------------------------------------------------- HTTP/2 client
@@ -127,7 +46,7 @@ class H2:
 
     def request(self, sid, headers, end_stream):
         self.streams[sid] = {"status": None, "data": b"", "rst": None, "end": False}
-        self.send(HEADERS, END_HEADERS | (END_STREAM if end_stream else 0), sid, hpack_encode(headers))
+        self.send(HEADERS, END_HEADERS | (END_STREAM if end_stream else 0), sid, hpack(headers))
 
     def read_frame(self, deadline):
         while len(self.buf) < 9 or len(self.buf) < 9 + struct.unpack("!I", b"\0" + self.buf[:3])[0]:
@@ -166,7 +85,7 @@ class H2:
             elif ftype == HEADERS and st is not None:
                 if flags & PADDED:
                     p = p[1:len(p) - p[0]]
-                if flags & PRIORITY:
+                if flags & PRIORITY_FLAG:
                     p = p[5:]
                 if st["status"] is None:
                     st["status"] = status_of(p) or -1
@@ -186,35 +105,12 @@ class H2:
         return True
 
 
-# ---------------------------------------------------------------- the trap
-
-
-class Trap:
-    def __init__(self, port):
-        self.dials = 0
-        self.ls = socket.socket()
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", port))
-        self.ls.listen(16)
-        self.port = self.ls.getsockname()[1]
-        threading.Thread(target=self.run, daemon=True).start()
-
-    def run(self):
-        while True:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            self.dials += 1
-            c.close()
-
-
 # ---------------------------------------------------------------- main
 
 
 def main():
     cert, key, port_file = sys.argv[1:4]
-    trap = Trap(int(sys.argv[4]))
+    trap = CountingListener(int(sys.argv[4]), backlog=16)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     ctx.set_alpn_protocols(["h2"])

@@ -208,14 +208,8 @@ def main():
         except (OSError, RuntimeError) as e:
             out("setup %s: %s" % (name, e))
             sys.exit(1)
-        c.pump(c.closed_or_goaway, 5)
-        outcome, after = c.outcome(t0)
-        if outcome == "open" and not c.probe(3):
-            outcome = "stuck"
-        if outcome.startswith("goaway"):
-            c.pump(c.gone, 3)
-            if not c.gone():
-                more += " close=no"
+        outcome, after, note = c.verdict(t0)
+        more += note
         out("%s outcome=%s after=%.2fs sent=%d%s cpu=%.2f" %
             (name, outcome, after, sent, more, cpu_s(EDGE_PID) - cpu0))
         c.close()

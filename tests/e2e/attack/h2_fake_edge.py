@@ -34,42 +34,17 @@ exit status 1 say the fake edge itself could not run a case.
 import json
 import socket
 import sys
-import threading
 import time
 
 from h2raw import (CONTINUATION, DATA, E_CANCEL, END_HEADERS, END_STREAM, HEADERS, PREFACE,
-                   S_ENABLE_PUSH, S_HEADER_TABLE_SIZE, S_MAX_CONCURRENT_STREAMS, Conn, cpu_s, err_name,
+                   S_ENABLE_PUSH, S_HEADER_TABLE_SIZE, S_MAX_CONCURRENT_STREAMS, Conn, CountingListener,
+                   cpu_s, err_name,
                    frame, hpack, pid_from, rss_kib, rst_frame, server_ctx, settings_frame, ping_frame,
                    window_update_frame)
 
 
 def out(line):
     print(line, flush=True)
-
-
-class Origin:
-    """Counts connections; each gets an SSH banner and is closed."""
-
-    def __init__(self, port):
-        self.dials = 0
-        self.ls = socket.socket()
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", port))
-        self.ls.listen(4096)
-        threading.Thread(target=self.run, daemon=True).start()
-
-    def run(self):
-        while True:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            self.dials += 1
-            try:
-                c.sendall(b"SSH-2.0-count-origin\r\n")
-            except OSError:
-                pass
-            c.close()
 
 
 CONNECT = hpack([(":method", "CONNECT"), (":authority", "count.site.test"), ("burrow-kind", "tcp")])
@@ -234,7 +209,7 @@ def main():
     for n in names:
         if n not in CASES:
             raise SystemExit("unknown case " + n)
-    origin = Origin(int(origin_port))
+    origin = CountingListener(int(origin_port), greeting=b"SSH-2.0-count-origin\r\n")
     ctx = server_ctx(cert, key)
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -254,16 +229,8 @@ def main():
         d0 = origin.dials
         t0 = time.monotonic()
         sent, more = CASES[name](x)
-        # what the connector does with the connection: wait for its GOAWAY/close, then (GOAWAY
-        # without close) for the close
-        c.pump(c.closed_or_goaway, 5)
-        outcome, after = c.outcome(t0)
-        if outcome == "open" and not c.probe(3):
-            outcome = "stuck"
-        if outcome.startswith("goaway"):
-            c.pump(c.gone, 3)
-            if not c.gone():
-                more += " close=no"
+        outcome, after, note = c.verdict(t0)
+        more += note
         if name in ("rapid-reset", "max-concurrent"):
             time.sleep(2)  # resolver and dial completions of streams already reset
         dials = origin.dials - d0

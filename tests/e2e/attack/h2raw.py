@@ -17,6 +17,7 @@ import select
 import socket
 import ssl
 import struct
+import threading
 import time
 
 DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = range(10)
@@ -191,6 +192,38 @@ def pid_from(path):
             return int(f.read().strip() or 0)
     except (OSError, ValueError):
         return 0
+
+
+# ---------------------------------------------------------------- a counting listener
+
+
+class CountingListener:
+    """Listens on 127.0.0.1:port (0: any free port) and counts the connections it gets; each
+    is sent greeting (if any) and closed."""
+
+    def __init__(self, port, greeting=b"", backlog=4096):
+        self.dials = 0
+        self.greeting = greeting
+        self.ls = socket.socket()
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", port))
+        self.ls.listen(backlog)
+        self.port = self.ls.getsockname()[1]
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            self.dials += 1
+            if self.greeting:
+                try:
+                    c.sendall(self.greeting)
+                except OSError:
+                    pass
+            c.close()
 
 
 # ---------------------------------------------------------------- a connection
@@ -381,6 +414,22 @@ class Conn:
         if self.eof is not None:
             return "closed", self.eof_at - t_from
         return "open", -1.0
+
+    def verdict(self, t_from):
+        """Waits (5 s) for the peer to answer the attack with GOAWAY or a close, then (after a
+        GOAWAY) for the close (3 s). Returns (outcome, seconds after t_from, note): outcome as in
+        outcome(), or "stuck" when the connection is open but no longer answers a PING; note is
+        " close=no" when a GOAWAY was not followed by a close."""
+        self.pump(self.closed_or_goaway, 5)
+        outcome, after = self.outcome(t_from)
+        if outcome == "open" and not self.probe(3):
+            outcome = "stuck"
+        note = ""
+        if outcome.startswith("goaway"):
+            self.pump(self.gone, 3)
+            if not self.gone():
+                note = " close=no"
+        return outcome, after, note
 
     def flood(self, frames, count, batch=256, timeout=30.0, stop=None):
         """Queues frames() count times, batch by batch, each batch sent before the next is made;
