@@ -432,6 +432,22 @@ start_connector() {
     fail "connector $name: $(registered_count "$name") of ${ha:-4} connections registered after 10 s"
 }
 
+# start_echo_path: after start_stack, an echo origin (load/echo_server.py on $ECHO_PORT) behind app
+# "echo" (echo.site.test, service token "ci"), tunnel "host2" with a one-connection connector
+# ($CONNECTOR_PID), and `burrow access tcp` listening on 127.0.0.1:$LPORT for it.
+start_echo_path() {
+  ECHO_PORT=$(free_port)
+  spawn echo "$PYTHON" "$E2E_DIR/load/echo_server.py" "$ECHO_PORT"
+  wait_for 10 port_open "$ECHO_PORT" || fail "echo origin not listening"
+  admin app create --name echo --hostname echo.site.test >/dev/null
+  admin policy add --app echo --action service_auth --include service-token=ci >/dev/null
+  create_tunnel host2
+  start_connector host2 echo.site.test "tcp://127.0.0.1:$ECHO_PORT" 1
+  LPORT=$(free_port)
+  spawn access "$BURROW" access tcp --hostname echo.site.test --url "127.0.0.1:$LPORT" --id "$ID" --secret "$SECRET"
+  wait_for 10 port_open "$LPORT" || fail "burrow access tcp not listening"
+}
+
 # start_stack: sshd; edge; app "ssh" (ssh.site.test) with service token "ci" and its policy; tunnel
 # "host1" with a connector to the sshd; $SSH_CFG that reaches ssh.site.test through burrow.
 start_stack() {

@@ -99,17 +99,8 @@ fi
 
 # ---------------------------------------------------------------- connector
 
-ECHO_PORT=$(free_port)
-spawn echo "$PYTHON" "$E2E_DIR/load/echo_server.py" "$ECHO_PORT"
-wait_for 10 port_open "$ECHO_PORT" || fail "echo origin not listening"
-admin app create --name echo --hostname echo.site.test >/dev/null
-admin policy add --app echo --action service_auth --include service-token=ci >/dev/null
-create_tunnel host2
-start_connector host2 echo.site.test "tcp://127.0.0.1:$ECHO_PORT" 1
+start_echo_path
 C2=$CONNECTOR_PID
-LPORT=$(free_port)
-spawn access "$BURROW" access tcp --hostname echo.site.test --url "127.0.0.1:$LPORT" --id "$ID" --secret "$SECRET"
-wait_for 10 port_open "$LPORT" || fail "burrow access tcp not listening"
 prlimit --pid "$C2" --nofile=64:64 || fail "prlimit could not lower the connector's descriptor limit"
 base=$(fds "$C2")
 step "connector: limit 64, $base descriptors open"

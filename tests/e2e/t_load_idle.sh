@@ -13,16 +13,7 @@ ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 step "ulimit -n $(ulimit -n) for $N sessions"
 
 start_stack
-ECHO_PORT=$(free_port)
-spawn echo "$PYTHON" "$E2E_DIR/load/echo_server.py" "$ECHO_PORT"
-wait_for 10 port_open "$ECHO_PORT" || fail "echo origin not listening"
-admin app create --name echo --hostname echo.site.test >/dev/null
-admin policy add --app echo --action service_auth --include service-token=ci >/dev/null
-create_tunnel host2
-start_connector host2 echo.site.test "tcp://127.0.0.1:$ECHO_PORT" 1
-LPORT=$(free_port)
-spawn access "$BURROW" access tcp --hostname echo.site.test --url "127.0.0.1:$LPORT" --id "$ID" --secret "$SECRET"
-wait_for 10 port_open "$LPORT" || fail "burrow access tcp not listening"
+start_echo_path
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 e0=$(rss_kb "$EDGE_PID") c0=$(rss_kb "$CONNECTOR_PID")
