@@ -156,7 +156,7 @@ conn_t *conn_new(uv_loop_t *loop, const conn_cbs_t *cbs, void *data)
 	buf_init(&c->wbuf, CONN_WBUF_MAX);
 	buf_init(&c->wflight, CONN_WBUF_MAX);
 	buf_init(&c->tin, CONN_TLS_BUF);
-	buf_init(&c->tout, CONN_TLS_BUF);
+	buf_init(&c->tout, CONN_TLS_OUT);
 	c->high_water = CONN_HIGH_WATER;
 	c->low_water = CONN_LOW_WATER;
 	loop_setup(loop);
@@ -742,7 +742,7 @@ static int tls_setup(conn_t *c, SSL_CTX *ctx, bool server, const char *host)
 	BIO_set_init(b, 1);
 	SSL_set_bio(c->ssl, b, b);
 	/* wflight takes turns with tout, so it has tout's cap. */
-	buf_init(&c->wflight, CONN_TLS_BUF);
+	buf_init(&c->wflight, CONN_TLS_OUT);
 	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	c->tls_server = server;

@@ -75,7 +75,8 @@ static h2_stream_t *stream_new(h2_session_t *h)
 	if (h->streams)
 		h->streams->prev = s;
 	h->streams = s;
-	h->nstreams++;
+	if (++h->nstreams == 2)
+		conn_set_notsent_lowat(h->conn, H2_CONN_NOTSENT_LOWAT);
 	return s;
 }
 
@@ -88,7 +89,8 @@ static void stream_unlink(h2_stream_t *s)
 		h->streams = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	h->nstreams--;
+	if (--h->nstreams == 1)
+		conn_set_notsent_lowat(h->conn, 0);
 	if (s->drain_queued) {
 		h2_stream_t **pp = &h->drain_head;
 		while (*pp && *pp != s)
@@ -583,10 +585,6 @@ h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs
 	c->data = h;
 	c->high_water = H2_CONN_HIGH_WATER;
 	c->low_water = H2_CONN_LOW_WATER;
-	/* Sessions share this connection: bulk data parked in the kernel's
-	 * send buffer (it grows to MBs on fast links) would delay every other
-	 * session's frames behind it. */
-	conn_set_notsent_lowat(c, H2_CONN_NOTSENT_LOWAT);
 	kick(h);
 	return h;
 fail:
@@ -602,6 +600,8 @@ fail:
 
 void *h2_session_data(h2_session_t *h) { return h->data; }
 bool h2_session_goaway(h2_session_t *h) { return h->goaway || h->closing; }
+
+size_t h2_session_streams(const h2_session_t *h) { return h->nstreams; }
 
 void h2_session_drain(h2_session_t *h)
 {

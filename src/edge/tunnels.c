@@ -10,6 +10,7 @@
  * (POST /burrow/v1/registered). Only then does it route sessions there.
  *
  * Must never: route to an unregistered connection, or log a secret. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,11 @@ int tunnels_listen(edge_t *e, const char *addr)
 	return uv_listen((uv_stream_t *)&e->tunnel_listener, 1024, on_tunnel_connection);
 }
 
+static bool tconn_serves(const edge_tconn_t *t, const char *tunnel_id)
+{
+	return t->registered && !h2_session_goaway(t->h2) && strcmp(t->tunnel_id, tunnel_id) == 0;
+}
+
 edge_tconn_t *tunnels_pick(edge_t *e, const char *host, const char **why, char *whybuf, size_t whylen)
 {
 	const model_route_t *r = model_route_by_host(e->model, host);
@@ -351,20 +357,30 @@ edge_tconn_t *tunnels_pick(edge_t *e, const char *host, const char **why, char *
 		*why = whybuf;
 		return NULL;
 	}
-	size_t n = 0;
-	for (edge_tconn_t *t = e->tconns; t; t = t->next)
-		if (t->registered && !h2_session_goaway(t->h2) && strcmp(t->tunnel_id, r->tunnel_id) == 0)
-			n++;
-	if (n == 0) {
+	/* The live connection carrying the fewest streams, so sessions spread
+	 * over the connector's connections and a new one rarely queues behind
+	 * another's bulk; ties take turns. */
+	size_t fewest = SIZE_MAX, ties = 0;
+	for (edge_tconn_t *t = e->tconns; t; t = t->next) {
+		if (!tconn_serves(t, r->tunnel_id))
+			continue;
+		size_t ns = h2_session_streams(t->h2);
+		if (ns < fewest) {
+			fewest = ns;
+			ties = 0;
+		}
+		if (ns == fewest)
+			ties++;
+	}
+	if (ties == 0) {
 		const model_tunnel_t *tun = model_tunnel_by_id(e->model, r->tunnel_id);
 		snprintf(whybuf, whylen, "no connector of tunnel %s is connected", tun ? tun->name : r->tunnel_id);
 		*why = whybuf;
 		return NULL;
 	}
-	size_t k = (size_t)(e->next_pick++ % n);
+	size_t k = (size_t)(e->next_pick++ % ties);
 	for (edge_tconn_t *t = e->tconns; t; t = t->next)
-		if (t->registered && !h2_session_goaway(t->h2) && strcmp(t->tunnel_id, r->tunnel_id) == 0 &&
-		    k-- == 0)
+		if (tconn_serves(t, r->tunnel_id) && h2_session_streams(t->h2) == fewest && k-- == 0)
 			return t;
 	return NULL;
 }
