@@ -21,6 +21,9 @@
 #include "core/tls.h"
 #include "edge/edge.h"
 
+#define BURROW_STR_(x) #x
+#define BURROW_STR(x) BURROW_STR_(x)
+
 #define EDGE_USAGE                                                                                           \
 	"Usage: burrow edge [options]\n\n"                                                                   \
 	"Runs the edge: TLS for every application hostname, the admin API, and the tunnel\n"                 \
@@ -89,6 +92,16 @@ static void on_signal(uv_signal_t *s, int signum)
 	uv_stop(e->loop);
 }
 
+/* A whole number 0..1,000,000 (0 = no cap); -1 otherwise. */
+static long parse_cap(const char *v)
+{
+	char *end = NULL;
+	if (*v < '0' || *v > '9')
+		return -1;
+	long n = strtol(v, &end, 10);
+	return *end || n > 1000000 ? -1 : n;
+}
+
 static void listen_host(const char *addr, char *out, size_t outlen)
 {
 	char port[8];
@@ -100,6 +113,7 @@ int main(int argc, char **argv)
 {
 	const char *data_dir = NULL, *listen = "127.0.0.1:8443", *tunnel_listen = "127.0.0.1:7844";
 	const char *metrics = NULL, *loglevel = "info", *logfile = NULL;
+	const char *max_unauth = NULL;
 	cli_list_t names = {0}, certs = {0}, keys = {0};
 	const cli_opt_t opts[] = {
 		{"data-dir", 0, CLI_STR, &data_dir, "DIR", "BURROW_DATA_DIR",
@@ -113,6 +127,11 @@ int main(int argc, char **argv)
 		{"tls-cert", 0, CLI_LIST, &certs, "FILE", NULL,
 		 "PEM certificate chain to serve for the names it covers (pair with --tls-key)", NULL},
 		{"tls-key", 0, CLI_LIST, &keys, "FILE", NULL, "PEM private key of the matching --tls-cert", NULL},
+		{"max-unauth-per-addr", 0, CLI_STR, &max_unauth, "N", "BURROW_MAX_UNAUTH_PER_ADDR",
+		 "connections one address (IPv4, or IPv6 /64) may hold on each listener before they "
+		 "authenticate; more are reset at once (default " BURROW_STR(EDGE_MAX_UNAUTH_PER_ADDR)
+		 ", 0 = no cap)",
+		 NULL},
 		{"metrics", 0, CLI_STR, &metrics, "ADDR", "BURROW_METRICS", "Prometheus metrics, plain HTTP", NULL},
 		{"loglevel", 0, CLI_STR, &loglevel, "LEVEL", "BURROW_LOGLEVEL", "error, warn, info or debug",
 		 NULL},
@@ -126,6 +145,14 @@ int main(int argc, char **argv)
 		return r == 1 ? 0 : 2;
 	if (pos < argc) {
 		fprintf(stderr, "burrow: edge: unexpected argument %s (see burrow edge --help)\n", argv[pos]);
+		return 2;
+	}
+	long cap = max_unauth ? parse_cap(max_unauth) : EDGE_MAX_UNAUTH_PER_ADDR;
+	if (cap < 0) {
+		fprintf(stderr,
+			"burrow: edge: --max-unauth-per-addr must be a whole number from 0 (no cap) to "
+			"1000000, not %s\n",
+			max_unauth);
 		return 2;
 	}
 	int lvl = log_parse_level(loglevel);
@@ -181,6 +208,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "burrow: edge: %s\n", err);
 		return 1;
 	}
+	if (edge_unauth_init(&e, (uint32_t)cap) != 0) {
+		fprintf(stderr, "burrow: edge: out of memory\n");
+		return 1;
+	}
 	if (certs.n != keys.n) {
 		fprintf(stderr, "burrow: edge: give each --tls-cert its --tls-key\n");
 		return 2;
@@ -230,6 +261,7 @@ int main(int argc, char **argv)
 	uv_run(e.loop, UV_RUN_DEFAULT);
 	/* Stopping: outstanding sessions end with the process; the store is
 	 * consistent after every job (transactions). */
+	edge_unauth_free(&e);
 	store_close(e.store);
 	model_free(e.model);
 	pki_free(e.pki);

@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/conn.h"
 #include "core/h2.h"
 #include "core/metrics_http.h"
+#include "edge/addrcap.h"
 #include "edge/model.h"
 #include "edge/pki.h"
 #include "edge/ratelimit.h"
@@ -15,6 +17,18 @@
 
 typedef struct edge_tconn edge_tconn_t;
 typedef struct edge_job edge_job_t;
+
+/* The two listeners: clients (front.c) and connectors (tunnels.c). */
+enum edge_listener { EDGE_CLIENT, EDGE_TUNNEL, EDGE_LISTENERS };
+
+/* Default --max-unauth-per-addr. Our own tools stay below it: bench conc
+ * keeps 200 handshakes in flight, bench idle/scale and t_load_idle 100. A
+ * NAT whose users each take 100 ms from connect to credentials (TLS round
+ * trips included) stays below it up to ~2,500 new connections a second;
+ * it is a quarter of the common 1024 descriptor limit. The edge accepts a
+ * whole burst before it handshakes any, so a burst of more than this many
+ * from one address at once is cut, not queued. */
+#define EDGE_MAX_UNAUTH_PER_ADDR 256
 
 typedef struct edge_metrics {
 	uint64_t sessions_total;
@@ -25,6 +39,7 @@ typedef struct edge_metrics {
 	uint64_t tunnel_conns;
 	uint64_t registrations_refused;
 	uint64_t accept_errors;
+	uint64_t unauth_refused[EDGE_LISTENERS]; /* over --max-unauth-per-addr */
 } edge_metrics_t;
 
 typedef struct edge {
@@ -54,6 +69,9 @@ typedef struct edge {
 	edge_metrics_t m;
 	uint64_t accept_warned_ms; /* last "cannot accept" warning */
 	ratelimit_t *rl; /* failed credentials per client address */
+	addrcap_t *unauth[EDGE_LISTENERS]; /* unauthenticated connections per address */
+	uint64_t unauth_warned_ms;	   /* last "too many unauthenticated" warning */
+	uint64_t unauth_unlogged;	   /* refusals since that warning */
 } edge_t;
 
 /* ---- store jobs (edge/jobs.c) ---- */
@@ -72,6 +90,18 @@ void sync_start(edge_t *e);
 void edge_accept_failed(edge_t *e, const char *listener, int status);
 /* After an accept: warns (as above) when the descriptor limit is near. */
 void edge_accepted(edge_t *e, const char *listener, uv_stream_t *client);
+
+/* ---- unauthenticated connections per address (edge/unauth.c) ---- */
+int edge_unauth_init(edge_t *e, uint32_t limit);
+void edge_unauth_free(edge_t *e);
+/* Right after accept: counts c as unauthenticated for peer's address in
+ * *ent. When that address is at its cap, resets and closes c at once, counts
+ * and logs (at most every 10 s) the refusal, and returns false. */
+bool edge_unauth_take(edge_t *e, enum edge_listener l, conn_t *c, const struct sockaddr_storage *peer,
+		      addrcap_entry_t **ent);
+/* Once the connection authenticated or closed; safe to call again (*ent is
+ * NULL afterwards). */
+void edge_unauth_release(edge_t *e, enum edge_listener l, addrcap_entry_t **ent);
 
 /* ---- front door: TLS + HTTP/1 + WebSocket (edge/front.c) ---- */
 int front_listen(edge_t *e, const char *addr);

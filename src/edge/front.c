@@ -53,6 +53,7 @@ typedef struct front {
 	uv_timer_t timer;
 	bool timer_closed;
 	time_t started;
+	addrcap_entry_t *unauth; /* until authenticated or closed (edge/unauth.c) */
 	/* admin job */
 	char *method;
 	char *path;
@@ -61,10 +62,18 @@ typedef struct front {
 	admin_resp_t resp;
 } front_t;
 
+/* The client proved who it is (or a bypass policy let it in): its
+ * connection no longer counts against its address's cap. */
+static void front_authenticated(front_t *f)
+{
+	edge_unauth_release(f->e, EDGE_CLIENT, &f->unauth);
+}
+
 static void front_unref(front_t *f)
 {
 	if (--f->refs > 0)
 		return;
+	edge_unauth_release(f->e, EDGE_CLIENT, &f->unauth); /* (at close already; a backstop) */
 	http1_free(&f->hp);
 	free(f->method);
 	free(f->path);
@@ -183,6 +192,7 @@ static void handle_admin(front_t *f, const char *path)
 			"{\"error\":\"admin token missing or wrong: pass --token or set BURROW_ADMIN_TOKEN\"}", NULL);
 		return;
 	}
+	front_authenticated(f);
 	f->method = strdup(http_method_str((enum http_method)f->hp.method));
 	f->path = strdup(path);
 	f->body_len = buf_used(&f->hp.body);
@@ -377,6 +387,7 @@ static void handle_websocket(front_t *f)
 	}
 	if (!f->ident[0])
 		snprintf(f->ident, sizeof(f->ident), "anonymous (bypass)");
+	front_authenticated(f);
 
 	const char *reason = NULL;
 	edge_tconn_t *t = tunnels_pick(e, f->host, &reason, why, sizeof(why));
@@ -505,6 +516,7 @@ static void f_on_close(conn_t *c)
 	}
 	f->state = F_DONE;
 	f->c = NULL;
+	edge_unauth_release(f->e, EDGE_CLIENT, &f->unauth);
 	timer_close(f);
 	front_unref(f);
 }
@@ -518,31 +530,45 @@ static const conn_cbs_t front_cbs = {
 static void on_front_connection(uv_stream_t *server, int status)
 {
 	edge_t *e = server->data;
+	static const conn_cbs_t none = {0};
 	if (status < 0) {
 		edge_accept_failed(e, "client", status);
 		return;
 	}
-	front_t *f = calloc(1, sizeof(*f));
-	if (!f)
+	/* Accepted before anything else is set up, so that a connection
+	 * from an address at its cap costs no more than the accept. */
+	conn_t *c = conn_new(e->loop, &none, NULL);
+	if (!c)
 		return;
+	if (conn_accept(c, server, e->app_ctx) != 0) {
+		conn_close(c);
+		return;
+	}
+	char peer[64];
+	struct sockaddr_storage peer_ss;
+	addrcap_entry_t *unauth;
+	conn_peer_ip(c, peer, sizeof(peer), &peer_ss);
+	edge_accepted(e, "client", c->in);
+	if (!edge_unauth_take(e, EDGE_CLIENT, c, &peer_ss, &unauth))
+		return;
+	front_t *f = calloc(1, sizeof(*f));
+	if (!f) {
+		edge_unauth_release(e, EDGE_CLIENT, &unauth);
+		conn_close(c);
+		return;
+	}
 	f->e = e;
+	f->c = c;
+	f->unauth = unauth;
+	memcpy(f->peer, peer, sizeof(f->peer));
+	f->peer_ss = peer_ss;
 	f->refs = 2; /* the conn's and the timer's */
 	http1_init(&f->hp, true, FRONT_MAX_BODY);
 	uv_timer_init(e->loop, &f->timer);
 	f->timer.data = f;
 	uv_timer_start(&f->timer, on_timeout, FRONT_HEAD_TIMEOUT_MS, 0);
-	f->c = conn_new(e->loop, &front_cbs, f);
-	if (!f->c) {
-		timer_close(f);
-		front_unref(f);
-		return;
-	}
-	if (conn_accept(f->c, server, e->app_ctx) != 0) {
-		conn_close(f->c);
-		return;
-	}
-	conn_peer_ip(f->c, f->peer, sizeof(f->peer), &f->peer_ss);
-	edge_accepted(e, "client", f->c->in);
+	c->data = f;
+	c->cbs = &front_cbs;
 }
 
 int front_listen(edge_t *e, const char *addr)

@@ -22,14 +22,22 @@ static size_t render(void *data, char *out, size_t cap)
 			 "# TYPE burrow_edge_tunnel_connections gauge\nburrow_edge_tunnel_connections %llu\n"
 			 "# TYPE burrow_edge_registrations_refused_total counter\n"
 			 "burrow_edge_registrations_refused_total %llu\n"
-			 "# TYPE burrow_edge_accept_errors_total counter\nburrow_edge_accept_errors_total %llu\n",
+			 "# TYPE burrow_edge_accept_errors_total counter\nburrow_edge_accept_errors_total %llu\n"
+			 "# TYPE burrow_edge_unauth_connections gauge\n"
+			 "burrow_edge_unauth_connections{listener=\"client\"} %zu\n"
+			 "burrow_edge_unauth_connections{listener=\"tunnel\"} %zu\n"
+			 "# TYPE burrow_edge_unauth_refused_total counter\n"
+			 "burrow_edge_unauth_refused_total{listener=\"client\"} %llu\n"
+			 "burrow_edge_unauth_refused_total{listener=\"tunnel\"} %llu\n",
 			 (unsigned long long)m->sessions_total, (unsigned long long)m->sessions_active,
 			 (unsigned long long)m->refused[0], (unsigned long long)m->refused[1],
 			 (unsigned long long)m->refused[2], (unsigned long long)m->refused[3],
 			 (unsigned long long)m->refused[4], (unsigned long long)m->refused[5],
 			 (unsigned long long)m->bytes_up, (unsigned long long)m->bytes_down,
 			 (unsigned long long)m->tunnel_conns, (unsigned long long)m->registrations_refused,
-			 (unsigned long long)m->accept_errors);
+			 (unsigned long long)m->accept_errors, addrcap_total(e->unauth[EDGE_CLIENT]),
+			 addrcap_total(e->unauth[EDGE_TUNNEL]), (unsigned long long)m->unauth_refused[EDGE_CLIENT],
+			 (unsigned long long)m->unauth_refused[EDGE_TUNNEL]);
 	return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
 }
 

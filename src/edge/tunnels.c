@@ -42,6 +42,7 @@ struct edge_tconn {
 	uv_timer_t timer;
 	edge_tconn_t *next;
 	edge_tconn_t *prev;
+	addrcap_entry_t *unauth; /* until registered or closed (edge/unauth.c) */
 	/* route-claim job result */
 	char claim_err[512];
 };
@@ -50,6 +51,7 @@ static void tconn_unref(edge_tconn_t *t)
 {
 	if (--t->refs > 0)
 		return;
+	edge_unauth_release(t->e, EDGE_TUNNEL, &t->unauth); /* (at close already; a backstop) */
 	buf_free(&t->body);
 	if (t->req) {
 		reg_request_wipe(t->req);
@@ -109,6 +111,7 @@ static void send_result(edge_tconn_t *t, const char *error)
 static void accept_registration(edge_tconn_t *t)
 {
 	t->registered = true;
+	edge_unauth_release(t->e, EDGE_TUNNEL, &t->unauth);
 	uv_timer_stop(&t->timer);
 	t->e->m.tunnel_conns++;
 	size_t nh = t->req ? t->req->nhosts : 0;
@@ -272,6 +275,7 @@ static void t_on_close(h2_session_t *h, int err)
 		e->m.tunnel_conns--;
 	}
 	t->registered = false;
+	edge_unauth_release(e, EDGE_TUNNEL, &t->unauth);
 	if (t->prev)
 		t->prev->next = t->next;
 	else
@@ -294,28 +298,37 @@ static void on_tunnel_connection(uv_stream_t *server, int status)
 		edge_accept_failed(e, "tunnel", status);
 		return;
 	}
-	edge_tconn_t *t = calloc(1, sizeof(*t));
-	if (!t)
-		return;
-	t->e = e;
-	t->refs = 1;
-	buf_init(&t->body, REG_MAX_BODY);
-	conn_t *c = conn_new(e->loop, NULL, NULL);
-	if (!c) {
-		free(t);
-		return;
-	}
 	static const conn_cbs_t none = {0};
-	c->cbs = &none;
+	/* Accepted before anything else is set up, so that a connection
+	 * from an address at its cap costs no more than the accept. */
+	conn_t *c = conn_new(e->loop, &none, NULL);
+	if (!c)
+		return;
 	if (conn_accept(c, server, e->tunnel_ctx) != 0) {
 		conn_close(c);
-		free(t);
 		return;
 	}
-	conn_peer_ip(c, t->peer, sizeof(t->peer), NULL);
+	char peer[64];
+	struct sockaddr_storage peer_ss;
+	addrcap_entry_t *unauth;
+	conn_peer_ip(c, peer, sizeof(peer), &peer_ss);
 	edge_accepted(e, "tunnel", c->in);
+	if (!edge_unauth_take(e, EDGE_TUNNEL, c, &peer_ss, &unauth))
+		return;
+	edge_tconn_t *t = calloc(1, sizeof(*t));
+	if (!t) {
+		edge_unauth_release(e, EDGE_TUNNEL, &unauth);
+		conn_close(c);
+		return;
+	}
+	t->e = e;
+	t->refs = 1;
+	t->unauth = unauth;
+	memcpy(t->peer, peer, sizeof(t->peer));
+	buf_init(&t->body, REG_MAX_BODY);
 	t->h2 = h2_session_new(c, false, &tunnel_session_cbs, t);
 	if (!t->h2) {
+		edge_unauth_release(e, EDGE_TUNNEL, &t->unauth);
 		conn_close(c);
 		free(t);
 		return;

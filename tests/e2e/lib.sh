@@ -370,6 +370,21 @@ start_edge() {
   export BURROW_CA=$EDGE_DIR/ca.pem BURROW_EDGE=127.0.0.1:$EDGE_PORT
 }
 
+# edge_metric SERIES: the value of one series of the edge's metrics, e.g.
+# edge_metric 'burrow_edge_sessions_active'; empty when absent. Needs EDGE_METRICS_PORT set before
+# start_edge (or start_stack).
+edge_metric() {
+  { curl -fsS --max-time 5 "http://127.0.0.1:$EDGE_METRICS_PORT/metrics" 2>>"$LOGS/curl.err" || true; } |
+    awk -v k="$1" '$1 == k { print $2 }'
+}
+
+# unauth_released: the edge counts no unauthenticated connection on either listener (a count that
+# is never released would lock its address out for good: src/edge/unauth.c).
+unauth_released() {
+  [ "$(edge_metric 'burrow_edge_unauth_connections{listener="client"}')" = 0 ] &&
+    [ "$(edge_metric 'burrow_edge_unauth_connections{listener="tunnel"}')" = 0 ]
+}
+
 # admin ARGS...: burrow admin ARGS; prints its stdout; fails the test when it fails.
 admin() {
   local out rc=0

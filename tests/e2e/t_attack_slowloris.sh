@@ -4,10 +4,12 @@
 # its head every 0.5 s, half a ClientHello, a silent TLS session and an HTTP/2 peer that never
 # registers on the tunnel listener. While they are open a normal ssh session works; the edge closes
 # each of them about 10 s after accept (its head and registration timeouts, README "When the edge
-# says no"), drip or not; afterwards it holds no more descriptors than before and still serves ssh.
+# says no"), drip or not; afterwards it holds no more descriptors than before, counts none of them as
+# unauthenticated (src/edge/unauth.c), and still serves ssh.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+EDGE_METRICS_PORT=$(free_port)
 start_stack
 # shellcheck source=tests/e2e/attack/lib_attack.sh
 . "$E2E_DIR/attack/lib_attack.sh"
@@ -58,10 +60,12 @@ closed_in_time tunnel-half-clienthello "tunnel listener: 50 half ClientHellos ar
 closed_in_time tunnel-tls-silent "tunnel listener: a TLS session that never speaks HTTP/2 is closed within ~10 s"
 closed_in_time tunnel-h2-no-register "tunnel listener: an HTTP/2 peer that never registers is closed within ~10 s"
 
-test_case "after the stalled connections are gone the edge holds no more descriptors than before"
+test_case "after the stalled connections are gone the edge holds no more descriptors than before and counts none as unauthenticated"
 settle() { [ "$(fds)" -le $((fd0 + 2)) ]; }
 if ! wait_for 5 settle; then
   fail_continue "the edge holds $(fds) descriptors, $fd0 before the attack"
+elif ! wait_for 5 unauth_released; then
+  fail_continue "the edge still counts $(edge_metric 'burrow_edge_unauth_connections{listener="client"}') client and $(edge_metric 'burrow_edge_unauth_connections{listener="tunnel"}') tunnel connections as unauthenticated"
 elif ! grep -q 'did not register within' "$LOGS/edge.log"; then
   fail_continue "edge.log does not say why it closed the unregistered tunnel connections"
 elif serving; then pass; else fail_continue "$REASON"; fi

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Every refusal reaches the user quickly as one "burrow: HOST: ... (STATUS) ..." line on ssh's stderr
 # and a failed ssh: 401 wrong or revoked secret, 403 token the policy does not name, 404 unknown
-# hostname, 502 no connector or origin refused.
+# hostname, 502 no connector or origin refused. Afterwards the edge counts none of those connections
+# as unauthenticated any more (src/edge/unauth.c).
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+EDGE_METRICS_PORT=$(free_port)
 start_stack
 create_service_token other # named by no policy
 OTHER_ID=$TOKEN_ID OTHER_SECRET=$TOKEN_SECRET
@@ -71,4 +73,11 @@ check "connector whose origin port is closed (ssh3.site.test): 502" 502 ssh3.sit
 test_case "after all refusals the allowed token still gets through"
 out=$(bssh "$SSH_USER@ssh.site.test" 'echo ok') || fail "ssh exited $?: $(tail -n 3 "$LOGS/ssh.err")"
 assert_eq ok "$out" "remote output"
+pass
+
+test_case "every refused or finished connection released its unauthenticated count (none refused for it)"
+# A count the edge never released would lock 127.0.0.1 out once it reached --max-unauth-per-addr.
+wait_for 5 unauth_released ||
+  fail "the edge still counts $(edge_metric 'burrow_edge_unauth_connections{listener="client"}') client and $(edge_metric 'burrow_edge_unauth_connections{listener="tunnel"}') tunnel connections as unauthenticated"
+assert_eq 0 "$(edge_metric 'burrow_edge_unauth_refused_total{listener="client"}')" "connections refused over the cap"
 pass
