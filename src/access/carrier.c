@@ -81,10 +81,8 @@ static int ws_send(carrier_t *k, enum ws_opcode op, const uint8_t *p, size_t n)
 	if (!w)
 		return ERR_TOOBIG;
 	memcpy(w, hdr, hl);
-	if (n) {
-		memcpy(w + hl, p, n);
-		ws_mask(w + hl, n, mask, 0);
-	}
+	if (n)
+		ws_mask_copy(w + hl, p, n, mask, 0);
 	conn_write_commit(k->edge, hl + n);
 	return 0;
 }

@@ -262,13 +262,26 @@ int conn_write(conn_t *c, const void *p, size_t n)
 	return r;
 }
 
+/* Room for need bytes of ciphertext in tout, sending what it holds first
+ * when the socket is free: a direct write then need not fall back to a
+ * copy just because the previous records have not left yet. */
+static bool tout_room(conn_t *c, size_t need)
+{
+	if (buf_room(&c->tout) >= need)
+		return true;
+	if (c->writing || buf_used(&c->wbuf) > 0 || !c->out)
+		return false;
+	conn_push(c);
+	return !c->closing && !c->writing && buf_room(&c->tout) >= need;
+}
+
 int conn_write_direct(conn_t *c, const void *p, size_t n)
 {
 	/* Only when every record fits in tout: SSL_write then never stalls
 	 * half-way through a record (which would tie OpenSSL to p). 64 bytes
 	 * cover a record's header, tag and padding. */
 	if (c->closing || c->shut_req || !c->ssl || c->handshaking || buf_used(&c->wbuf) > 0 ||
-	    buf_room(&c->tout) < n + 64 * (n / 16384 + 1) || n > INT32_MAX)
+	    n > INT32_MAX || !tout_room(c, n + 64 * (n / 16384 + 1)))
 		return conn_write(c, p, n);
 	ERR_clear_error();
 	int r = SSL_write(c->ssl, p, (int)n);

@@ -46,6 +46,7 @@ struct h2_session {
 	h2_stream_t *streams;
 	size_t nstreams;
 	h2_stream_t *drain_head;
+	const uint8_t *rx_base; /* input of the running mem_recv, else NULL */
 	int busy;
 	bool want_send;
 	bool closing;
@@ -480,7 +481,9 @@ static void on_conn_data(conn_t *c, buf_t *in)
 		return;
 	}
 	h->busy++;
+	h->rx_base = buf_head(in);
 	ssize_t r = nghttp2_session_mem_recv(h->ng, buf_head(in), buf_used(in));
+	h->rx_base = NULL;
 	h->busy--;
 	if (r < 0) {
 		log_debug("h2: receive failed: %s", nghttp2_strerror((int)r));
@@ -602,6 +605,15 @@ void *h2_session_data(h2_session_t *h) { return h->data; }
 bool h2_session_goaway(h2_session_t *h) { return h->goaway || h->closing; }
 
 size_t h2_session_streams(const h2_session_t *h) { return h->nstreams; }
+
+size_t h2_stream_data_headroom(const h2_stream_t *s, const uint8_t *p)
+{
+	/* nghttp2 parses its input front to back and copies what it keeps
+	 * (frame headers, header blocks) into its own state: the bytes before
+	 * a delivered DATA chunk are never read again. */
+	const uint8_t *base = s->sess->rx_base;
+	return base && p >= base ? (size_t)(p - base) : 0;
+}
 
 void h2_session_drain(h2_session_t *h)
 {

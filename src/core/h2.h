@@ -46,6 +46,8 @@ typedef struct h2_stream h2_stream_t;
 typedef struct h2_stream_cbs {
 	/* Client role: the response head arrived (status in h2_stream_status). */
 	void (*on_response)(h2_stream_t *s);
+	/* DATA payload; p points into the session's receive buffer, valid
+	 * during the call (see h2_stream_data_headroom). */
 	void (*on_data)(h2_stream_t *s, const uint8_t *p, size_t n);
 	/* The peer ended its side (END_STREAM). */
 	void (*on_end)(h2_stream_t *s);
@@ -97,6 +99,12 @@ int h2_stream_status(h2_stream_t *s);
  * absent. Pseudo-headers too (":method", ":authority", ":path"). Only valid
  * inside on_request / on_response: the headers are released after them. */
 const char *h2_stream_header(h2_stream_t *s, const char *name);
+
+/* Inside on_data only: how many bytes in front of p the callee may
+ * overwrite. They are frame headers and payloads of this read that nghttp2
+ * has parsed and delivered already, so a relay can build its own frame
+ * header there and send header and payload in one piece, without a copy. */
+size_t h2_stream_data_headroom(const h2_stream_t *s, const uint8_t *p);
 
 /* Queues bytes to send as DATA. ERR_TOOBIG when the buffer is full: check
  * h2_stream_room() and wait for on_drain. */

@@ -4,6 +4,7 @@
  * acknowledge DATA before the conn accepted it. */
 #include "core/relay.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,20 @@ static int ws_send(conn_t *c, enum ws_opcode op, const void *p, size_t n)
 		memcpy(w + hl, p, n);
 	conn_write_commit(c, hl + n);
 	return 0;
+}
+
+/* A binary frame of stream payload p[0..n). Where the receive buffer has
+ * room in front of p (h2_stream_data_headroom), the frame header is written
+ * there and header and payload are encrypted in one piece: no copy. */
+static int ws_send_payload(relay_t *r, const uint8_t *p, size_t n)
+{
+	uint8_t hdr[14];
+	size_t hl = ws_frame_header(hdr, WS_OP_BINARY, true, n, NULL);
+	if (h2_stream_data_headroom(r->stream, p) < hl)
+		return ws_send(r->conn, WS_OP_BINARY, p, n);
+	uint8_t *w = (uint8_t *)(uintptr_t)(p - hl); /* our buffer: h2.h says we may */
+	memcpy(w, hdr, hl);
+	return conn_write_direct(r->conn, w, hl + n);
 }
 
 static void send_ws_close(relay_t *r, uint16_t code)
@@ -193,7 +208,7 @@ static void s_on_data(h2_stream_t *s, const uint8_t *p, size_t n)
 		h2_stream_consume(s, n);
 		return;
 	}
-	int e = r->ws ? ws_send(r->conn, WS_OP_BINARY, p, n) : conn_write(r->conn, p, n);
+	int e = r->ws ? ws_send_payload(r, p, n) : conn_write(r->conn, p, n);
 	if (e) {
 		/* Only when the peer ignored flow control or the conn is
 		 * shutting: drop the session rather than grow. */

@@ -26,7 +26,7 @@ void ws_decoder_init(ws_decoder_t *d, bool server)
 	d->server = server;
 }
 
-void ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t pos)
+void ws_mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t mask[4], uint64_t pos)
 {
 	/* The key rotated to the current phase, twice: XORing 8 bytes with it
 	 * leaves the phase unchanged, so the word loop needs no bookkeeping. */
@@ -39,22 +39,24 @@ void ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t pos)
 	size_t i = 0;
 	for (; i + 32 <= n; i += 32) {
 		uint64_t w[4];
-		memcpy(w, p + i, sizeof(w));
+		memcpy(w, src + i, sizeof(w));
 		w[0] ^= m64;
 		w[1] ^= m64;
 		w[2] ^= m64;
 		w[3] ^= m64;
-		memcpy(p + i, w, sizeof(w));
+		memcpy(dst + i, w, sizeof(w));
 	}
 	for (; i + 8 <= n; i += 8) {
 		uint64_t w;
-		memcpy(&w, p + i, sizeof(w));
+		memcpy(&w, src + i, sizeof(w));
 		w ^= m64;
-		memcpy(p + i, &w, sizeof(w));
+		memcpy(dst + i, &w, sizeof(w));
 	}
 	for (; i < n; i++)
-		p[i] ^= m[i & 7];
+		dst[i] = src[i] ^ m[i & 7];
 }
+
+void ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t pos) { ws_mask_copy(p, p, n, mask, pos); }
 
 size_t ws_frame_header(uint8_t out[14], enum ws_opcode op, bool fin, uint64_t len, const uint8_t mask[4])
 {

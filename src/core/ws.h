@@ -75,6 +75,9 @@ size_t ws_frame_header(uint8_t out[14], enum ws_opcode op, bool fin, uint64_t le
 /* XORs p[0..n) with mask, where p starts at payload offset pos. 8 bytes at a
  * time. */
 void ws_mask(uint8_t *p, size_t n, const uint8_t mask[4], uint64_t pos);
+/* The same while copying src to dst (equal or not overlapping): one pass
+ * where a copy and ws_mask would make two. */
+void ws_mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t mask[4], uint64_t pos);
 
 /* Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA1(key + GUID)).
  * out gets 28 chars + NUL. */

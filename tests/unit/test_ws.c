@@ -552,6 +552,25 @@ static void test_ws_mask_matches_naive_at_unaligned_offsets_and_all_phases(void 
 			}
 }
 
+static void test_ws_mask_copy_matches_naive_and_leaves_source_alone(void **state)
+{
+	enum { MAXLEN = 80 };
+	uint8_t src[MAXLEN + 16], dst[MAXLEN + 16], want[MAXLEN + 16];
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 7 + 3);
+	for (size_t off = 0; off < 8; off++)
+		for (uint64_t pos = 0; pos < 8; pos++)
+			for (size_t len = 0; len <= MAXLEN; len++) {
+				memset(dst, 0xAA, sizeof(dst));
+				memset(want, 0xAA, sizeof(want));
+				memcpy(want + off, src + 3, len);
+				naive_mask(want + off, len, test_mask, pos);
+				ws_mask_copy(dst + off, src + 3, len, test_mask, pos);
+				assert_memory_equal(dst, want, sizeof(dst)); /* nothing outside touched */
+				assert_int_equal(src[3], 3 * 7 + 3);
+			}
+}
+
 static void test_ws_masked_roundtrip_with_every_mask_phase(void **state)
 {
 	/* A masked frame fed so that each piece starts at a different mask
@@ -730,6 +749,7 @@ int main(void)
 	    cmocka_unit_test(test_ws_large_frame_streamed_in_pieces),
 	    cmocka_unit_test(test_ws_frame_split_at_every_byte),
 	    cmocka_unit_test(test_ws_mask_matches_naive_at_unaligned_offsets_and_all_phases),
+	    cmocka_unit_test(test_ws_mask_copy_matches_naive_and_leaves_source_alone),
 	    cmocka_unit_test(test_ws_masked_roundtrip_with_every_mask_phase),
 	    cmocka_unit_test(test_ws_roundtrip_64bit_length),
 	    cmocka_unit_test(test_ws_frame_header_uses_minimal_length_encoding),
