@@ -284,6 +284,12 @@ static void e_on_open(conn_t *c, int status)
 			     "TLS handshake with edge %s:%s failed: certificate not trusted or not valid for %s "
 			     "(set BURROW_CA to the edge's ca.pem)",
 			     k->edge_host, k->edge_port, k->cfg->hostname);
+		else if (status == UV_ECONNRESET)
+			fail(k,
+			     "edge %s:%s closed the connection before the TLS handshake finished (an edge refuses "
+			     "addresses holding more than --max-unauth-per-addr unfinished connections): retry "
+			     "shortly, and check BURROW_EDGE=HOST:PORT",
+			     k->edge_host, k->edge_port);
 		else
 			fail(k, "cannot reach edge %s:%s: %s (set BURROW_EDGE=HOST:PORT if the edge is elsewhere)",
 			     k->edge_host, k->edge_port, err_str(status));

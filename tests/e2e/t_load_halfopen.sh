@@ -259,6 +259,23 @@ if [ "$(field held "$line")" != 8 ]; then
   fail_continue "held $(field held "$line") of 20, expected 8 ($line)"
 else pass; fi
 
+test_case "(c) a client refused by the cap says why in one line"
+# 8 silent connections from 127.0.0.1 fill its cap; burrow access (also from 127.0.0.1) is then reset.
+"$PYTHON" "$E2E_DIR/attack/halfopen.py" "$T/d.ready" --kind silent --front 8 --tunnel 0 --settle 0.5 \
+  --stop "$T/d.stop" --wait 20 >/dev/null 2>>"$LOGS/halfopen.err" &
+HOLD=$!
+d_open() { [ -e "$T/d.ready" ] || { _alive "$HOLD" || fail "halfopen.py: $(tail -n 1 "$LOGS/halfopen.err")"; return 1; }; }
+wait_for 20 d_open || fail "the 8 silent connections did not open"
+rc=0
+out=$(timeout 10 "$BURROW" access ssh --hostname ssh.site.test --id "$ID" --secret "$SECRET" </dev/null 2>&1) || rc=$?
+touch "$T/d.stop"
+wait "$HOLD" 2>/dev/null || true
+step "burrow access (exit $rc): $out"
+case $out in
+  "burrow: ssh.site.test: edge "*" closed the connection before the TLS handshake finished"*"--max-unauth-per-addr"*) pass ;;
+  *) fail_continue "exit $rc, expected the one-line cap message, got: $out" ;;
+esac
+
 test_case "(c) all $N_AUTH sessions still work and end cleanly; nothing is left counted"
 touch "$T/go"
 all_ended() { [ "$(cat "$T"/c*.rc 2>/dev/null | wc -l)" -ge "$N_AUTH" ]; }
