@@ -4,6 +4,7 @@
 #   make test       ASan+UBSan build in build/asan: unit + e2e tests; fuzz smoke; valgrind on the release build
 #   make demo       install deps, build, run a local demo (edge, connector, sshd, ssh)
 #   make fuzz-smoke short libFuzzer runs of every fuzz target (clang)
+#   make fuzz       long runs of every fuzz target (FUZZ_SECONDS each, default 600)
 
 BUILD ?= build
 CC ?= cc
@@ -80,15 +81,25 @@ demo:
 
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(patsubst fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_CC = clang $(CPPFLAGS) -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined \
+	-Wall -Wextra $(WERROR) -Wno-unused-parameter
 build/fuzz/%: fuzz/%.c $(CORE_SRC)
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined \
-		$(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LIBS)
+	$(FUZZ_CC) $(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LIBS)
+
+# The admin API target runs on a real store, so it links the edge (no main in src/edge/).
+build/fuzz/fuzz_admin: fuzz/fuzz_admin.c $(EDGE_SRC) $(CORE_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(shell pkg-config --cflags $(PKGS) $(EDGE_PKGS)) -o $@ $^ $(EDGE_LIBS)
 
 fuzz-bins: $(FUZZ_BIN)
 
 fuzz-smoke: $(FUZZ_BIN)
 	fuzz/run-smoke $(FUZZ_BIN)
+
+# Long runs: FUZZ_SECONDS (default 600) per target.
+fuzz: $(FUZZ_BIN)
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} fuzz/run-smoke $(FUZZ_BIN)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 -Isrc \

@@ -98,7 +98,18 @@ void admin__error(admin_ctx_t *c, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	admin__reply(c, status, json_pack("{s:s}", "error", msg));
+	json_t *obj = json_pack("{s:s}", "error", msg);
+	/* Texts echo what the client sent, and a byte limit (msg's, or a callee's
+	 * "%.40s") can cut a UTF-8 sequence in two. jansson refuses invalid UTF-8,
+	 * which would turn the error into a 500 without a body: such a text loses
+	 * its non-ASCII bytes instead. */
+	if (!obj) {
+		for (char *p = msg; *p; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+		obj = json_pack("{s:s}", "error", msg);
+	}
+	admin__reply(c, status, obj);
 }
 
 void admin__store_error(admin_ctx_t *c, const char *what)

@@ -489,6 +489,24 @@ static void test_admin_malformed_json_400(void **state)
 	free(resp.body);
 }
 
+/* Every response has a JSON body (fuzz_admin checks it). An unknown
+ * selector is echoed cut to 40 bytes, which can split a UTF-8 sequence; the
+ * error must still be a 400 with a JSON body, not a 500 without one. */
+static void test_admin_error_echo_cut_mid_utf8_400(void **state)
+{
+	fixture_t *f = *state;
+	/* "a" and 25 U+00E9: the selector's 40th byte starts a two-byte sequence */
+	static const char body[] =
+	    "{\"action\":\"allow\",\"include\":[\"a"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\"]}";
+	json_t *e = call(f, "POST", "/api/v1/apps/nope/policies", body, 400);
+	assert_non_null(strstr(str(e, "error"), "unknown selector"));
+	json_decref(e);
+}
+
 int main(void)
 {
 	log_set_level(L_ERROR);
@@ -501,6 +519,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_admin_policy_add_list_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_admin_unknown_path_404, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_admin_malformed_json_400, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_admin_error_echo_cut_mid_utf8_400, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
