@@ -21,6 +21,7 @@
 static void conn_pump(conn_t *c);
 static void conn_fail(conn_t *c, int err);
 static void conn_push(conn_t *c);
+static void conn_start_reading(conn_t *c);
 static bool check_drained(conn_t *c);
 
 #define CONN_PUSH_ROUNDS 16            /* encrypt-and-send rounds per push: up to 1 MiB of TLS */
@@ -41,8 +42,19 @@ static conn_t *all_head;
 static uv_timer_t sweeper;
 static size_t freed_since_sweep; /* by closed conns, roughly */
 
+static uint64_t turn; /* loop iterations, counted by on_flush */
+
+static bool can_read_more(const conn_t *c)
+{
+	return !c->paused && buf_used(&c->rbuf) < CONN_RBUF_MAX / 2;
+}
+
+/* Runs once per loop iteration, before the loop polls for I/O: sends what
+ * the iteration queued, and lets conns that used their read budget read
+ * again. */
 static void on_flush(uv_prepare_t *h)
 {
+	turn++;
 	while (dirty_head) {
 		conn_t *c = dirty_head;
 		dirty_head = c->dirty_next;
@@ -50,6 +62,11 @@ static void on_flush(uv_prepare_t *h)
 			dirty_head->dirty_prev = NULL;
 		c->dirty = false;
 		c->dirty_next = c->dirty_prev = NULL;
+		if (c->yielded) {
+			c->yielded = false;
+			if (can_read_more(c))
+				conn_start_reading(c);
+		}
 		conn_push(c);
 		check_drained(c);
 	}
@@ -378,7 +395,8 @@ static int send_out(conn_t *c, buf_t *out, bool try_first)
  * one conn cannot hog the loop. */
 static void conn_push(conn_t *c)
 {
-	unmark_dirty(c);
+	if (!c->yielded) /* a yielded conn stays listed: on_flush restarts its reading */
+		unmark_dirty(c);
 	if (c->closing || c->writing || !c->out)
 		goto drain; /* !out: no stream yet (or a test harness without one) */
 	for (int round = 0; round < CONN_PUSH_ROUNDS; round++) {
@@ -616,12 +634,21 @@ static void conn_pump(conn_t *c)
 	c->in_pump = false;
 	if (c->closing)
 		return;
-	/* Keep the ring draining unless the owner asked us to stop or rbuf is
-	 * full of bytes the owner has not taken. */
-	if (!c->paused && buf_used(&c->rbuf) < CONN_RBUF_MAX / 2)
+	/* Keep the ring draining unless the owner asked us to stop, rbuf is
+	 * full of bytes the owner has not taken, or this conn has read its
+	 * share of the loop iteration: libuv would read one socket up to 32
+	 * times (2 MiB, milliseconds of TLS work) before any other socket's
+	 * turn, and an interactive session's byte would wait behind a bulk
+	 * one's. on_flush lets it read again next iteration. */
+	if (can_read_more(c) && !(c->read_turn == turn && c->turn_read >= CONN_TURN_READ)) {
 		conn_start_reading(c);
-	else
+	} else {
 		conn_stop_reading(c);
+		if (can_read_more(c)) {
+			c->yielded = true;
+			mark_dirty(c);
+		}
+	}
 	conn_push(c);
 }
 
@@ -654,6 +681,11 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		return;
 	mark_busy(c);
 	buf_commit(c->ssl ? &c->tin : &c->rbuf, (size_t)n);
+	if (c->read_turn != turn) {
+		c->read_turn = turn;
+		c->turn_read = 0;
+	}
+	c->turn_read += (size_t)n;
 	conn_pump(c);
 }
 

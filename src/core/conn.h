@@ -39,6 +39,8 @@
 /* Ciphertext out: room for four full records (4 x 16,406 bytes) so a 64 KiB
  * batch of HTTP/2 frames leaves in one write, not as 65,536 + 88 bytes. */
 #define CONN_TLS_OUT (CONN_TLS_BUF + 1024)
+/* Bytes one conn may read per loop iteration before the others' turn. */
+#define CONN_TURN_READ (128 * 1024)
 #define CONN_IDLE_MS 2000        /* buffers of a conn quiet this long are released */
 
 typedef struct conn conn_t;
@@ -106,6 +108,9 @@ struct conn {
 	bool dirty;        /* on the flush list */
 	bool busy;         /* did I/O since the last idle sweep */
 	bool trimmed;      /* buffers released, no I/O since */
+	bool yielded;      /* stopped reading for the rest of this loop iteration */
+	uint64_t read_turn; /* loop iteration of the last read */
+	size_t turn_read;   /* bytes read in it */
 	conn_t *dirty_next;
 	conn_t *dirty_prev;
 	conn_t *all_next; /* every live conn, for the idle sweep */
