@@ -92,6 +92,10 @@ build/fuzz/fuzz_admin: fuzz/fuzz_admin.c $(EDGE_SRC) $(CORE_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(shell pkg-config --cflags $(PKGS) $(EDGE_PKGS)) -o $@ $^ $(EDGE_LIBS)
 
+build/fuzz/fuzz_ingress: fuzz/fuzz_ingress.c src/tunnel/ingress.c $(CORE_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LIBS)
+
 fuzz-bins: $(FUZZ_BIN)
 
 fuzz-smoke: $(FUZZ_BIN)

@@ -1,7 +1,9 @@
 /* ingress.c — hostname -> origin rules. */
 #include "tunnel/ingress.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/addr.h"
@@ -11,6 +13,19 @@ static const struct {
 	const char *scheme;
 	const char *port;
 } schemes[] = {{"ssh", "22"}, {"tcp", NULL}, {"rdp", "3389"}};
+
+/* Digits only (addr_split lets strtol take " 22" or "+22") and not 0,
+ * which would be dialled as "any port". */
+static bool port_valid(const char *p)
+{
+	if (!*p || strlen(p) > 5)
+		return false;
+	for (const char *q = p; *q; q++)
+		if (*q < '0' || *q > '9')
+			return false;
+	long v = strtol(p, NULL, 10);
+	return v >= 1 && v <= 65535;
+}
 
 int ingress_add(ingress_t *in, const char *hostname, const char *url, char *err, size_t errlen)
 {
@@ -26,7 +41,8 @@ int ingress_add(ingress_t *in, const char *hostname, const char *url, char *err,
 	}
 	const char *sep = strstr(url, "://");
 	if (!sep || (size_t)(sep - url) >= sizeof(r->scheme)) {
-		snprintf(err, errlen, "invalid origin URL %s: expected ssh://HOST:PORT, tcp://HOST:PORT or rdp://HOST",
+		snprintf(err, errlen,
+			 "invalid origin URL %s: expected ssh://HOST:PORT, tcp://HOST:PORT or rdp://HOST",
 			 url);
 		return ERR_INVAL;
 	}
@@ -37,11 +53,16 @@ int ingress_add(ingress_t *in, const char *hostname, const char *url, char *err,
 		if (strcmp(r->scheme, schemes[i].scheme) == 0)
 			break;
 	if (i == sizeof(schemes) / sizeof(schemes[0])) {
-		snprintf(err, errlen, "unsupported origin scheme %s: use ssh://, tcp:// or rdp://", r->scheme);
+		snprintf(err, errlen, "unsupported origin scheme %s: use ssh://, tcp:// or rdp://",
+			 r->scheme);
 		return ERR_INVAL;
 	}
 	defport = schemes[i].port;
 	char hostport[300];
+	if (strlen(sep + 3) >= sizeof(hostport)) {
+		snprintf(err, errlen, "origin URL too long (%zu bytes)", strlen(url));
+		return ERR_INVAL;
+	}
 	snprintf(hostport, sizeof(hostport), "%s", sep + 3);
 	char *slash = strchr(hostport, '/');
 	if (slash)
@@ -49,6 +70,10 @@ int ingress_add(ingress_t *in, const char *hostname, const char *url, char *err,
 	if (addr_split(hostport, defport, r->host, sizeof(r->host), r->port, sizeof(r->port)) != 0) {
 		snprintf(err, errlen, "invalid origin address in %s%s", url,
 			 defport ? "" : ": tcp:// needs a port, e.g. tcp://localhost:5432");
+		return ERR_INVAL;
+	}
+	if (!port_valid(r->port)) {
+		snprintf(err, errlen, "invalid origin port in %s: use a number from 1 to 65535", url);
 		return ERR_INVAL;
 	}
 	in->n++;

@@ -30,6 +30,26 @@ static void test_ingress_tcp_needs_port(void **st)
 	assert_int_equal(ingress_add(&in, "db.site.test", "tcp://10.0.0.5:5432", err, sizeof(err)), 0);
 }
 
+/* Found by fuzz_ingress: port 0 (and strtol's " 22" / "+22") were taken as
+ * origin ports, and a URL longer than the parse buffer was cut silently. */
+static void test_ingress_rejects_port_zero_signs_and_overlong_urls(void **st)
+{
+	ingress_t in = {0};
+	char err[256];
+	assert_int_equal(ingress_add(&in, "a.test", "tcp://10.0.0.5:0", err, sizeof(err)), ERR_INVAL);
+	assert_non_null(strstr(err, "1 to 65535"));
+	assert_int_equal(ingress_add(&in, "a.test", "tcp://10.0.0.5:+22", err, sizeof(err)), ERR_INVAL);
+	assert_int_equal(ingress_add(&in, "a.test", "tcp://10.0.0.5: 22", err, sizeof(err)), ERR_INVAL);
+	assert_int_equal(ingress_add(&in, "a.test", "tcp://10.0.0.5:65536", err, sizeof(err)), ERR_INVAL);
+	char url[400] = "ssh://";
+	memset(url + 6, 'a', 320);
+	url[326] = '\0';
+	assert_int_equal(ingress_add(&in, "a.test", url, err, sizeof(err)), ERR_INVAL);
+	assert_non_null(strstr(err, "too long"));
+	assert_int_equal(in.n, 0);
+	assert_int_equal(ingress_add(&in, "a.test", "tcp://10.0.0.5:65535", err, sizeof(err)), 0);
+}
+
 static void test_ingress_rejects_unknown_scheme(void **st)
 {
 	ingress_t in = {0};
@@ -60,11 +80,12 @@ static void test_ingress_ipv6_origin(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ingress_ssh_default_port),
-		cmocka_unit_test(test_ingress_tcp_needs_port),
-		cmocka_unit_test(test_ingress_rejects_unknown_scheme),
-		cmocka_unit_test(test_ingress_no_match_for_other_hosts),
-		cmocka_unit_test(test_ingress_ipv6_origin),
+	    cmocka_unit_test(test_ingress_ssh_default_port),
+	    cmocka_unit_test(test_ingress_tcp_needs_port),
+	    cmocka_unit_test(test_ingress_rejects_unknown_scheme),
+	    cmocka_unit_test(test_ingress_rejects_port_zero_signs_and_overlong_urls),
+	    cmocka_unit_test(test_ingress_no_match_for_other_hosts),
+	    cmocka_unit_test(test_ingress_ipv6_origin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
