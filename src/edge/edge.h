@@ -94,11 +94,22 @@ void edge_accepted(edge_t *e, const char *listener, uv_stream_t *client);
 /* ---- unauthenticated connections per address (edge/unauth.c) ---- */
 int edge_unauth_init(edge_t *e, uint32_t limit);
 void edge_unauth_free(edge_t *e);
-/* Right after accept: counts c as unauthenticated for peer's address in
- * *ent. When that address is at its cap, resets and closes c at once, counts
- * and logs (at most every 10 s) the refusal, and returns false. */
-bool edge_unauth_take(edge_t *e, enum edge_listener l, conn_t *c, const struct sockaddr_storage *peer,
-		      addrcap_entry_t **ent);
+/* A connection just accepted on a listener and counted against its source
+ * address's cap. */
+typedef struct edge_accept {
+	conn_t *c;
+	char peer[64]; /* address as text */
+	struct sockaddr_storage peer_ss;
+	addrcap_entry_t *unauth; /* release with edge_unauth_release */
+} edge_accept_t;
+/* A listener's connection callback: accepts from server (TLS with ctx),
+ * tells the metrics (edge_accept_failed / edge_accepted) and counts the
+ * connection as unauthenticated for its address. False when the accept
+ * failed or the address is at its cap; the refusal is then reset at once,
+ * counted and logged (at most every 10 s), and the conn is closing. The
+ * conn has no callbacks yet: the caller sets c->cbs and c->data. */
+bool edge_unauth_accept(edge_t *e, enum edge_listener l, uv_stream_t *server, int status, SSL_CTX *ctx,
+			edge_accept_t *a);
 /* Once the connection authenticated or closed; safe to call again (*ent is
  * NULL afterwards). */
 void edge_unauth_release(edge_t *e, enum edge_listener l, addrcap_entry_t **ent);

@@ -530,38 +530,21 @@ static const conn_cbs_t front_cbs = {
 static void on_front_connection(uv_stream_t *server, int status)
 {
 	edge_t *e = server->data;
-	static const conn_cbs_t none = {0};
-	if (status < 0) {
-		edge_accept_failed(e, "client", status);
+	edge_accept_t a;
+	if (!edge_unauth_accept(e, EDGE_CLIENT, server, status, e->app_ctx, &a))
 		return;
-	}
-	/* Accepted before anything else is set up, so that a connection
-	 * from an address at its cap costs no more than the accept. */
-	conn_t *c = conn_new(e->loop, &none, NULL);
-	if (!c)
-		return;
-	if (conn_accept(c, server, e->app_ctx) != 0) {
-		conn_close(c);
-		return;
-	}
-	char peer[64];
-	struct sockaddr_storage peer_ss;
-	addrcap_entry_t *unauth;
-	conn_peer_ip(c, peer, sizeof(peer), &peer_ss);
-	edge_accepted(e, "client", c->in);
-	if (!edge_unauth_take(e, EDGE_CLIENT, c, &peer_ss, &unauth))
-		return;
+	conn_t *c = a.c;
 	front_t *f = calloc(1, sizeof(*f));
 	if (!f) {
-		edge_unauth_release(e, EDGE_CLIENT, &unauth);
+		edge_unauth_release(e, EDGE_CLIENT, &a.unauth);
 		conn_close(c);
 		return;
 	}
 	f->e = e;
 	f->c = c;
-	f->unauth = unauth;
-	memcpy(f->peer, peer, sizeof(f->peer));
-	f->peer_ss = peer_ss;
+	f->unauth = a.unauth;
+	memcpy(f->peer, a.peer, sizeof(f->peer));
+	f->peer_ss = a.peer_ss;
 	f->refs = 2; /* the conn's and the timer's */
 	http1_init(&f->hp, true, FRONT_MAX_BODY);
 	uv_timer_init(e->loop, &f->timer);

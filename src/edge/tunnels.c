@@ -294,37 +294,20 @@ static const h2_session_cbs_t tunnel_session_cbs = {
 static void on_tunnel_connection(uv_stream_t *server, int status)
 {
 	edge_t *e = server->data;
-	if (status < 0) {
-		edge_accept_failed(e, "tunnel", status);
+	edge_accept_t a;
+	if (!edge_unauth_accept(e, EDGE_TUNNEL, server, status, e->tunnel_ctx, &a))
 		return;
-	}
-	static const conn_cbs_t none = {0};
-	/* Accepted before anything else is set up, so that a connection
-	 * from an address at its cap costs no more than the accept. */
-	conn_t *c = conn_new(e->loop, &none, NULL);
-	if (!c)
-		return;
-	if (conn_accept(c, server, e->tunnel_ctx) != 0) {
-		conn_close(c);
-		return;
-	}
-	char peer[64];
-	struct sockaddr_storage peer_ss;
-	addrcap_entry_t *unauth;
-	conn_peer_ip(c, peer, sizeof(peer), &peer_ss);
-	edge_accepted(e, "tunnel", c->in);
-	if (!edge_unauth_take(e, EDGE_TUNNEL, c, &peer_ss, &unauth))
-		return;
+	conn_t *c = a.c;
 	edge_tconn_t *t = calloc(1, sizeof(*t));
 	if (!t) {
-		edge_unauth_release(e, EDGE_TUNNEL, &unauth);
+		edge_unauth_release(e, EDGE_TUNNEL, &a.unauth);
 		conn_close(c);
 		return;
 	}
 	t->e = e;
 	t->refs = 1;
-	t->unauth = unauth;
-	memcpy(t->peer, peer, sizeof(t->peer));
+	t->unauth = a.unauth;
+	memcpy(t->peer, a.peer, sizeof(t->peer));
 	buf_init(&t->body, REG_MAX_BODY);
 	t->h2 = h2_session_new(c, false, &tunnel_session_cbs, t);
 	if (!t->h2) {

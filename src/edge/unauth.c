@@ -11,6 +11,7 @@
  * locked out for good), or log more than one line per 10 s however hard a
  * peer knocks. */
 #include <openssl/rand.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "core/err.h"
@@ -76,17 +77,36 @@ static void warn_refused(edge_t *e, enum edge_listener l, const struct sockaddr_
 			 err_str(r), more);
 }
 
-bool edge_unauth_take(edge_t *e, enum edge_listener l, conn_t *c, const struct sockaddr_storage *peer,
-		      addrcap_entry_t **ent)
+bool edge_unauth_accept(edge_t *e, enum edge_listener l, uv_stream_t *server, int status, SSL_CTX *ctx,
+			edge_accept_t *a)
 {
-	int r = addrcap_take(e->unauth[l], (const struct sockaddr *)peer, ent);
-	if (r == 0)
-		return true;
-	if (r == ERR_TOOBIG)
-		e->m.unauth_refused[l]++;
-	warn_refused(e, l, peer, r);
-	reset_close(c);
-	return false;
+	static const conn_cbs_t none = {0};
+	memset(a, 0, sizeof(*a));
+	if (status < 0) {
+		edge_accept_failed(e, listener_name[l], status);
+		return false;
+	}
+	/* Accepted before anything else is set up, so that a connection
+	 * from an address at its cap costs no more than the accept. */
+	conn_t *c = conn_new(e->loop, &none, NULL);
+	if (!c)
+		return false;
+	if (conn_accept(c, server, ctx) != 0) {
+		conn_close(c);
+		return false;
+	}
+	conn_peer_ip(c, a->peer, sizeof(a->peer), &a->peer_ss);
+	edge_accepted(e, listener_name[l], c->in);
+	int r = addrcap_take(e->unauth[l], (const struct sockaddr *)&a->peer_ss, &a->unauth);
+	if (r != 0) {
+		if (r == ERR_TOOBIG)
+			e->m.unauth_refused[l]++;
+		warn_refused(e, l, &a->peer_ss, r);
+		reset_close(c);
+		return false;
+	}
+	a->c = c;
+	return true;
 }
 
 void edge_unauth_release(edge_t *e, enum edge_listener l, addrcap_entry_t **ent)
