@@ -18,18 +18,8 @@ import ssl
 import struct
 import sys
 
-
-def frame(op, payload):
-    key = os.urandom(4)
-    n = len(payload)
-    if n < 126:
-        h = struct.pack("!BB", 0x80 | op, 0x80 | n)
-    elif n <= 0xFFFF:
-        h = struct.pack("!BBH", 0x80 | op, 0x80 | 126, n)
-    else:
-        h = struct.pack("!BBQ", 0x80 | op, 0x80 | 127, n)
-    kint = int.from_bytes(key * (n // 4 + 1), "little") & ((1 << (8 * n)) - 1)
-    return h + key + (int.from_bytes(payload, "little") ^ kint).to_bytes(n, "little")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "attack"))
+from edge_attack import frame  # noqa: E402  (a masked client frame)
 
 
 async def run(source, host):
