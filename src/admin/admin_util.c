@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/addr.h"
 #include "core/err.h"
 
 static bool is_digit(char c)
@@ -159,17 +160,8 @@ int admin_parse_url(const char *s, admin_url_t *u, char *err, size_t errlen)
 	}
 
 	if (port) {
-		unsigned long v = 0;
-		if (plen == 0 || plen > 5)
+		if (addr_port_parse(port, plen, &u->port_num) != 0)
 			goto bad_port;
-		for (size_t i = 0; i < plen; i++) {
-			if (!is_digit(port[i]))
-				goto bad_port;
-			v = v * 10 + (unsigned long)(port[i] - '0');
-		}
-		if (v == 0 || v > 65535)
-			goto bad_port;
-		u->port_num = (uint16_t)v;
 	} else {
 		u->port_num = 443;
 	}

@@ -62,3 +62,19 @@ int addr_parse_ip(const char *s, struct sockaddr_storage *ss)
 		return 0;
 	return ERR_INVAL;
 }
+
+int addr_port_parse(const char *p, size_t n, uint16_t *out)
+{
+	unsigned long v = 0;
+	if (n == 0 || n > 5)
+		return ERR_INVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return ERR_INVAL;
+		v = v * 10 + (unsigned long)(p[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return ERR_INVAL;
+	*out = (uint16_t)v;
+	return 0;
+}

@@ -1,9 +1,7 @@
 /* ingress.c — hostname -> origin rules. */
 #include "tunnel/ingress.h"
 
-#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/addr.h"
@@ -13,19 +11,6 @@ static const struct {
 	const char *scheme;
 	const char *port;
 } schemes[] = {{"ssh", "22"}, {"tcp", NULL}, {"rdp", "3389"}};
-
-/* Digits only (addr_split lets strtol take " 22" or "+22") and not 0,
- * which would be dialled as "any port". */
-static bool port_valid(const char *p)
-{
-	if (!*p || strlen(p) > 5)
-		return false;
-	for (const char *q = p; *q; q++)
-		if (*q < '0' || *q > '9')
-			return false;
-	long v = strtol(p, NULL, 10);
-	return v >= 1 && v <= 65535;
-}
 
 int ingress_add(ingress_t *in, const char *hostname, const char *url, char *err, size_t errlen)
 {
@@ -72,7 +57,10 @@ int ingress_add(ingress_t *in, const char *hostname, const char *url, char *err,
 			 defport ? "" : ": tcp:// needs a port, e.g. tcp://localhost:5432");
 		return ERR_INVAL;
 	}
-	if (!port_valid(r->port)) {
+	uint16_t port;
+	/* addr_split lets strtol take " 22" or "+22", and 0 would be dialled
+	 * as "any port". */
+	if (addr_port_parse(r->port, strlen(r->port), &port) != 0) {
 		snprintf(err, errlen, "invalid origin port in %s: use a number from 1 to 65535", url);
 		return ERR_INVAL;
 	}
