@@ -48,10 +48,13 @@ int buf_reserve(buf_t *b, size_t n)
 	size_t used = buf_used(b);
 	if (n > b->max || used > b->max - n)
 		return ERR_TOOBIG;
-	/* Compact only when the move costs no more than what was consumed
-	 * (amortised O(1) per byte), or when growing is not allowed. A large
-	 * backlog behind a small consumed prefix is not moved on every append. */
-	if (b->off && b->cap - used >= n && (b->off >= used || b->cap >= b->max)) {
+	/* Compact instead of growing while the live bytes and n fill at most
+	 * three quarters of the block: the next move is then at least a
+	 * quarter block of appends away, so a byte is moved at most three
+	 * times on average. A backlog that only slides through the buffer (a
+	 * reader slower than its writer) then stays in pages already touched,
+	 * rather than doubling the block and touching new ones as it moves. */
+	if (b->off && b->cap - used >= n && (b->off >= used || used + n <= b->cap - b->cap / 4 || b->cap >= b->max)) {
 		buf_compact(b);
 		return 0;
 	}

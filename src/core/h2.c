@@ -32,6 +32,9 @@ struct h2_stream {
 	bool want_drain;
 	bool drain_queued;
 	bool busy; /* queued or sent DATA since the last sweep */
+	uint32_t rwin;        /* our receive window for it */
+	uint64_t epoch_ns;    /* autotuning: when the current period began */
+	size_t epoch_bytes;   /* consumed since then */
 	h2_stream_t *next;
 	h2_stream_t *prev;
 	h2_stream_t *drain_next;
@@ -52,7 +55,21 @@ struct h2_session {
 	bool closing;
 	bool goaway;
 	int err;
+	uint64_t rtt_ns;  /* smoothed PING round trip, 0 before the first */
+	uint64_t rtt_at;  /* when it was last sampled */
+	uint64_t ping_ns; /* send time of our outstanding PING, else 0 */
 };
+
+/* Window autotuning looks at a stream's pace over at least this long. */
+#define H2_TUNE_PERIOD_NS (100ULL * 1000000)
+/* A round trip older than this is measured again (paths change). */
+#define H2_RTT_REFRESH_NS (2ULL * 1000000000)
+/* A PING unanswered this long is given up and may be sent again. */
+#define H2_PING_GIVEUP_NS (30ULL * 1000000000)
+
+static uint64_t (*h2_clock)(void) = uv_hrtime;
+
+void h2_set_clock(uint64_t (*now)(void)) { h2_clock = now ? now : uv_hrtime; }
 
 nghttp2_nv h2_nv(const char *name, const char *value)
 {
@@ -70,6 +87,8 @@ static h2_stream_t *stream_new(h2_session_t *h)
 	if (!s)
 		return NULL;
 	s->sess = h;
+	s->rwin = H2_STREAM_WINDOW_INIT;
+	s->epoch_ns = h2_clock();
 	buf_init(&s->out, H2_STREAM_OUT_MAX);
 	buf_init(&s->hdrs, H2_HDR_STORE_MAX);
 	s->next = h->streams;
@@ -173,13 +192,77 @@ void h2_stream_end(h2_stream_t *s)
 	stream_resume(s);
 }
 
+static void session_ping(h2_session_t *h, uint64_t now)
+{
+	if (h->ping_ns && now - h->ping_ns < H2_PING_GIVEUP_NS)
+		return;
+	uint8_t opaque[8];
+	memcpy(opaque, &now, sizeof(opaque));
+	if (nghttp2_submit_ping(h->ng, NGHTTP2_FLAG_NONE, opaque) == 0)
+		h->ping_ns = now;
+}
+
+static void ping_acked(h2_session_t *h, const uint8_t opaque[8])
+{
+	uint64_t sent;
+	memcpy(&sent, opaque, sizeof(sent));
+	if (!h->ping_ns || sent != h->ping_ns)
+		return; /* not ours, or given up */
+	uint64_t now = h2_clock();
+	uint64_t sample = now - sent;
+	h->rtt_ns = h->rtt_ns ? (7 * h->rtt_ns + sample) / 8 : sample;
+	h->rtt_at = now;
+	h->ping_ns = 0;
+}
+
+/* Every period (H2_TUNE_PERIOD_NS, or four round trips if longer) the
+ * stream's window is set from its pace over that period: doubled when four
+ * round trips of it no longer fit in half the window (the window, not the
+ * reader, may be what holds the sender back), halved when they would fit
+ * in an eighth. The pace is taken over a whole period, not per window:
+ * a slow reader behind a kernel socket buffer takes bytes in bursts (MBs
+ * within a millisecond, then nothing for 200 ms), and a burst is no reason
+ * to hold more. */
+static void stream_autotune(h2_stream_t *s, size_t n)
+{
+	h2_session_t *h = s->sess;
+	s->epoch_bytes += n;
+	uint64_t now = h2_clock();
+	uint64_t took = now - s->epoch_ns;
+	uint64_t rtt = h->rtt_ns;
+	if (took < H2_TUNE_PERIOD_NS || took < 4 * rtt)
+		return;
+	/* bytes consumed in four round trips at this pace; no overflow: both
+	 * factors stay below 2^32 in any period that is not hours long */
+	uint64_t need = 4 * rtt / 1000 * s->epoch_bytes / (took / 1000);
+	uint32_t w = s->rwin;
+	if (rtt && need > s->rwin / 2)
+		w = s->rwin * 2 < H2_STREAM_WINDOW_MAX ? s->rwin * 2 : H2_STREAM_WINDOW_MAX;
+	else if (rtt && need < s->rwin / 8)
+		w = s->rwin / 2 > H2_STREAM_WINDOW_INIT ? s->rwin / 2 : H2_STREAM_WINDOW_INIT;
+	if (w != s->rwin && nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, s->id, (int32_t)w) == 0) {
+		log_debug("h2: stream %d window %u -> %u KiB (%zu KiB in %llu ms, rtt %llu us)", s->id,
+			  s->rwin / 1024, w / 1024, s->epoch_bytes / 1024, (unsigned long long)(took / 1000000),
+			  (unsigned long long)(rtt / 1000));
+		s->rwin = w;
+	}
+	s->epoch_ns = now;
+	s->epoch_bytes = 0;
+	if (!rtt || now - h->rtt_at > H2_RTT_REFRESH_NS)
+		session_ping(h, now);
+}
+
 void h2_stream_consume(h2_stream_t *s, size_t n)
 {
 	if (s->sess->closing || n == 0)
 		return;
 	nghttp2_session_consume(s->sess->ng, s->id, n);
+	stream_autotune(s, n);
 	kick(s->sess);
 }
+
+size_t h2_stream_window(const h2_stream_t *s) { return s->rwin; }
+uint64_t h2_session_rtt(const h2_session_t *h) { return h->rtt_ns; }
 
 void h2_stream_reset(h2_stream_t *s, uint32_t code)
 {
@@ -371,6 +454,10 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
 		h->goaway = true;
 		return 0;
 	}
+	if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+		ping_acked(h, frame->ping.opaque_data);
+		return 0;
+	}
 	if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
 		return 0;
 	h2_stream_t *s = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
@@ -466,6 +553,10 @@ static void on_conn_open(conn_t *c, int status)
 			log_debug("h2: peer did not negotiate ALPN h2");
 			status = ERR_PROTO;
 		}
+	}
+	if (status == 0) {
+		session_ping(h, h2_clock()); /* the first round trip, for autotuning */
+		kick(h);
 	}
 	if (h->cbs->on_open)
 		h->cbs->on_open(h, status);
@@ -576,7 +667,7 @@ h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs
 		goto fail;
 	nghttp2_settings_entry iv[] = {
 		{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS},
-		{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
+		{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW_INIT},
 		{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
 	};
 	if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv, server ? 2 : 3) ||
@@ -588,6 +679,8 @@ h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs
 	c->data = h;
 	c->high_water = H2_CONN_HIGH_WATER;
 	c->low_water = H2_CONN_LOW_WATER;
+	if (c->opened)
+		session_ping(h, h2_clock()); /* else once open: a handshake is no round trip */
 	kick(h);
 	return h;
 fail:

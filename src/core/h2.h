@@ -22,7 +22,13 @@
 #include "core/buf.h"
 #include "core/conn.h"
 
-#define H2_STREAM_WINDOW (2 * 1024 * 1024)
+/* Receive windows start at INIT and follow each stream's pace, between
+ * INIT and MAX: about four round trips of what its reader took over the
+ * last 100 ms or more (the idea of TCP's receive autotuning). A slow or
+ * interactive stream so holds at most INIT in flight; a fast one over a
+ * long path gets what rate x RTT needs. */
+#define H2_STREAM_WINDOW_INIT (256 * 1024)
+#define H2_STREAM_WINDOW_MAX (2 * 1024 * 1024)
 #define H2_CONN_WINDOW ((1U << 31) - 1)
 #define H2_STREAM_OUT_MAX (512 * 1024) /* per-stream outgoing buffer cap */
 #define H2_STREAM_OUT_LOW (128 * 1024)
@@ -112,10 +118,19 @@ int h2_stream_write(h2_stream_t *s, const void *p, size_t n);
 size_t h2_stream_room(h2_stream_t *s);
 /* END_STREAM after the queued bytes (half-close). */
 void h2_stream_end(h2_stream_t *s);
-/* Tells the peer we processed n received bytes (opens its window). */
+/* Tells the peer we processed n received bytes (opens its window, and
+ * grows it when the reader keeps up faster than the window allows). */
 void h2_stream_consume(h2_stream_t *s, size_t n);
+/* The stream's receive window now (H2_STREAM_WINDOW_INIT..MAX). */
+size_t h2_stream_window(const h2_stream_t *s);
+/* Smoothed round trip of the session's PINGs in ns; 0 before the first. */
+uint64_t h2_session_rtt(const h2_session_t *h);
 /* Aborts the stream (RST_STREAM). on_close follows. */
 void h2_stream_reset(h2_stream_t *s, uint32_t error_code);
+
+/* Tests only: the monotonic clock (ns) that windows and PINGs use; NULL
+ * restores uv_hrtime. */
+void h2_set_clock(uint64_t (*now)(void));
 
 /* Builds an nghttp2_nv from two C strings (no copy flags: the strings must
  * live until the submit call returns; nghttp2 copies them). */

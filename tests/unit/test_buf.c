@@ -24,6 +24,35 @@ static void test_buf_append_respects_cap(void **st)
 	buf_free(&b);
 }
 
+/* A backlog that slides through the buffer (a slow reader: appends and
+ * consumes at the same pace) stays in the block it has: no doubling, so no
+ * new pages touched as the bytes move. Byte order is kept across moves. */
+static void test_buf_sliding_backlog_keeps_its_block(void **st)
+{
+	buf_t b;
+	buf_init(&b, 1 << 20);
+	uint8_t chunk[1024];
+	unsigned next_in = 0, next_out = 0;
+	for (int i = 0; i < 40; i++) {
+		for (size_t k = 0; k < sizeof(chunk); k++)
+			chunk[k] = (uint8_t)(next_in++ * 7);
+		assert_int_equal(buf_append(&b, chunk, sizeof(chunk)), 0);
+	}
+	size_t cap = b.cap; /* 64 KiB for a 40 KiB backlog */
+	assert_int_equal(cap, 64 * 1024);
+	for (int i = 0; i < 2000; i++) {
+		for (size_t k = 0; k < sizeof(chunk); k++)
+			chunk[k] = (uint8_t)(next_in++ * 7);
+		assert_int_equal(buf_append(&b, chunk, sizeof(chunk)), 0);
+		for (size_t k = 0; k < sizeof(chunk); k++)
+			assert_int_equal(buf_head(&b)[k], (uint8_t)(next_out++ * 7));
+		buf_consume(&b, sizeof(chunk));
+		assert_int_equal(buf_used(&b), 40 * 1024);
+	}
+	assert_int_equal(b.cap, cap);
+	buf_free(&b);
+}
+
 static void test_buf_consume_all_resets(void **st)
 {
 	buf_t b;
@@ -99,6 +128,7 @@ int main(void)
 		cmocka_unit_test(test_buf_append_respects_cap),
 		cmocka_unit_test(test_buf_consume_all_resets),
 		cmocka_unit_test(test_buf_printf),
+		cmocka_unit_test(test_buf_sliding_backlog_keeps_its_block),
 		cmocka_unit_test(test_buf_empty_head_is_null),
 		cmocka_unit_test(test_view_getters_never_overread),
 		cmocka_unit_test(test_buf_headroom),
