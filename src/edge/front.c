@@ -41,7 +41,7 @@ enum front_state { F_READING, F_ADMIN, F_CONNECTING, F_RELAYING, F_DONE };
 typedef struct front {
 	edge_t *e;
 	conn_t *c;
-	http1_parser_t hp;
+	http1_parser_t *hp; /* the request head; freed once the session relays */
 	enum front_state state;
 	int refs;
 	char peer[64];
@@ -69,12 +69,23 @@ static void front_authenticated(front_t *f)
 	edge_unauth_release(f->e, EDGE_CLIENT, &f->unauth);
 }
 
+/* The parser holds 64 header slots (2.3 KiB): a relaying session keeps
+ * only what its log line needs. */
+static void front_free_parser(front_t *f)
+{
+	if (f->hp) {
+		http1_free(f->hp);
+		free(f->hp);
+		f->hp = NULL;
+	}
+}
+
 static void front_unref(front_t *f)
 {
 	if (--f->refs > 0)
 		return;
 	edge_unauth_release(f->e, EDGE_CLIENT, &f->unauth); /* (at close already; a backstop) */
-	http1_free(&f->hp);
+	front_free_parser(f);
 	free(f->method);
 	free(f->path);
 	free(f->body);
@@ -164,7 +175,7 @@ static void admin_done(edge_t *e, void *arg)
 
 static bool admin_token_ok(front_t *f)
 {
-	const http1_header_t *h = http1_header(&f->hp, "Authorization");
+	const http1_header_t *h = http1_header(f->hp, "Authorization");
 	if (!h || h->value_len < 8 || strncasecmp(h->value, "Bearer ", 7) != 0)
 		return false;
 	uint8_t got[32];
@@ -193,16 +204,16 @@ static void handle_admin(front_t *f, const char *path)
 		return;
 	}
 	front_authenticated(f);
-	f->method = strdup(http_method_str((enum http_method)f->hp.method));
+	f->method = strdup(http_method_str((enum http_method)f->hp->method));
 	f->path = strdup(path);
-	f->body_len = buf_used(&f->hp.body);
+	f->body_len = buf_used(&f->hp->body);
 	f->body = malloc(f->body_len + 1);
 	if (!f->method || !f->path || !f->body) {
 		respond(f, 500, "application/json", "{\"error\":\"edge out of memory\"}", NULL);
 		return;
 	}
 	if (f->body_len)
-		memcpy(f->body, buf_head(&f->hp.body), f->body_len);
+		memcpy(f->body, buf_head(&f->hp->body), f->body_len);
 	f->state = F_ADMIN;
 	uv_timer_stop(&f->timer);
 	f->refs++;
@@ -258,7 +269,7 @@ static void cs_on_response(h2_stream_t *s)
 	log_info("session %s -> %s from %s started", f->ident, f->host, f->peer);
 	/* The stream's reference passes to the relay; the conn's callbacks
 	 * become the relay's, so its reference goes now. */
-	http1_free(&f->hp);
+	front_free_parser(f);
 	timer_close(f);
 	conn_t *c = f->c;
 	f->c = NULL;
@@ -310,7 +321,7 @@ static void on_timeout(uv_timer_t *t)
 
 static int header_str(front_t *f, const char *name, char *out, size_t outlen)
 {
-	const http1_header_t *h = http1_header(&f->hp, name);
+	const http1_header_t *h = http1_header(f->hp, name);
 	if (!h || h->value_len == 0 || h->value_len >= outlen)
 		return -1;
 	memcpy(out, h->value, h->value_len);
@@ -322,10 +333,10 @@ static void handle_websocket(front_t *f)
 {
 	edge_t *e = f->e;
 	char why[512];
-	const http1_header_t *key = http1_header(&f->hp, "Sec-WebSocket-Key");
-	const http1_header_t *ver = http1_header(&f->hp, "Sec-WebSocket-Version");
-	if (f->hp.method != HTTP_GET || !key || !ws_key_valid(key->value, key->value_len) || !ver ||
-	    strcmp(ver->value, "13") != 0 || http1_header_count(&f->hp, "Sec-WebSocket-Key") != 1) {
+	const http1_header_t *key = http1_header(f->hp, "Sec-WebSocket-Key");
+	const http1_header_t *ver = http1_header(f->hp, "Sec-WebSocket-Version");
+	if (f->hp->method != HTTP_GET || !key || !ws_key_valid(key->value, key->value_len) || !ver ||
+	    strcmp(ver->value, "13") != 0 || http1_header_count(f->hp, "Sec-WebSocket-Key") != 1) {
 		refuse(f, 400, "bad WebSocket upgrade: need GET with a valid Sec-WebSocket-Key and version 13");
 		return;
 	}
@@ -344,7 +355,7 @@ static void handle_websocket(front_t *f)
 	char cid[128], secret[256];
 	bool has_id = header_str(f, "Cf-Access-Client-Id", cid, sizeof(cid)) == 0;
 	bool has_secret = header_str(f, "Cf-Access-Client-Secret", secret, sizeof(secret)) == 0;
-	bool has_jwt = http1_header(&f->hp, "cf-access-token") != NULL;
+	bool has_jwt = http1_header(f->hp, "cf-access-token") != NULL;
 	uint64_t now = uv_now(e->loop);
 	uint64_t wait_ms = rl_blocked_ms(e->rl, &f->peer_ss, now);
 	if (wait_ms && (has_id || has_secret)) {
@@ -424,11 +435,11 @@ static void handle_request(front_t *f)
 {
 	char path[1024];
 	char hostbuf[HOSTNAME_MAX + 8];
-	if (http1_path(&f->hp, path, sizeof(path)) != 0) {
+	if (http1_path(f->hp, path, sizeof(path)) != 0) {
 		refuse(f, 414, "request target too long");
 		return;
 	}
-	const http1_header_t *h = http1_header(&f->hp, "Host");
+	const http1_header_t *h = http1_header(f->hp, "Host");
 	if (!h || h->value_len >= sizeof(hostbuf)) {
 		refuse(f, 400, "missing or oversized Host header");
 		return;
@@ -461,7 +472,7 @@ static void handle_request(front_t *f)
 		refuse(f, 421, "Host header does not match the TLS server name");
 		return;
 	}
-	if (f->hp.upgrade && http1_header_has_token(&f->hp, "Upgrade", "websocket")) {
+	if (f->hp->upgrade && http1_header_has_token(f->hp, "Upgrade", "websocket")) {
 		handle_websocket(f);
 		return;
 	}
@@ -482,10 +493,10 @@ static void f_on_data(conn_t *c, buf_t *in)
 		return;
 	}
 	size_t used = 0;
-	int r = http1_feed(&f->hp, buf_head(in), buf_used(in), &used);
+	int r = http1_feed(f->hp, buf_head(in), buf_used(in), &used);
 	buf_consume(in, used);
 	if (r == ERR_TOOBIG) {
-		if (f->hp.body_too_large)
+		if (f->hp->body_too_large)
 			refuse(f, 413, "request body too large (at most 1 MiB)");
 		else
 			refuse(f, 431, "request head too large (at most 16 KiB and 64 headers)");
@@ -535,18 +546,21 @@ static void on_front_connection(uv_stream_t *server, int status)
 		return;
 	conn_t *c = a.c;
 	front_t *f = calloc(1, sizeof(*f));
-	if (!f) {
+	http1_parser_t *hp = f ? malloc(sizeof(*hp)) : NULL;
+	if (!hp) {
+		free(f);
 		edge_unauth_release(e, EDGE_CLIENT, &a.unauth);
 		conn_close(c);
 		return;
 	}
+	f->hp = hp;
 	f->e = e;
 	f->c = c;
 	f->unauth = a.unauth;
 	memcpy(f->peer, a.peer, sizeof(f->peer));
 	f->peer_ss = a.peer_ss;
 	f->refs = 2; /* the conn's and the timer's */
-	http1_init(&f->hp, true, FRONT_MAX_BODY);
+	http1_init(f->hp, true, FRONT_MAX_BODY);
 	uv_timer_init(e->loop, &f->timer);
 	f->timer.data = f;
 	uv_timer_start(&f->timer, on_timeout, FRONT_HEAD_TIMEOUT_MS, 0);
