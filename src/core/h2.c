@@ -55,14 +55,17 @@ struct h2_session {
 	bool closing;
 	bool goaway;
 	int err;
-	uint64_t rtt_ns;  /* smoothed PING round trip, 0 before the first */
-	uint64_t rtt_at;  /* when it was last sampled */
+	uint64_t rtt_ns;  /* least PING round trip of the last H2_RTT_WINDOW_NS, 0 before the first */
+	uint64_t rtt_min_at; /* when that least one was taken */
+	uint64_t rtt_at;  /* when the last one was taken */
 	uint64_t ping_ns; /* send time of our outstanding PING, else 0 */
 };
 
 /* Window autotuning looks at a stream's pace over at least this long. */
 #define H2_TUNE_PERIOD_NS (100ULL * 1000000)
-/* A round trip older than this is measured again (paths change). */
+/* The round trip is the least PING sample of this long (paths change). */
+#define H2_RTT_WINDOW_NS (10ULL * 1000000000)
+/* A round trip older than this is measured again. */
 #define H2_RTT_REFRESH_NS (2ULL * 1000000000)
 /* A PING unanswered this long is given up and may be sent again. */
 #define H2_PING_GIVEUP_NS (30ULL * 1000000000)
@@ -210,13 +213,19 @@ static void ping_acked(h2_session_t *h, const uint8_t opaque[8])
 		return; /* not ours, or given up */
 	uint64_t now = h2_clock();
 	uint64_t sample = now - sent;
-	h->rtt_ns = h->rtt_ns ? (7 * h->rtt_ns + sample) / 8 : sample;
+	/* The smallest recent sample, not an average: a PING queued behind bulk
+	 * data measures that queue, and windows sized by it would let the
+	 * queue grow further (bufferbloat). */
+	if (!h->rtt_ns || sample <= h->rtt_ns || now - h->rtt_min_at > H2_RTT_WINDOW_NS) {
+		h->rtt_ns = sample;
+		h->rtt_min_at = now;
+	}
 	h->rtt_at = now;
 	h->ping_ns = 0;
 }
 
 /* Every period (H2_TUNE_PERIOD_NS, or four round trips if longer) the
- * stream's window is set from its pace over that period: doubled when four
+ * stream's window is set from its pace over that period: doubled when two
  * round trips of it no longer fit in half the window (the window, not the
  * reader, may be what holds the sender back), halved when they would fit
  * in an eighth. The pace is taken over a whole period, not per window:
@@ -232,9 +241,9 @@ static void stream_autotune(h2_stream_t *s, size_t n)
 	uint64_t rtt = h->rtt_ns;
 	if (took < H2_TUNE_PERIOD_NS || took < 4 * rtt)
 		return;
-	/* bytes consumed in four round trips at this pace; no overflow: both
+	/* bytes consumed in two round trips at this pace; no overflow: both
 	 * factors stay below 2^32 in any period that is not hours long */
-	uint64_t need = 4 * rtt / 1000 * s->epoch_bytes / (took / 1000);
+	uint64_t need = 2 * rtt / 1000 * s->epoch_bytes / (took / 1000);
 	uint32_t w = s->rwin;
 	if (rtt && need > s->rwin / 2)
 		w = s->rwin * 2 < H2_STREAM_WINDOW_MAX ? s->rwin * 2 : H2_STREAM_WINDOW_MAX;
