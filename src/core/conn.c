@@ -1,4 +1,5 @@
-/* conn.c — byte streams on libuv with optional TLS through a BIO pair.
+/* conn.c — byte streams on libuv with optional TLS (conn_tls.c), whose
+ * idle buffers a sweep gives back (conn_sweep.c).
  *
  * Must never: block, grow a buffer past its cap, or free the conn before
  * libuv's close callback. */
@@ -7,13 +8,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conn_sweep.h"
+#include "core/conn_tls.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/stdio_pump.h"
@@ -25,7 +25,6 @@ static void conn_start_reading(conn_t *c);
 static bool check_drained(conn_t *c);
 
 #define CONN_PUSH_ROUNDS 16            /* encrypt-and-send rounds per push: up to 1 MiB of TLS */
-#define CONN_TRIM_RETURN (256 * 1024) /* bytes freed by a sweep before malloc_trim() */
 #define CONN_HANDSHAKE_CHUNK (16 * 1024)
 
 /* Conns written since the loop last polled; flushed in one prepare
@@ -33,14 +32,6 @@ static bool check_drained(conn_t *c);
 static conn_t *dirty_head;
 static uv_prepare_t flusher;
 static uv_loop_t *flusher_loop;
-
-/* Every live conn, swept every CONN_IDLE_MS: a conn that did no I/O for a
- * whole period gives its buffers back (conn_trim), so an idle session costs
- * its OpenSSL state and little else. Sweeping instead of freeing on every
- * empty buffer keeps busy conns free of malloc churn. */
-static conn_t *all_head;
-static uv_timer_t sweeper;
-static size_t freed_since_sweep; /* by closed conns, roughly */
 
 static uint64_t turn; /* loop iterations, counted by on_flush */
 
@@ -72,53 +63,11 @@ static void on_flush(uv_prepare_t *h)
 	}
 }
 
-/* Releases the storage of every empty buffer; OpenSSL's record buffers
- * too. Everything is reallocated on demand by the next read or write. */
-static size_t conn_trim(conn_t *c)
-{
-	size_t freed = 0;
-	if (c->trimmed || c->closing || c->writing || c->handshaking || c->in_pump)
-		return 0;
-	buf_t *bufs[] = {&c->rbuf, &c->wbuf, &c->wflight, &c->tin, &c->tout};
-	for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
-		if (buf_used(bufs[i]) == 0 && bufs[i]->cap) {
-			freed += bufs[i]->cap;
-			buf_free(bufs[i]);
-		}
-	}
-	/* OpenSSL refuses while a record is half read; its two buffers hold
-	 * about 17 KiB each. */
-	if (c->ssl && SSL_free_buffers(c->ssl))
-		freed += 2 * 17 * 1024;
-	c->trimmed = true;
-	return freed;
-}
-
 /* I/O happened: the next sweep leaves this conn's buffers alone. */
 static void mark_busy(conn_t *c)
 {
 	c->busy = true;
 	c->trimmed = false;
-}
-
-static void on_sweep(uv_timer_t *t)
-{
-	size_t freed = freed_since_sweep;
-	freed_since_sweep = 0;
-	for (conn_t *c = all_head; c; c = c->all_next) {
-		if (c->cbs && c->cbs->on_sweep && !c->closing)
-			c->cbs->on_sweep(c);
-		if (c->busy)
-			c->busy = false;
-		else
-			freed += conn_trim(c);
-	}
-#ifdef __GLIBC__
-	/* free() keeps pages inside the heap resident; hand them back when a
-	 * sweep released something worth a system call. */
-	if (freed >= CONN_TRIM_RETURN)
-		malloc_trim(0);
-#endif
 }
 
 /* The flusher and the sweeper belong to the (one) loop of the process. */
@@ -129,9 +78,7 @@ static void loop_setup(uv_loop_t *loop)
 	uv_prepare_init(loop, &flusher);
 	uv_prepare_start(&flusher, on_flush);
 	uv_unref((uv_handle_t *)&flusher);
-	uv_timer_init(loop, &sweeper);
-	uv_timer_start(&sweeper, on_sweep, CONN_IDLE_MS, CONN_IDLE_MS);
-	uv_unref((uv_handle_t *)&sweeper);
+	conn_sweep_start(loop);
 	flusher_loop = loop;
 }
 
@@ -177,26 +124,15 @@ conn_t *conn_new(uv_loop_t *loop, const conn_cbs_t *cbs, void *data)
 	c->high_water = CONN_HIGH_WATER;
 	c->low_water = CONN_LOW_WATER;
 	loop_setup(loop);
-	c->all_next = all_head;
-	if (all_head)
-		all_head->all_prev = c;
-	all_head = c;
+	conn_sweep_add(c);
 	return c;
 }
 
 static void conn_free(conn_t *c)
 {
-	if (c->all_prev)
-		c->all_prev->all_next = c->all_next;
-	else
-		all_head = c->all_next;
-	if (c->all_next)
-		c->all_next->all_prev = c->all_prev;
-	freed_since_sweep += sizeof(*c) + c->rbuf.cap + c->wbuf.cap + c->wflight.cap + c->tin.cap + c->tout.cap;
-	if (c->ssl) {
-		freed_since_sweep += 16 * 1024; /* OpenSSL's state, roughly */
+	conn_sweep_remove(c);
+	if (c->ssl)
 		SSL_free(c->ssl); /* frees our BIO */
-	}
 	buf_free(&c->rbuf);
 	buf_free(&c->wbuf);
 	buf_free(&c->wflight);
@@ -707,112 +643,6 @@ void conn_resume(conn_t *c)
 
 /* ---- set-up ---- */
 
-/* ---- the BIO between OpenSSL and our buffers ---- */
-
-static int tbio_write(BIO *b, const char *p, size_t n, size_t *written)
-{
-	conn_t *c = BIO_get_data(b);
-	BIO_clear_retry_flags(b);
-	*written = 0;
-	size_t room = buf_room(&c->tout);
-	if (room == 0) {
-		BIO_set_retry_write(b); /* conn_push sends and comes back */
-		return 0;
-	}
-	if (n > room)
-		n = room;
-	if (buf_append(&c->tout, p, n) != 0)
-		return 0; /* out of memory: a hard error */
-	*written = n;
-	return 1;
-}
-
-static int tbio_read(BIO *b, char *p, size_t n, size_t *nread)
-{
-	conn_t *c = BIO_get_data(b);
-	BIO_clear_retry_flags(b);
-	*nread = 0;
-	size_t have = buf_used(&c->tin);
-	if (have == 0) {
-		if (!c->eof_in)
-			BIO_set_retry_read(b);
-		return 0; /* without retry: end of stream */
-	}
-	if (n > have)
-		n = have;
-	memcpy(p, buf_head(&c->tin), n);
-	buf_consume(&c->tin, n);
-	*nread = n;
-	return 1;
-}
-
-static long tbio_ctrl(BIO *b, int cmd, long num, void *ptr)
-{
-	conn_t *c = BIO_get_data(b);
-	switch (cmd) {
-	case BIO_CTRL_PENDING:
-		return (long)buf_used(&c->tin);
-	case BIO_CTRL_WPENDING:
-		return (long)buf_used(&c->tout);
-	case BIO_CTRL_FLUSH:
-		return 1;
-	case BIO_CTRL_EOF:
-		return c->eof_in && buf_used(&c->tin) == 0;
-	default:
-		return 0;
-	}
-}
-
-static BIO_METHOD *tbio_method(void)
-{
-	static BIO_METHOD *m; /* one per process, never freed */
-	if (!m && (m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "burrow conn")) != NULL) {
-		BIO_meth_set_write_ex(m, tbio_write);
-		BIO_meth_set_read_ex(m, tbio_read);
-		BIO_meth_set_ctrl(m, tbio_ctrl);
-	}
-	return m;
-}
-
-static int tls_setup(conn_t *c, SSL_CTX *ctx, bool server, const char *host)
-{
-	BIO_METHOD *m = tbio_method();
-	c->ssl = m ? SSL_new(ctx) : NULL;
-	if (!c->ssl)
-		return ERR_NOMEM;
-	BIO *b = BIO_new(m);
-	if (!b)
-		return ERR_NOMEM;
-	BIO_set_data(b, c);
-	BIO_set_init(b, 1);
-	SSL_set_bio(c->ssl, b, b);
-	/* wflight takes turns with tout, so it has tout's cap. */
-	buf_init(&c->wflight, CONN_TLS_OUT);
-	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	SSL_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	c->tls_server = server;
-	c->handshaking = true;
-	if (server) {
-		SSL_set_accept_state(c->ssl);
-		return 0;
-	}
-	SSL_set_connect_state(c->ssl);
-	if (host && *host) {
-		struct in6_addr a6;
-		struct in_addr a4;
-		bool is_ip = inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
-		if (is_ip) {
-			X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
-			if (!X509_VERIFY_PARAM_set1_ip_asc(vp, host))
-				return ERR_INVAL;
-		} else {
-			if (!SSL_set_tlsext_host_name(c->ssl, host) || !SSL_set1_host(c->ssl, host))
-				return ERR_INVAL;
-		}
-	}
-	return 0;
-}
-
 static void setup_handle(conn_t *c)
 {
 	c->h.tcp.data = c;
@@ -830,7 +660,7 @@ int conn_accept(conn_t *c, uv_stream_t *server, SSL_CTX *ctx)
 		return r;
 	uv_tcp_nodelay(&c->h.tcp, 1);
 	if (ctx) {
-		if ((r = tls_setup(c, ctx, true, NULL)) != 0)
+		if ((r = conn_tls_setup(c, ctx, true, NULL)) != 0)
 			return r;
 	} else {
 		c->opened = true;
@@ -869,7 +699,7 @@ int conn_connect(conn_t *c, const struct sockaddr *addr, SSL_CTX *ctx, const cha
 	if (r)
 		return r;
 	setup_handle(c);
-	if (ctx && (r = tls_setup(c, ctx, false, host)) != 0)
+	if (ctx && (r = conn_tls_setup(c, ctx, false, host)) != 0)
 		return r;
 	c->creq.data = c;
 	return uv_tcp_connect(&c->creq, &c->h.tcp, addr, on_connect);

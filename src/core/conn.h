@@ -32,7 +32,7 @@
 
 #define CONN_READ_CHUNK (64 * 1024)
 #define CONN_RBUF_MAX (256 * 1024)
-#define CONN_WBUF_MAX (8 * 1024 * 1024) /* > H2_STREAM_WINDOW + framing */
+#define CONN_WBUF_MAX (8 * 1024 * 1024) /* > H2_STREAM_WINDOW_MAX + framing */
 #define CONN_HIGH_WATER (512 * 1024) /* owners stop feeding us above this */
 #define CONN_LOW_WATER (128 * 1024)  /* on_drain fires when pending falls below */
 #define CONN_TLS_BUF (64 * 1024) /* ciphertext each way; bench: 256 KiB gave 2.5 Gbit/s and 5 ms pings under bulk, 64 KiB 3.4 and 3.7 */

@@ -19,13 +19,16 @@
 #define RTT_NS 1000000ULL /* the fake round trip: 1 ms */
 
 static uint64_t fake_now = 1000000000ULL;
-static uint64_t clock_fn(void) { return fake_now; }
+static uint64_t clock_fn(void)
+{
+	return fake_now;
+}
 
 typedef struct pair {
 	conn_t *ec, *cc; /* edge's conn, connector's conn */
 	h2_session_t *edge, *conn;
 	h2_stream_t *es, *cs; /* the stream at each end */
-	size_t held;          /* received by the edge, not yet consumed */
+	size_t held;	      /* received by the edge, not yet consumed */
 	size_t received;
 	size_t max_held;
 } pair_t;
@@ -39,10 +42,16 @@ static void e_on_data(h2_stream_t *s, const uint8_t *p, size_t n)
 	if (P.held > P.max_held)
 		P.max_held = P.held;
 }
-static void e_on_close(h2_stream_t *s, uint32_t code) { P.es = NULL; }
+static void e_on_close(h2_stream_t *s, uint32_t code)
+{
+	P.es = NULL;
+}
 static const h2_stream_cbs_t edge_stream_cbs = {.on_data = e_on_data, .on_close = e_on_close};
 
-static void c_on_close(h2_stream_t *s, uint32_t code) { P.cs = NULL; }
+static void c_on_close(h2_stream_t *s, uint32_t code)
+{
+	P.cs = NULL;
+}
 static const h2_stream_cbs_t conn_stream_cbs = {.on_close = c_on_close};
 
 static void on_request(h2_session_t *h, h2_stream_t *s)
@@ -178,9 +187,9 @@ static void test_h2_window_shrinks_when_the_reader_slows(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_h2_window_grows_for_a_fast_reader),
-		cmocka_unit_test(test_h2_window_stays_small_for_a_slow_reader),
-		cmocka_unit_test(test_h2_window_shrinks_when_the_reader_slows),
+	    cmocka_unit_test(test_h2_window_grows_for_a_fast_reader),
+	    cmocka_unit_test(test_h2_window_stays_small_for_a_slow_reader),
+	    cmocka_unit_test(test_h2_window_shrinks_when_the_reader_slows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
