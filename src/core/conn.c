@@ -123,6 +123,7 @@ conn_t *conn_new(uv_loop_t *loop, const conn_cbs_t *cbs, void *data)
 	buf_init(&c->tout, CONN_TLS_OUT);
 	c->high_water = CONN_HIGH_WATER;
 	c->low_water = CONN_LOW_WATER;
+	c->read_budget = CONN_TURN_READ;
 	loop_setup(loop);
 	conn_sweep_add(c);
 	return c;
@@ -576,7 +577,7 @@ static void conn_pump(conn_t *c)
 	 * times (2 MiB, milliseconds of TLS work) before any other socket's
 	 * turn, and an interactive session's byte would wait behind a bulk
 	 * one's. on_flush lets it read again next iteration. */
-	if (can_read_more(c) && !(c->read_turn == turn && c->turn_read >= CONN_TURN_READ)) {
+	if (can_read_more(c) && !(c->read_turn == turn && c->turn_read >= c->read_budget)) {
 		conn_start_reading(c);
 	} else {
 		conn_stop_reading(c);
@@ -730,6 +731,8 @@ int conn_open_stdio(conn_t *c)
 	conn_start_reading(c);
 	return 0;
 }
+
+void conn_set_read_budget(conn_t *c, size_t n) { c->read_budget = n ? n : CONN_TURN_READ; }
 
 void conn_set_notsent_lowat(conn_t *c, int n)
 {

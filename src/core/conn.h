@@ -39,7 +39,8 @@
 /* Ciphertext out: room for four full records (4 x 16,406 bytes) so a 64 KiB
  * batch of HTTP/2 frames leaves in one write, not as 65,536 + 88 bytes. */
 #define CONN_TLS_OUT (CONN_TLS_BUF + 1024)
-/* Bytes one conn may read per loop iteration before the others' turn. */
+/* Bytes one conn may read per loop iteration before the others' turn
+ * (its read_budget; a conn that multiplexes N sessions gets N shares). */
 #define CONN_TURN_READ (128 * 1024)
 #define CONN_IDLE_MS 2000        /* buffers of a conn quiet this long are released */
 
@@ -111,6 +112,7 @@ struct conn {
 	bool yielded;      /* stopped reading for the rest of this loop iteration */
 	uint64_t read_turn; /* loop iteration of the last read */
 	size_t turn_read;   /* bytes read in it */
+	size_t read_budget; /* bytes it may read per iteration (CONN_TURN_READ) */
 	conn_t *dirty_next;
 	conn_t *dirty_prev;
 	conn_t *all_next; /* every live conn, for the idle sweep */
@@ -156,6 +158,9 @@ void conn_close(conn_t *c);
  * (TCP_NOTSENT_LOWAT): the rest waits with us, where a multiplexer can still
  * put a small frame in front of it. Applied now or once connected. */
 void conn_set_notsent_lowat(conn_t *c, int n);
+/* How much c may read per loop iteration before other conns get their turn
+ * (default CONN_TURN_READ). */
+void conn_set_read_budget(conn_t *c, size_t n);
 /* Peer address as "ip" text (no port); "" when unknown. */
 void conn_peer_ip(conn_t *c, char *out, size_t outlen, struct sockaddr_storage *ss);
 
