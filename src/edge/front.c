@@ -579,5 +579,5 @@ int front_listen(edge_t *e, const char *addr)
 	e->app_listener.data = e;
 	if ((r = uv_tcp_bind(&e->app_listener, (struct sockaddr *)&ss, 0)) != 0)
 		return r;
-	return uv_listen((uv_stream_t *)&e->app_listener, 1024, on_front_connection);
+	return uv_listen((uv_stream_t *)&e->app_listener, EDGE_LISTEN_BACKLOG, on_front_connection);
 }

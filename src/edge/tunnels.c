@@ -337,7 +337,7 @@ int tunnels_listen(edge_t *e, const char *addr)
 	e->tunnel_listener.data = e;
 	if ((r = uv_tcp_bind(&e->tunnel_listener, (struct sockaddr *)&ss, 0)) != 0)
 		return r;
-	return uv_listen((uv_stream_t *)&e->tunnel_listener, 1024, on_tunnel_connection);
+	return uv_listen((uv_stream_t *)&e->tunnel_listener, EDGE_LISTEN_BACKLOG, on_tunnel_connection);
 }
 
 static bool tconn_serves(const edge_tconn_t *t, const char *tunnel_id)

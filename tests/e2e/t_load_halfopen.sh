@@ -167,8 +167,9 @@ for kind in front-silent tunnel-silent; do
   line=$(grep "^$kind " "$T/flood.ready" || true)
   n=$(field n "$line") held=$(field held "$line") refused=$(field refused "$line")
   step "${kind%-*} listener: held $held of $n from $FLOOD_ADDR, the other $refused reset after $(field p50_ms "$line") ms (median), $(field p99_ms "$line") ms (p99), $(field max_ms "$line") ms at most"
-  # (p99, not the maximum: on a busy machine one connection in thousands can take a second, when a
-  # process is descheduled or the listen backlog overflows and the kernel retransmits its SYN-ACK)
+  # (timed from connect() returning, so a SYN dropped on a full listen backlog, retransmitted after
+  # 1 s, does not count; p99, not the maximum: on a busy machine one connection in thousands can
+  # still take long when a process is descheduled)
   if [ "$held" != "$CAP" ] || [ "$refused" != $((n - CAP)) ]; then
     bad+="${kind%-*}: held $held and reset $refused of $n (expected $CAP and $((n - CAP))); "
   elif ! awk -v m="$(field p99_ms "$line")" 'BEGIN { exit !(m < 500) }'; then

@@ -18,8 +18,9 @@ Once all are open and S more seconds (--settle, default 0) have passed, it write
 
     KIND n=N held=H refused=R p50_ms=MS p99_ms=MS max_ms=MS
 
-(held: still open; refused: closed by the edge so far, with the time from the start of connect()
-to the close).
+(held: still open; refused: closed by the edge so far, with the time from the connection being
+established, when connect() returned, to the close: a SYN the kernel dropped on a full listen
+backlog costs a 1 s retransmission before that, which is not the edge's doing).
 Then it watches every socket until the edge closes it, S seconds pass (--wait, default 25) or
 the file --stop names exists (it then closes the rest itself), and prints one line per kind,
 
@@ -133,10 +134,11 @@ def main():
                 if src:
                     s.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
                     s.bind((src, 0))
-                at = time.monotonic()
                 s.connect(("127.0.0.1", port))
+                at = time.monotonic()
             except ConnectionResetError:
                 # the edge accepted and reset it before connect() returned here
+                at = time.monotonic()
                 w.add(kind, s, at, closed=True)
                 continue
             except OSError as e:
