@@ -5,7 +5,6 @@
  * libuv's close callback. */
 #include "core/conn.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>

@@ -135,16 +135,15 @@ def main():
                     s.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
                     s.bind((src, 0))
                 s.connect(("127.0.0.1", port))
-                at = time.monotonic()
             except ConnectionResetError:
-                # the edge accepted and reset it before connect() returned here
-                at = time.monotonic()
-                w.add(kind, s, at, closed=True)
+                # the edge accepted and reset it before connect() returned here: 0 ms
+                w.add(kind, s, time.monotonic(), closed=True)
                 continue
             except OSError as e:
                 print("connect %d to the %s listener from %s failed: %s" % (i, where, src or "127.0.0.1", e),
                       file=sys.stderr)
                 sys.exit(1)
+            at = time.monotonic()  # established: the edge's part starts here
             if not silent:
                 try:
                     s.sendall(hello[where])
