@@ -681,6 +681,8 @@ static void on_connect(uv_connect_t *req, int status)
 	uv_tcp_nodelay(&c->h.tcp, 1);
 	if (c->notsent_lowat)
 		conn_set_notsent_lowat(c, c->notsent_lowat);
+	if (c->carrier)
+		conn_set_carrier(c);
 	conn_start_reading(c);
 	if (c->ssl) {
 		conn_pump(c); /* produces the ClientHello */
@@ -740,6 +742,21 @@ void conn_set_notsent_lowat(conn_t *c, int n)
 	if (c->stdio || uv_fileno((uv_handle_t *)&c->h.tcp, &fd) != 0)
 		return; /* not connected yet: on_connect applies it */
 	setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &n, sizeof(n));
+}
+
+/* Linux 6.15 UAPI; older headers lack it, older kernels refuse it. */
+#ifndef TCP_RTO_MIN_US
+#define TCP_RTO_MIN_US 45
+#endif
+
+void conn_set_carrier(conn_t *c)
+{
+	uv_os_fd_t fd;
+	int us = CONN_CARRIER_RTO_MIN_US;
+	c->carrier = true;
+	if (c->stdio || uv_fileno((uv_handle_t *)&c->h.tcp, &fd) != 0)
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_RTO_MIN_US, &us, sizeof(us));
 }
 
 void conn_peer_ip(conn_t *c, char *out, size_t outlen, struct sockaddr_storage *ss)

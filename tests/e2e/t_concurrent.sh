@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # 20 ssh sessions at once over one connector: each sends 1 MiB and gets its sha256 back.
+# The tunnel connections, which carry every session, retransmit after a short timeout.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -37,4 +38,18 @@ test_case "the connector is still up with all its connections"
 _alive "$CONNECTOR_PID" || fail "connector exited"
 out=$(bssh "$SSH_USER@ssh.site.test" 'echo ok') || fail "ssh after the burst exited $?"
 assert_eq ok "$out" "remote output"
+pass
+
+test_case "the tunnel connections retransmit a lost segment within milliseconds, not 200 ms"
+# TCP_RTO_MIN_US (Linux 6.15+): a lost segment on a connection of thousands of sessions stalls them
+# all for the kernel's 200 ms RTO floor, more with backoff. Older kernels refuse the option.
+"$PYTHON" -c 'import socket; socket.socket().setsockopt(socket.IPPROTO_TCP, 45, 5000)' 2>/dev/null ||
+  skip "this kernel ($(uname -r)) has no TCP_RTO_MIN_US"
+rtos=$(ss -tniH state established "( sport = :$EDGE_TUNNEL_PORT or dport = :$EDGE_TUNNEL_PORT )" |
+  grep -o ' rto:[0-9.]*' | cut -d: -f2 | sort -n | tr '\n' ' ')
+step "retransmission timeouts (ms) of the tunnel sockets, both ends: $rtos"
+[ "$(wc -w <<<"$rtos")" -ge 8 ] || fail "expected >= 8 tunnel sockets (4 connections, both ends), got: $rtos"
+for r in $rtos; do
+  [ "${r%.*}" -lt 100 ] || fail "a tunnel socket's RTO is $r ms (the kernel's 200 ms floor): $rtos"
+done
 pass
