@@ -49,7 +49,9 @@ rtos=$(ss -tniH state established "( sport = :$EDGE_TUNNEL_PORT or dport = :$EDG
   grep -o ' rto:[0-9.]*' | cut -d: -f2 | sort -n | tr '\n' ' ')
 step "retransmission timeouts (ms) of the tunnel sockets, both ends: $rtos"
 [ "$(wc -w <<<"$rtos")" -ge 8 ] || fail "expected >= 8 tunnel sockets (4 connections, both ends), got: $rtos"
+# Without the option the kernel's RTO is at least 200 ms plus the smoothed round trip (204-212 ms
+# here); with it 8-16 ms, more only if the round trip itself nears 200 ms.
 for r in $rtos; do
-  [ "${r%.*}" -lt 100 ] || fail "a tunnel socket's RTO is $r ms (the kernel's 200 ms floor): $rtos"
+  [ "${r%.*}" -lt 200 ] || fail "a tunnel socket's RTO is $r ms (the kernel's 200 ms floor): $rtos"
 done
 pass
