@@ -735,12 +735,19 @@ int conn_open_stdio(conn_t *c)
 
 void conn_set_read_budget(conn_t *c, size_t n) { c->read_budget = n ? n : CONN_TURN_READ; }
 
+/* The socket of a TCP conn; false before it has one (on_connect applies
+ * the options set meanwhile) and for stdio. */
+static bool tcp_fd(conn_t *c, uv_os_fd_t *fd)
+{
+	return !c->stdio && uv_fileno((uv_handle_t *)&c->h.tcp, fd) == 0;
+}
+
 void conn_set_notsent_lowat(conn_t *c, int n)
 {
 	uv_os_fd_t fd;
 	c->notsent_lowat = n;
-	if (c->stdio || uv_fileno((uv_handle_t *)&c->h.tcp, &fd) != 0)
-		return; /* not connected yet: on_connect applies it */
+	if (!tcp_fd(c, &fd))
+		return;
 	setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &n, sizeof(n));
 }
 
@@ -754,7 +761,7 @@ void conn_set_carrier(conn_t *c)
 	uv_os_fd_t fd;
 	int us = CONN_CARRIER_RTO_MIN_US;
 	c->carrier = true;
-	if (c->stdio || uv_fileno((uv_handle_t *)&c->h.tcp, &fd) != 0)
+	if (!tcp_fd(c, &fd))
 		return;
 	setsockopt(fd, IPPROTO_TCP, TCP_RTO_MIN_US, &us, sizeof(us));
 }
