@@ -264,7 +264,7 @@ static void e_on_data(conn_t *c, buf_t *in)
 		if (r == 0)
 			break;
 		if (ev.type == WS_EV_DATA && ev.len && !k->local_gone)
-			conn_write(k->local, ev.data, ev.len);
+			conn_write_borrow(k->local, ev.data, ev.len);
 		else if (ev.type == WS_EV_PING)
 			ws_send(k, WS_OP_PONG, ev.data, ev.len);
 		else if (ev.type == WS_EV_CLOSE)

@@ -87,6 +87,7 @@ struct conn {
 	buf_t rbuf;   /* received plaintext not yet consumed */
 	buf_t wbuf;   /* plaintext waiting to be encrypted/sent */
 	buf_t wflight; /* bytes of the uv_write in flight (swapped with tout or wbuf) */
+	size_t lent;   /* bytes queued by conn_write_borrow, not yet sent or copied */
 	uv_write_t wreq;
 	uv_connect_t creq;
 	uv_shutdown_t sreq;
@@ -142,6 +143,13 @@ int conn_write(conn_t *c, const void *p, size_t n);
  * into its ciphertext buffer, skipping the copy into wbuf; p must hold
  * whole records' worth (callers pass one frame with its header). */
 int conn_write_direct(conn_t *c, const void *p, size_t n);
+/* Like conn_write, but without the copy where it can: p must point into
+ * the input of an on_data callback now running (any conn's), and stays
+ * unchanged until it returns. Before it returns, every plain conn written
+ * this way sends those bytes with one writev and copies only what the
+ * socket did not take. TLS conns, and conns with output already queued,
+ * copy at once. */
+int conn_write_borrow(conn_t *c, const void *p, size_t n);
 /* Reserve n bytes in the output buffer to build a frame in place; commit
  * with conn_write_commit. NULL when the cap would be passed. */
 uint8_t *conn_write_reserve(conn_t *c, size_t n);

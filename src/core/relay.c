@@ -208,7 +208,7 @@ static void s_on_data(h2_stream_t *s, const uint8_t *p, size_t n)
 		h2_stream_consume(s, n);
 		return;
 	}
-	int e = r->ws ? ws_send_payload(r, p, n) : conn_write(r->conn, p, n);
+	int e = r->ws ? ws_send_payload(r, p, n) : conn_write_borrow(r->conn, p, n);
 	if (e) {
 		/* Only when the peer ignored flow control or the conn is
 		 * shutting: drop the session rather than grow. */
