@@ -988,6 +988,25 @@ def ssh_bulk(recs):
     return res
 
 
+# The CPU targets were set on another machine beside the peers' figures there (edge 1.0 core-s/GiB
+# where haproxy took 1.27, connector 0.8 where a socat connector took 1.0, client 0.6 where a socat
+# client took 0.5); as shares of the peer in the same role they carry over to any machine.
+CPU_SHARE = {"edge": 1.0 / 1.27, "connector": 0.8 / 1.0, "client": 0.6 / 0.5}
+
+
+def cpu_vs_peers(out):
+    """{(load, dir): {role: burrow's CPU per GiB / the haproxy chain's}} for SSH bulk and iperf3."""
+    res = {}
+    for load in ("bulk", "iperf"):
+        for dname in ("up", "down"):
+            b = out.get(load, {}).get("burrow", {}).get(dname, {}).get("cpu_s_per_gib", {})
+            h = out.get(load, {}).get("haproxy", {}).get(dname, {}).get("cpu_s_per_gib", {})
+            s = {k: round(b[k] / h[k], 3) for k in CPU_SHARE if b.get(k) and h.get(k)}
+            if s:
+                res[("ssh" if load == "bulk" else load, dname)] = s
+    return res
+
+
 def report(args):
     raw, outp, datadir = args
     recs = [json.loads(l) for l in open(raw) if l.strip()]
@@ -1040,6 +1059,7 @@ def report(args):
     if any(r["kind"] == "link" for r in recs):
         out.setdefault("link", {})["rate"] = meta.get("link_rate")
         out["link"]["bulk"] = ssh_bulk([r for r in recs if r["kind"] == "link"])
+    out["cpu_share_of_haproxy_chain"] = {"%s %s" % k: v for k, v in cpu_vs_peers(out).items()}
     with open(outp, "w") as f:
         json.dump(out, f, indent=2)
         f.write("\n")
@@ -1086,6 +1106,19 @@ def report(args):
                     p, dname, d["gbit_s"], fmt(d.get("vs_direct"), ".2f"),
                     fmt(d.get("vs_haproxy"), ".2f"), fmt(c.get("client"), ".2f"),
                     fmt(c.get("edge"), ".2f"), fmt(c.get("connector"), ".2f")))
+    scaled = cpu_vs_peers(out)
+    if scaled:
+        P("")
+        P("CPU per GiB as a share of the haproxy chain's process in the same role, against the targets "
+          "as set (edge 1.0 where haproxy took 1.27 = %.2fx; connector 0.8 where socat took 1.0 = %.2fx; "
+          "client 0.6 where socat took 0.5 = %.2fx)" % (CPU_SHARE["edge"], CPU_SHARE["connector"],
+                                                        CPU_SHARE["client"]))
+        P("%-6s %4s %8s %8s %8s" % ("load", "dir", "client", "edge", "conn"))
+        for (load, dname), s in scaled.items():
+            P("%-6s %4s %8s %8s %8s" % (load, dname, *(
+                "%.2f%s" % (s[k], "" if s[k] <= CPU_SHARE[k] else "!") if k in s else "-"
+                for k in ("client", "edge", "connector"))))
+        P("(! = above the target's share)")
     if out["banner"]:
         P("")
         ref = out["banner"].get("socat-tcp", {})
