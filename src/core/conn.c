@@ -743,7 +743,10 @@ void conn_resume(conn_t *c)
 		return;
 	c->paused = false;
 	conn_pump(c);
-	if (!c->closing && c->eof_in && buf_used(&c->rbuf) == 0 && !c->paused)
+	/* A failing pump only starts the close: c lives until its handle's
+	 * close callback (the analyzer assumes a conn without a handle). */
+	if (!c->closing && c->eof_in && buf_used(&c->rbuf) == 0 && // NOLINT(clang-analyzer-unix.Malloc)
+	    !c->paused)
 		report_eof(c);
 }
 
