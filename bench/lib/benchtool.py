@@ -1059,7 +1059,8 @@ def report(args):
     if any(r["kind"] == "link" for r in recs):
         out.setdefault("link", {})["rate"] = meta.get("link_rate")
         out["link"]["bulk"] = ssh_bulk([r for r in recs if r["kind"] == "link"])
-    out["cpu_share_of_haproxy_chain"] = {"%s %s" % k: v for k, v in cpu_vs_peers(out).items()}
+    scaled = cpu_vs_peers(out)
+    out["cpu_share_of_haproxy_chain"] = {"%s %s" % k: v for k, v in scaled.items()}
     with open(outp, "w") as f:
         json.dump(out, f, indent=2)
         f.write("\n")
@@ -1106,7 +1107,6 @@ def report(args):
                     p, dname, d["gbit_s"], fmt(d.get("vs_direct"), ".2f"),
                     fmt(d.get("vs_haproxy"), ".2f"), fmt(c.get("client"), ".2f"),
                     fmt(c.get("edge"), ".2f"), fmt(c.get("connector"), ".2f")))
-    scaled = cpu_vs_peers(out)
     if scaled:
         P("")
         P("CPU per GiB as a share of the haproxy chain's process in the same role, against the targets "
