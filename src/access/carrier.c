@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/http1.h"
 #include "core/log.h"
+#include "core/tls.h"
 #include "core/version.h"
 #include "core/ws.h"
 
@@ -279,7 +280,12 @@ static void e_on_open(conn_t *c, int status)
 {
 	carrier_t *k = c->data;
 	if (status < 0) {
-		if (status == ERR_TLS)
+		const char *trust = status == ERR_TLS ? tls_client_trust_error(k->cfg->ctx) : NULL;
+		if (trust)
+			fail(k,
+			     "%s (BURROW_CA must name a PEM file of CA certificates, e.g. the edge's ca.pem)",
+			     trust);
+		else if (status == ERR_TLS)
 			fail(k,
 			     "TLS handshake with edge %s:%s failed: certificate not trusted or not valid for %s "
 			     "(set BURROW_CA to the edge's ca.pem)",

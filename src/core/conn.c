@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/stdio_pump.h"
+#include "core/tls.h"
 
 static void conn_pump(conn_t *c);
 static void conn_fail(conn_t *c, int err);
@@ -794,7 +795,9 @@ static void on_connect(uv_connect_t *req, int status)
 		conn_set_carrier(c);
 	conn_start_reading(c);
 	if (c->ssl) {
-		conn_pump(c); /* produces the ClientHello */
+		conn_pump(c); /* produces and sends the ClientHello */
+		if (!c->closing)
+			tls_client_prepare(SSL_get_SSL_CTX(c->ssl));
 		return;
 	}
 	c->opened = true;

@@ -3,14 +3,23 @@
 #define BURROW_TLS_H
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A client context: TLS 1.2+, peer verification against the system's hashed
  * CA directory (loaded lazily, per certificate: DESIGN.md "Client start-up")
  * plus ca_file (PEM; may be NULL), ALPN alpn (wire format, may be NULL).
+ * ca_file must be readable now but is parsed later (tls_client_prepare).
  * Returns NULL with a one-line reason in err. */
 SSL_CTX *tls_client_ctx(const char *ca_file, const unsigned char *alpn, size_t alpn_len, char *err,
 			size_t errlen);
+
+/* Loads the client context's CA file if not done yet (conn.c calls it once
+ * a ClientHello is out, so that the parse overlaps the server's work).
+ * false when it could not be loaded: tls_client_trust_error() says why,
+ * and every verification with this context fails. */
+bool tls_client_prepare(SSL_CTX *ctx);
+const char *tls_client_trust_error(SSL_CTX *ctx);
 
 /* A server context: TLS 1.2+, no client certificates, modern ciphers.
  * Certificates are set by the caller. */

@@ -187,6 +187,12 @@ static int run(int argc, char **argv, const char *cmdname)
 		fprintf(stderr, "burrow: tunnel: %s\n", err);
 		return 1;
 	}
+	/* A daemon: a bad CA file is told at start, not at the first dial. */
+	if (!tls_client_prepare(cn.ctx)) {
+		fprintf(stderr, "burrow: tunnel: %s\n", tls_client_trust_error(cn.ctx));
+		SSL_CTX_free(cn.ctx);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	cn.loop = uv_default_loop();
 	cn.edges = edges.v;
