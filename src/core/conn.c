@@ -796,7 +796,9 @@ static void on_connect(uv_connect_t *req, int status)
 	conn_start_reading(c);
 	if (c->ssl) {
 		conn_pump(c); /* produces and sends the ClientHello */
-		if (!c->closing)
+		/* A failing pump only closes: a connecting conn has its
+		 * handle, so it is freed later, never inside the pump. */
+		if (!c->closing) // NOLINT(clang-analyzer-unix.Malloc)
 			tls_client_prepare(SSL_get_SSL_CTX(c->ssl));
 		return;
 	}
