@@ -30,6 +30,8 @@ typedef struct tls_trust {
 	char ca_file[];
 } tls_trust_t;
 
+/* Set by the first tls_client_ctx(); client processes make their
+ * contexts on one thread. */
 static int trust_idx = -1;
 
 static void trust_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
