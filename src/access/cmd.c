@@ -148,7 +148,8 @@ static int access_run(const char *sub, int argc, char **argv)
 		return 2;
 	}
 	char err[512];
-	cfg.ctx = tls_client_ctx(o.ca, (const unsigned char *)"\x08http/1.1", 9, err, sizeof(err));
+	/* Deferred: the CA file is parsed while the edge answers the ClientHello. */
+	cfg.ctx = tls_client_ctx(o.ca, true, (const unsigned char *)"\x08http/1.1", 9, err, sizeof(err));
 	if (!cfg.ctx) {
 		fprintf(stderr, "burrow: %s: %s\n", cmd, err);
 		return 1;

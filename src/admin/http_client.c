@@ -297,12 +297,7 @@ int http_client_request(const http_client_req_t *req, http_client_resp_t *resp, 
 		}
 		fclose(f);
 	}
-	ctx = tls_client_ctx(req->ca_file, alpn, sizeof(alpn) - 1, e, sizeof(e));
-	if (ctx && !tls_client_prepare(ctx)) {
-		snprintf(e, sizeof(e), "%s", tls_client_trust_error(ctx));
-		SSL_CTX_free(ctx);
-		ctx = NULL;
-	}
+	ctx = tls_client_ctx(req->ca_file, false, alpn, sizeof(alpn) - 1, e, sizeof(e));
 	if (!ctx) {
 		snprintf(err, errlen, "%s (check --ca or BURROW_CA)", e);
 		r = ERR_TLS;

@@ -79,8 +79,8 @@ static int verify_chain(X509_STORE_CTX *x, void *arg)
 	return X509_verify_cert(x);
 }
 
-SSL_CTX *tls_client_ctx(const char *ca_file, const unsigned char *alpn, size_t alpn_len, char *err,
-			size_t errlen)
+SSL_CTX *tls_client_ctx(const char *ca_file, bool defer_ca, const unsigned char *alpn, size_t alpn_len,
+			char *err, size_t errlen)
 {
 	char e[256];
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -117,6 +117,11 @@ SSL_CTX *tls_client_ctx(const char *ca_file, const unsigned char *alpn, size_t a
 	}
 	if (alpn && SSL_CTX_set_alpn_protos(ctx, alpn, (unsigned)alpn_len) != 0) {
 		snprintf(err, errlen, "cannot set ALPN");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (!defer_ca && !tls_client_prepare(ctx)) {
+		snprintf(err, errlen, "%s", tls_client_trust_error(ctx));
 		SSL_CTX_free(ctx);
 		return NULL;
 	}

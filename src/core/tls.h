@@ -9,13 +9,14 @@
 /* A client context: TLS 1.2+, peer verification against the system's hashed
  * CA directory (loaded lazily, per certificate: DESIGN.md "Client start-up")
  * plus ca_file (PEM; may be NULL), ALPN alpn (wire format, may be NULL).
- * ca_file must be readable now but is parsed later (tls_client_prepare).
- * Returns NULL with a one-line reason in err. */
-SSL_CTX *tls_client_ctx(const char *ca_file, const unsigned char *alpn, size_t alpn_len, char *err,
-			size_t errlen);
+ * ca_file must be readable now; with defer_ca it is parsed later
+ * (tls_client_prepare), else now. Returns NULL with a one-line reason in
+ * err. */
+SSL_CTX *tls_client_ctx(const char *ca_file, bool defer_ca, const unsigned char *alpn, size_t alpn_len,
+			char *err, size_t errlen);
 
-/* Loads the client context's CA file if not done yet (conn.c calls it once
- * a ClientHello is out, so that the parse overlaps the server's work).
+/* Loads a deferred CA file if not done yet (conn.c calls it once a
+ * ClientHello is out, so that the parse overlaps the server's work).
  * false when it could not be loaded: tls_client_trust_error() says why,
  * and every verification with this context fails. */
 bool tls_client_prepare(SSL_CTX *ctx);

@@ -182,15 +182,10 @@ static int run(int argc, char **argv, const char *cmdname)
 	if (load_credentials(&cn, creds) != 0)
 		return 1;
 	static const unsigned char alpn[] = "\x02h2";
-	cn.ctx = tls_client_ctx(ca, alpn, 3, err, sizeof(err));
+	/* A daemon: a bad CA file is told at start, not at the first dial. */
+	cn.ctx = tls_client_ctx(ca, false, alpn, 3, err, sizeof(err));
 	if (!cn.ctx) {
 		fprintf(stderr, "burrow: tunnel: %s\n", err);
-		return 1;
-	}
-	/* A daemon: a bad CA file is told at start, not at the first dial. */
-	if (!tls_client_prepare(cn.ctx)) {
-		fprintf(stderr, "burrow: tunnel: %s\n", tls_client_trust_error(cn.ctx));
-		SSL_CTX_free(cn.ctx);
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
