@@ -72,6 +72,30 @@ struct h2_session {
 
 static uint64_t (*h2_clock)(void) = uv_hrtime;
 
+/* Every session of a process runs on its one loop thread. */
+static size_t h2_live;
+static size_t h2_budget = H2_BUDGET;
+
+size_t h2_share(void)
+{
+	size_t share = h2_live ? h2_budget / h2_live : h2_budget;
+	if (share < H2_SHARE_MIN)
+		return H2_SHARE_MIN;
+	return share < H2_STREAM_OUT_MAX ? share : H2_STREAM_OUT_MAX;
+}
+
+void h2_set_budget(size_t bytes)
+{
+	h2_budget = bytes ? bytes : H2_BUDGET;
+}
+
+/* A stream asks its writer for more (on_drain) once its buffer fell to a
+ * quarter of the share. */
+static size_t out_low(void)
+{
+	return h2_share() / 4;
+}
+
 void h2_set_clock(uint64_t (*now)(void)) { h2_clock = now ? now : uv_hrtime; }
 
 nghttp2_nv h2_nv(const char *name, const char *value)
@@ -109,6 +133,7 @@ static h2_stream_t *stream_new(h2_session_t *h)
 	if (h->streams)
 		h->streams->prev = s;
 	h->streams = s;
+	h2_live++;
 	if (++h->nstreams == 2)
 		conn_set_notsent_lowat(h->conn, H2_CONN_NOTSENT_LOWAT);
 	session_budget(h);
@@ -124,6 +149,7 @@ static void stream_unlink(h2_stream_t *s)
 		h->streams = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	h2_live--;
 	if (--h->nstreams == 1)
 		conn_set_notsent_lowat(h->conn, 0);
 	session_budget(h);
@@ -169,7 +195,16 @@ const char *h2_stream_header(h2_stream_t *s, const char *name)
 	return NULL;
 }
 
-size_t h2_stream_room(h2_stream_t *s) { return buf_room(&s->out); }
+size_t h2_stream_room(h2_stream_t *s)
+{
+	size_t cap = h2_share(), used = buf_used(&s->out);
+	if (used < cap)
+		return cap - used;
+	/* The writer waits for room: it gets on_drain (the share may have
+	 * shrunk below what it filled in). */
+	s->want_drain = true;
+	return 0;
+}
 
 static void stream_resume(h2_stream_t *s)
 {
@@ -194,7 +229,7 @@ int h2_stream_write(h2_stream_t *s, const void *p, size_t n)
 		s->want_drain = true;
 		return r;
 	}
-	if (buf_used(&s->out) >= H2_STREAM_OUT_MAX - H2_STREAM_OUT_LOW)
+	if (buf_used(&s->out) >= h2_share() - out_low())
 		s->want_drain = true;
 	stream_resume(s);
 	return 0;
@@ -252,22 +287,34 @@ static void stream_autotune(h2_stream_t *s, size_t n)
 	uint64_t now = h2_clock();
 	uint64_t took = now - s->epoch_ns;
 	uint64_t rtt = h->rtt_ns;
-	if (took < H2_TUNE_PERIOD_NS || took < 4 * rtt)
-		return;
-	/* bytes consumed in two round trips at this pace; no overflow: both
-	 * factors stay below 2^32 in any period that is not hours long */
-	uint64_t need = 2 * rtt / 1000 * s->epoch_bytes / (took / 1000);
+	/* Bounds from the stream's share of memory (h2.h): with few streams
+	 * INIT..MAX; under many, a slow stream's window falls to one share,
+	 * and none stays above four. */
+	size_t share = h2_share();
+	uint32_t lo = share < H2_STREAM_WINDOW_INIT ? (uint32_t)share : H2_STREAM_WINDOW_INIT;
+	uint32_t hi = 4 * share < H2_STREAM_WINDOW_MAX ? (uint32_t)(4 * share) : H2_STREAM_WINDOW_MAX;
+	bool period = took >= H2_TUNE_PERIOD_NS && took >= 4 * rtt;
 	uint32_t w = s->rwin;
-	if (rtt && need > s->rwin / 2)
-		w = s->rwin * 2 < H2_STREAM_WINDOW_MAX ? s->rwin * 2 : H2_STREAM_WINDOW_MAX;
-	else if (rtt && need < s->rwin / 8)
-		w = s->rwin / 2 > H2_STREAM_WINDOW_INIT ? s->rwin / 2 : H2_STREAM_WINDOW_INIT;
+	if (period && rtt) {
+		/* bytes consumed in two round trips at this pace; no overflow:
+		 * both factors stay below 2^32 in any period that is not hours
+		 * long */
+		uint64_t need = 2 * rtt / 1000 * s->epoch_bytes / (took / 1000);
+		if (need > s->rwin / 2)
+			w = s->rwin * 2 < hi ? s->rwin * 2 : hi;
+		else if (need < s->rwin / 8 && s->rwin > lo)
+			w = s->rwin / 2 > lo ? s->rwin / 2 : lo;
+	}
+	if (w > hi)
+		w = hi; /* the share shrank: now, not a period later */
 	if (w != s->rwin && nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, s->id, (int32_t)w) == 0) {
 		log_debug("h2: stream %d window %u -> %u KiB (%zu KiB in %llu ms, rtt %llu us)", s->id,
 			  s->rwin / 1024, w / 1024, s->epoch_bytes / 1024, (unsigned long long)(took / 1000000),
 			  (unsigned long long)(rtt / 1000));
 		s->rwin = w;
 	}
+	if (!period)
+		return;
 	s->epoch_ns = now;
 	s->epoch_bytes = 0;
 	if (!rtt || now - h->rtt_at > H2_RTT_REFRESH_NS)
@@ -431,7 +478,7 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t
 	conn_write_commit(h->conn, off);
 sent:
 	buf_consume(&s->out, length);
-	if (s->want_drain && buf_used(&s->out) <= H2_STREAM_OUT_LOW && !s->drain_queued) {
+	if (s->want_drain && buf_used(&s->out) <= out_low() && !s->drain_queued) {
 		s->drain_queued = true;
 		s->drain_next = h->drain_head;
 		h->drain_head = s;
@@ -532,6 +579,12 @@ static void run_drains(h2_session_t *h)
 		h->drain_head = s->drain_next;
 		s->drain_queued = false;
 		s->drain_next = NULL;
+		/* Filled again since it was queued (its writer ran meanwhile):
+		 * it still wants the next fall to the low mark, not this one —
+		 * a writer that saw no room and waits would otherwise never
+		 * hear of room again. */
+		if (buf_used(&s->out) > out_low())
+			continue;
 		s->want_drain = false;
 		if (s->cbs && s->cbs->on_drain)
 			s->cbs->on_drain(s);

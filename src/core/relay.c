@@ -95,58 +95,72 @@ static void conn_finished_input(relay_t *r)
 		h2_stream_end(r->stream);
 }
 
-static void r_on_data(conn_t *c, buf_t *in)
+/* Feeds up to the stream's room from in; returns the bytes of in used. */
+static size_t feed_stream(relay_t *r, conn_t *c, buf_t *in)
 {
-	relay_t *r = c->data;
-	if (r->stream_gone || r->conn_in_end) {
-		buf_consume(in, buf_used(in)); /* nowhere to go: drop */
-		return;
-	}
 	size_t room = h2_stream_room(r->stream);
 	size_t n = buf_used(in) < room ? buf_used(in) : room;
 	if (!r->ws) {
 		h2_stream_write(r->stream, buf_head(in), n);
-		buf_consume(in, n);
 		r->st.up += n;
-	} else {
-		size_t off = 0;
-		/* Pongs are output too: stop decoding while the conn is full, or a
-		 * ping flood would queue replies up to the write cap. */
-		while (off < n && !r->conn_in_end && !r->stream_gone && !conn_full(c)) {
-			size_t used = 0;
-			ws_event_t ev;
-			int e = ws_decode(&r->dec, buf_head(in) + off, n - off, &used, &ev);
-			off += used;
-			if (e < 0) {
-				log_debug("relay: bad WebSocket frame from client: %s", err_str(e));
-				send_ws_close(r, 1002);
-				r->failed = true;
-				buf_consume(in, buf_used(in));
-				if (!r->stream_gone)
-					h2_stream_reset(r->stream, NGHTTP2_CANCEL);
-				conn_finish(c);
-				return;
-			}
-			if (e == 0)
-				break;
-			switch (ev.type) {
-			case WS_EV_DATA:
-				if (ev.len) {
-					h2_stream_write(r->stream, ev.data, ev.len);
-					r->st.up += ev.len;
-				}
-				break;
-			case WS_EV_PING:
-				ws_send(c, WS_OP_PONG, ev.data, ev.len);
-				break;
-			case WS_EV_PONG:
-				break;
-			case WS_EV_CLOSE:
-				conn_finished_input(r);
-				break;
-			}
+		return n;
+	}
+	size_t off = 0;
+	/* Pongs are output too: stop decoding while the conn is full, or a
+	 * ping flood would queue replies up to the write cap. */
+	while (off < n && !r->conn_in_end && !r->stream_gone && !conn_full(c)) {
+		size_t used = 0;
+		ws_event_t ev;
+		int e = ws_decode(&r->dec, buf_head(in) + off, n - off, &used, &ev);
+		off += used;
+		if (e < 0) {
+			log_debug("relay: bad WebSocket frame from client: %s", err_str(e));
+			send_ws_close(r, 1002);
+			r->failed = true;
+			if (!r->stream_gone)
+				h2_stream_reset(r->stream, NGHTTP2_CANCEL);
+			conn_finish(c);
+			return buf_used(in);
 		}
-		buf_consume(in, off);
+		if (e == 0)
+			break;
+		switch (ev.type) {
+		case WS_EV_DATA:
+			if (ev.len) {
+				h2_stream_write(r->stream, ev.data, ev.len);
+				r->st.up += ev.len;
+			}
+			break;
+		case WS_EV_PING: ws_send(c, WS_OP_PONG, ev.data, ev.len); break;
+		case WS_EV_PONG: break;
+		case WS_EV_CLOSE: conn_finished_input(r); break;
+		}
+	}
+	return off;
+}
+
+/* Sizes the conn's buffer to the stream's share of memory (h2.h). */
+static void fit_conn(relay_t *r)
+{
+	size_t w = h2_share();
+	if (r->conn->high_water != w) {
+		r->conn->high_water = w;
+		r->conn->low_water = w / 4;
+	}
+}
+
+static void r_on_data(conn_t *c, buf_t *in)
+{
+	relay_t *r = c->data;
+	fit_conn(r);
+	/* Again while the stream makes room: a write can send (and drain the
+	 * stream's buffer) before we would pause, and the drain that reported
+	 * it came while we were not paused yet. */
+	while (buf_used(in) > 0 && !r->conn_in_end && !r->stream_gone && !(r->ws && conn_full(c))) {
+		size_t used = feed_stream(r, c, in);
+		buf_consume(in, used);
+		if (used == 0)
+			break;
 	}
 	if (r->conn_in_end || r->stream_gone)
 		buf_consume(in, buf_used(in));
@@ -208,6 +222,7 @@ static void s_on_data(h2_stream_t *s, const uint8_t *p, size_t n)
 		h2_stream_consume(s, n);
 		return;
 	}
+	fit_conn(r);
 	int e = r->ws ? ws_send_payload(r, p, n) : conn_write_borrow(r->conn, p, n);
 	if (e) {
 		/* Only when the peer ignored flow control or the conn is
