@@ -849,6 +849,16 @@ int conn_open_stdio(conn_t *c)
 
 void conn_set_read_budget(conn_t *c, size_t n) { c->read_budget = n ? n : CONN_TURN_READ; }
 
+void conn_set_water(conn_t *c, size_t high, size_t low)
+{
+	c->high_water = high;
+	c->low_water = low;
+	/* An owner that finds the conn full now waits for on_drain: no write
+	 * may come to mark it. */
+	if (conn_full(c))
+		c->above_high = true;
+}
+
 /* The socket of a TCP conn; false before it has one (on_connect applies
  * the options set meanwhile) and for stdio. */
 static bool tcp_fd(conn_t *c, uv_os_fd_t *fd)

@@ -180,6 +180,9 @@ void conn_set_carrier(conn_t *c);
 /* How much c may read per loop iteration before other conns get their turn
  * (default CONN_TURN_READ). */
 void conn_set_read_budget(conn_t *c, size_t n);
+/* Sets the high- and low-water marks. Output already at or above the new
+ * high mark counts as full: on_drain follows when it falls below low. */
+void conn_set_water(conn_t *c, size_t high, size_t low);
 /* Peer address as "ip" text (no port); "" when unknown. */
 void conn_peer_ip(conn_t *c, char *out, size_t outlen, struct sockaddr_storage *ss);
 

@@ -143,10 +143,8 @@ static size_t feed_stream(relay_t *r, conn_t *c, buf_t *in)
 static void fit_conn(relay_t *r)
 {
 	size_t w = h2_share();
-	if (r->conn->high_water != w) {
-		r->conn->high_water = w;
-		r->conn->low_water = w / 4;
-	}
+	if (r->conn->high_water != w)
+		conn_set_water(r->conn, w, w / 4);
 }
 
 static void r_on_data(conn_t *c, buf_t *in)

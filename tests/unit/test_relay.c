@@ -1,12 +1,15 @@
 /* test_relay.c — a relay under a small memory share keeps every byte.
  *
- * Real loopback TCP on a real loop, the connector's way round: src (a fast
- * writer) -> mid (the relay's conn) -> relay -> HTTP/2 stream -> tunnel
- * connection -> the edge's stream, whose reader takes bytes in bursts. The
- * budget is set so small that each stream gets H2_SHARE_MIN: the stream's
- * buffer fills and drains hundreds of times, and a write that sends (and
- * drains) before the relay pauses must not leave it paused for good.
- * The edge's stream must receive exactly what src sent. */
+ * Real loopback TCP on a real loop, the connector's way round: src <-> mid
+ * (the relay's conn) <-> relay <-> HTTP/2 stream <-> tunnel connection <->
+ * the edge's stream. Both ends write as fast as they may and read in
+ * bursts. The budget is set so small that each stream gets H2_SHARE_MIN:
+ * the stream's buffer fills and drains hundreds of times, and mid's output
+ * draining wakes the relay at any moment — also when the tunnel connection
+ * is idle, so that a write into the stream sends at once and drains it
+ * before the relay would pause (which once left the relay paused for
+ * good: every session of bench conc stalled at this share). Each side must
+ * receive exactly what the other sent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,19 +23,21 @@
 #include "core/relay.h"
 
 #define TOTAL (8 * 1024 * 1024)
-#define READER_PAUSE_EVERY (96 * 1024)
 
 static uv_loop_t *loop;
 static uv_tcp_t lst_tun, lst_src;
 static conn_t *src, *mid;
 static h2_session_t *edge, *connector;
 static h2_stream_t *es;
-static uint8_t *input;
-static size_t sent;
-static buf_t got;
-static size_t held, since_pause;
-static uv_timer_t reader_timer;
-static bool done, relay_done;
+static uint8_t *input, *down;
+static size_t sent, down_sent;
+static buf_t got, got_down;
+static size_t held, since_pause, src_since_pause;
+static uv_timer_t reader_timer, src_timer;
+static bool done, done_down, relay_done;
+/* How the two readers take their bytes: after this many, a 2 ms break
+ * (0: never). */
+static size_t reader_pause_every, src_pause_every;
 
 static void noop_close(conn_t *c) {}
 
@@ -43,8 +48,12 @@ static void src_pump(conn_t *c)
 		assert_int_equal(conn_write(c, input + sent, n), 0);
 		sent += n;
 	}
-	if (sent == TOTAL)
-		conn_finish(c);
+	if (sent == TOTAL) {
+		if (done_down)
+			conn_finish(c);
+		else
+			conn_shutdown(c); /* half-close: the reply still comes */
+	}
 }
 static void src_on_open(conn_t *c, int status)
 {
@@ -55,12 +64,38 @@ static void src_on_drain(conn_t *c)
 {
 	src_pump(c);
 }
+static void src_wake(uv_timer_t *t)
+{
+	if (src)
+		conn_resume(src);
+}
+static void src_on_data(conn_t *c, buf_t *in)
+{
+	size_t n = buf_used(in);
+	assert_int_equal(buf_append(&got_down, buf_head(in), n), 0);
+	buf_consume(in, n);
+	src_since_pause += n;
+	if (src_pause_every && src_since_pause >= src_pause_every) {
+		src_since_pause = 0;
+		conn_pause(c); /* mid's output fills, then drains */
+		uv_timer_start(&src_timer, src_wake, 2, 0);
+	}
+}
 static void src_on_eof(conn_t *c, int status)
 {
-	conn_close(c);
+	done_down = true;
+	if (sent == TOTAL)
+		conn_finish(c); /* once its own bytes are out */
 }
-static const conn_cbs_t src_cbs = {
-    .on_open = src_on_open, .on_drain = src_on_drain, .on_eof = src_on_eof, .on_close = noop_close};
+static void src_on_close(conn_t *c)
+{
+	src = NULL;
+}
+static const conn_cbs_t src_cbs = {.on_open = src_on_open,
+				   .on_data = src_on_data,
+				   .on_drain = src_on_drain,
+				   .on_eof = src_on_eof,
+				   .on_close = src_on_close};
 
 /* Until the relay takes mid over, its bytes wait in its buffer. */
 static void mid_wait(conn_t *c, buf_t *in)
@@ -69,8 +104,8 @@ static void mid_wait(conn_t *c, buf_t *in)
 }
 static const conn_cbs_t mid_cbs = {.on_data = mid_wait, .on_close = noop_close};
 
-/* The edge's reader: takes what arrives, but every READER_PAUSE_EVERY
- * bytes holds on for 2 ms before it acknowledges them. */
+/* The edge's reader: takes what arrives; with reader_pause_every set,
+ * holds on for 2 ms after that many bytes before it acknowledges them. */
 static void reader_wake(uv_timer_t *t)
 {
 	if (es && held) {
@@ -83,13 +118,32 @@ static void e_on_data(h2_stream_t *s, const uint8_t *p, size_t n)
 	assert_int_equal(buf_append(&got, p, n), 0);
 	held += n;
 	since_pause += n;
-	if (since_pause >= READER_PAUSE_EVERY) {
+	if (reader_pause_every && since_pause >= reader_pause_every) {
 		since_pause = 0;
 		uv_timer_start(&reader_timer, reader_wake, 2, 0);
 	} else if (!uv_is_active((uv_handle_t *)&reader_timer)) {
 		h2_stream_consume(s, held);
 		held = 0;
 	}
+}
+static void e_pump(h2_stream_t *s)
+{
+	size_t room;
+	while (down_sent < TOTAL && (room = h2_stream_room(s)) > 0) {
+		size_t n = TOTAL - down_sent < room ? TOTAL - down_sent : room;
+		assert_int_equal(h2_stream_write(s, down + down_sent, n), 0);
+		down_sent += n;
+	}
+	if (down_sent == TOTAL)
+		h2_stream_end(s);
+}
+static void e_on_response(h2_stream_t *s)
+{
+	e_pump(s);
+}
+static void e_on_drain(h2_stream_t *s)
+{
+	e_pump(s);
 }
 static void e_on_end(h2_stream_t *s)
 {
@@ -99,8 +153,11 @@ static void e_on_close(h2_stream_t *s, uint32_t code)
 {
 	es = NULL;
 }
-static const h2_stream_cbs_t edge_stream_cbs = {
-    .on_data = e_on_data, .on_end = e_on_end, .on_close = e_on_close};
+static const h2_stream_cbs_t edge_stream_cbs = {.on_response = e_on_response,
+						.on_data = e_on_data,
+						.on_end = e_on_end,
+						.on_drain = e_on_drain,
+						.on_close = e_on_close};
 
 static void on_relay_done(void *data, const relay_stats_t *st)
 {
@@ -152,21 +209,31 @@ static void run_until(bool *flag, uint64_t ms)
 		uv_run(loop, UV_RUN_ONCE);
 }
 
-static void test_relay_keeps_every_byte_at_the_smallest_share(void **state)
+static void relay_at_the_smallest_share(void)
 {
 	static const conn_cbs_t none = {0};
 	loop = uv_default_loop();
+	src = mid = NULL;
+	edge = connector = NULL;
+	es = NULL;
+	sent = down_sent = held = since_pause = src_since_pause = 0;
+	done = done_down = relay_done = false;
 	h2_set_budget(1); /* every stream gets H2_SHARE_MIN */
 	assert_int_equal(h2_share(), H2_SHARE_MIN);
 	input = malloc(TOTAL);
+	down = malloc(TOTAL);
 	assert_non_null(input);
+	assert_non_null(down);
 	uint32_t x = 2463534242u;
 	for (size_t i = 0; i < TOTAL; i++) {
 		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
 		input[i] = (uint8_t)x;
+		down[i] = (uint8_t)(x >> 8);
 	}
 	buf_init(&got, TOTAL);
+	buf_init(&got_down, TOTAL);
 	uv_timer_init(loop, &reader_timer);
+	uv_timer_init(loop, &src_timer);
 
 	struct sockaddr_in a_tun, a_src;
 	listen_on(&lst_tun, on_tun_conn, &a_tun);
@@ -185,11 +252,17 @@ static void test_relay_keeps_every_byte_at_the_smallest_share(void **state)
 	assert_int_equal(conn_connect(src, (struct sockaddr *)&a_src, NULL, NULL), 0);
 
 	run_until(&done, 10000);
-	if (!done)
-		print_message("stalled: src sent %zu of %d, the edge got %zu\n", sent, TOTAL, buf_used(&got));
+	run_until(&done_down, 10000);
+	if (!done || !done_down)
+		print_message("stalled: up %zu of %zu sent, %zu arrived; down %zu of %zu sent, %zu arrived\n",
+			      sent, (size_t)TOTAL, buf_used(&got), down_sent, (size_t)TOTAL,
+			      buf_used(&got_down));
 	assert_true(done);
+	assert_true(done_down);
 	assert_int_equal(buf_used(&got), TOTAL);
 	assert_memory_equal(buf_head(&got), input, TOTAL);
+	assert_int_equal(buf_used(&got_down), TOTAL);
+	assert_memory_equal(buf_head(&got_down), down, TOTAL);
 
 	h2_session_close(edge);
 	h2_session_close(connector);
@@ -198,16 +271,38 @@ static void test_relay_keeps_every_byte_at_the_smallest_share(void **state)
 	uv_close((uv_handle_t *)&lst_tun, NULL);
 	uv_close((uv_handle_t *)&lst_src, NULL);
 	uv_close((uv_handle_t *)&reader_timer, NULL);
+	uv_close((uv_handle_t *)&src_timer, NULL);
 	uv_run(loop, UV_RUN_NOWAIT);
 	h2_set_budget(0);
 	buf_free(&got);
+	buf_free(&got_down);
 	free(input);
+	free(down);
+}
+
+/* The edge takes every byte at once, src takes 1 MiB and then a break:
+ * mid's output drains while the tunnel is idle (the case that stalled). */
+static void test_relay_keeps_every_byte_when_its_conn_drains(void **state)
+{
+	reader_pause_every = 0;
+	src_pause_every = 1024 * 1024;
+	relay_at_the_smallest_share();
+}
+
+/* Both readers take bytes in bursts: the stream's window closes and opens
+ * while mid's output fills and drains. */
+static void test_relay_keeps_every_byte_when_both_readers_pause(void **state)
+{
+	reader_pause_every = 96 * 1024;
+	src_pause_every = 256 * 1024;
+	relay_at_the_smallest_share();
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_relay_keeps_every_byte_at_the_smallest_share),
+	    cmocka_unit_test(test_relay_keeps_every_byte_when_its_conn_drains),
+	    cmocka_unit_test(test_relay_keeps_every_byte_when_both_readers_pause),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
