@@ -22,8 +22,8 @@
 #include "core/buf.h"
 #include "core/conn.h"
 
-/* Receive windows start at INIT and follow each stream's pace, between
- * INIT and MAX: 4 to 16 round trips of what its reader took over the last
+/* Receive windows start at INIT (or the stream's share, below) and follow
+ * each stream's pace, between INIT and MAX: 4 to 16 round trips of what its reader took over the last
  * 100 ms or more (the idea of TCP's receive autotuning), the round trip
  * being the session's least PING time (the path without its queue). A
  * slow or interactive stream so holds at most INIT in flight, a bulk one
