@@ -23,8 +23,8 @@
 #include "core/conn.h"
 
 /* Receive windows start at INIT (or the stream's share, below) and follow
- * each stream's pace, between INIT and MAX: 4 to 16 round trips of what its reader took over the last
- * 100 ms or more (the idea of TCP's receive autotuning), the round trip
+ * each stream's pace, between INIT and MAX: 4 to 16 round trips of what
+ * its reader took over the last 100 ms or more (the idea of TCP's receive autotuning), the round trip
  * being the session's least PING time (the path without its queue). A
  * slow or interactive stream so holds at most INIT in flight, a bulk one
  * beside it no more than it needs (bench: a ping's p50 beside iperf3 2.2

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "core/conn.h"
+#include "loopback.h"
 
 #define PAYLOAD_TOTAL (4 * 1024 * 1024)
 #define DST_PAUSE_EVERY (256 * 1024)
@@ -132,17 +133,6 @@ static void on_dst_conn(uv_stream_t *s, int status)
 	assert_int_equal(conn_accept(dst, s, NULL), 0);
 }
 
-static void listen_on(uv_tcp_t *t, uv_connection_cb cb, struct sockaddr_in *bound)
-{
-	struct sockaddr_in sa;
-	int len = sizeof(*bound);
-	uv_ip4_addr("127.0.0.1", 0, &sa);
-	assert_int_equal(uv_tcp_init(loop, t), 0);
-	assert_int_equal(uv_tcp_bind(t, (struct sockaddr *)&sa, 0), 0);
-	assert_int_equal(uv_listen((uv_stream_t *)t, 16, cb), 0);
-	assert_int_equal(uv_tcp_getsockname(t, (struct sockaddr *)bound, &len), 0);
-}
-
 static void make_records(void)
 {
 	input = malloc(PAYLOAD_TOTAL * 2);
@@ -168,8 +158,8 @@ static void test_borrowed_output_arrives_whole_and_in_order(void **state)
 	buf_init(&got, PAYLOAD_TOTAL);
 	uv_timer_init(loop, &dst_timer);
 	struct sockaddr_in a_mid, a_dst;
-	listen_on(&lst_mid, on_mid_conn, &a_mid);
-	listen_on(&lst_dst, on_dst_conn, &a_dst);
+	loopback_listen(loop, &lst_mid, on_mid_conn, &a_mid);
+	loopback_listen(loop, &lst_dst, on_dst_conn, &a_dst);
 	mid_out = conn_new(loop, &mid_out_cbs, NULL);
 	assert_int_equal(conn_connect(mid_out, (struct sockaddr *)&a_dst, NULL, NULL), 0);
 	src = conn_new(loop, &src_cbs, NULL);

@@ -21,6 +21,7 @@
 #include "core/conn.h"
 #include "core/h2.h"
 #include "core/relay.h"
+#include "loopback.h"
 
 #define TOTAL (8 * 1024 * 1024)
 
@@ -191,17 +192,6 @@ static void on_src_conn(uv_stream_t *s, int status)
 	assert_non_null(es);
 }
 
-static void listen_on(uv_tcp_t *t, uv_connection_cb cb, struct sockaddr_in *bound)
-{
-	struct sockaddr_in sa;
-	int len = sizeof(*bound);
-	uv_ip4_addr("127.0.0.1", 0, &sa);
-	assert_int_equal(uv_tcp_init(loop, t), 0);
-	assert_int_equal(uv_tcp_bind(t, (struct sockaddr *)&sa, 0), 0);
-	assert_int_equal(uv_listen((uv_stream_t *)t, 16, cb), 0);
-	assert_int_equal(uv_tcp_getsockname(t, (struct sockaddr *)bound, &len), 0);
-}
-
 static void run_until(bool *flag, uint64_t ms)
 {
 	uint64_t deadline = uv_now(loop) + ms;
@@ -236,8 +226,8 @@ static void relay_at_the_smallest_share(void)
 	uv_timer_init(loop, &src_timer);
 
 	struct sockaddr_in a_tun, a_src;
-	listen_on(&lst_tun, on_tun_conn, &a_tun);
-	listen_on(&lst_src, on_src_conn, &a_src);
+	loopback_listen(loop, &lst_tun, on_tun_conn, &a_tun);
+	loopback_listen(loop, &lst_src, on_src_conn, &a_src);
 	conn_t *cc = conn_new(loop, &none, NULL);
 	connector = h2_session_new(cc, true, &connector_cbs, NULL);
 	assert_non_null(connector);
