@@ -2,6 +2,7 @@
 #include "core/buf.h"
 
 #include <openssl/crypto.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,14 @@ void buf_free_secret(buf_t *b)
 
 void buf_reset(buf_t *b) { b->off = b->len = 0; }
 
+/* By buf_compact, in this process; worker threads compact too. */
+static _Atomic size_t moved;
+
+size_t buf_moved(void)
+{
+	return atomic_load_explicit(&moved, memory_order_relaxed);
+}
+
 void buf_compact(buf_t *b)
 {
 	if (b->off == 0)
@@ -37,6 +46,7 @@ void buf_compact(buf_t *b)
 	size_t used = buf_used(b);
 	if (used)
 		memmove(b->data, b->data + b->off, used);
+	atomic_fetch_add_explicit(&moved, used, memory_order_relaxed);
 	b->off = 0;
 	b->len = used;
 }

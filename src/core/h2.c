@@ -226,8 +226,16 @@ const char *h2_stream_header(h2_stream_t *s, const char *name)
 size_t h2_stream_room(h2_stream_t *s)
 {
 	size_t cap = h2_share(), used = buf_used(&s->out);
-	if (used < cap)
-		return cap - used;
+	size_t room = used < cap ? cap - used : 0;
+	/* Past the end of the storage an append moves the unsent bytes to its
+	 * front. With more than a quarter unsent, offer only the space up to
+	 * the end and wait for the drain: the move is then at most a quarter
+	 * share per three quarters written, not every byte again (bench:
+	 * the edge's iperf3 up spent 1.4 % of its time in that move). */
+	if (used > out_low() && s->out.cap >= cap && s->out.cap - s->out.len < room)
+		room = s->out.cap - s->out.len;
+	if (room > 0)
+		return room;
 	/* The writer waits for room: it gets on_drain (the share may have
 	 * shrunk below what it filled in). */
 	s->want_drain = true;

@@ -217,6 +217,35 @@ static void test_h2_new_stream_window_is_init(void **st)
 	pair_close();
 }
 
+/* A sender that keeps its stream's buffer full, into a reader that takes
+ * half the window per round trip: the buffer slides, and an append past
+ * its end moves the unsent bytes to the front. Those moves stay within a
+ * third of what is written (when the room offered ran past the end, they
+ * were three times what was written). */
+static void test_h2_full_buffer_moves_little(void **st)
+{
+	static const uint8_t chunk[64 * 1024];
+	pair_open();
+	size_t written = 0, moved0 = buf_moved();
+	for (int i = 0; i < 500; i++) {
+		size_t room;
+		while (P.cs && (room = h2_stream_room(P.cs)) > 0) {
+			size_t n = room < sizeof(chunk) ? room : sizeof(chunk);
+			assert_int_equal(h2_stream_write(P.cs, chunk, n), 0);
+			written += n;
+		}
+		hop(P.cc, P.ec);
+		size_t n = P.held < H2_STREAM_WINDOW_INIT / 2 ? P.held : H2_STREAM_WINDOW_INIT / 2;
+		P.held -= n;
+		h2_stream_consume(P.es, n);
+		hop(P.ec, P.cc);
+	}
+	size_t moved = buf_moved() - moved0;
+	assert_true(written >= 500 * (size_t)H2_STREAM_WINDOW_INIT / 4);
+	assert_true(moved * 3 <= written);
+	pair_close();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +254,7 @@ int main(void)
 	    cmocka_unit_test(test_h2_window_shrinks_when_the_reader_slows),
 	    cmocka_unit_test_teardown(test_h2_new_stream_window_is_its_share, budget_reset),
 	    cmocka_unit_test(test_h2_new_stream_window_is_init),
+	    cmocka_unit_test(test_h2_full_buffer_moves_little),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
