@@ -6,7 +6,8 @@
  * so ASan sees any access outside it. Checked: the return contract
  * (consumed <= n, all input used when there is no event, progress on every
  * event), DATA views inside the input, control payloads <= 125 bytes, close
- * codes, and that splitting changes nothing about what is reported. Then a
+ * codes, and that splitting changes nothing about what is reported, nor
+ * does leaving DATA masked for the caller (defer_unmask). Then a
  * frame made by ws_frame_header/ws_mask from the input must decode back. */
 #include <stdbool.h>
 #include <stddef.h>
@@ -100,11 +101,13 @@ static uint32_t next_rand(uint32_t *s)
 	return *s;
 }
 
-/* Decodes in[0..n) in pieces; seed 0 means one piece. */
-static void decode(bool server, const uint8_t *in, size_t n, uint32_t seed, report_t *r)
+/* Decodes in[0..n) in pieces; seed 0 means one piece. defer: DATA comes
+ * masked (defer_unmask) and is unmasked here with the key and phase given. */
+static void decode(bool server, bool defer, const uint8_t *in, size_t n, uint32_t seed, report_t *r)
 {
 	ws_decoder_t d;
 	ws_decoder_init(&d, server);
+	d.defer_unmask = defer;
 	memset(r, 0, sizeof(*r));
 	size_t off = 0;
 	while (off < n && !r->failed) {
@@ -139,8 +142,19 @@ static void decode(bool server, const uint8_t *in, size_t n, uint32_t seed, repo
 				if (ev.type == WS_EV_DATA) {
 					CHECK(ev.data >= piece + pos);
 					CHECK(ev.data + ev.len <= piece + pos + used);
+					CHECK(ev.masked ==
+					      (defer && server)); /* servers get masked frames only */
 				}
-				note_event(r, &ev);
+				if (ev.type == WS_EV_DATA && ev.masked && ev.len) {
+					uint8_t *plain = malloc(ev.len);
+					CHECK(plain);
+					ws_mask_copy(plain, ev.data, ev.len, ev.mask, ev.mask_pos);
+					ev.data = plain;
+					note_event(r, &ev);
+					free(plain);
+				} else {
+					note_event(r, &ev);
+				}
 			}
 			pos += used;
 		}
@@ -198,8 +212,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (int server = 0; server <= 1; server++) {
 		report_t whole, split;
-		decode(server, in, n, 0, &whole);
-		decode(server, in, n, seed, &split);
+		decode(server, false, in, n, 0, &whole);
+		decode(server, false, in, n, seed, &split);
+		check_same(&whole, &split);
+		report_free(&split);
+		decode(server, true, in, n, seed, &split);
 		check_same(&whole, &split);
 		report_free(&whole);
 		report_free(&split);

@@ -251,24 +251,41 @@ static void stream_resume(h2_stream_t *s)
 	kick(s->sess);
 }
 
-int h2_stream_write(h2_stream_t *s, const void *p, size_t n)
+uint8_t *h2_stream_reserve(h2_stream_t *s, size_t n)
 {
 	if (s->sess->closing || s->end_req)
-		return ERR_CLOSED;
+		return NULL;
 	s->busy = true;
 	/* Room for the DATA frame header in front: send_data_cb then hands
 	 * header and payload to the conn as one piece (no copy). */
 	if (buf_used(&s->out) == 0)
 		buf_headroom(&s->out, H2_FRAME_HDR);
-	int r = buf_append(&s->out, p, n);
-	if (r) {
+	if (buf_reserve(&s->out, n) != 0 || !buf_tail(&s->out)) {
 		s->want_drain = true;
-		return r;
+		return NULL;
 	}
+	return buf_tail(&s->out);
+}
+
+void h2_stream_commit(h2_stream_t *s, size_t n)
+{
+	buf_commit(&s->out, n);
 	size_t cap = h2_share();
 	if (buf_used(&s->out) >= cap - cap / 4)
 		s->want_drain = true;
 	stream_resume(s);
+}
+
+int h2_stream_write(h2_stream_t *s, const void *p, size_t n)
+{
+	if (s->sess->closing || s->end_req)
+		return ERR_CLOSED;
+	uint8_t *w = n ? h2_stream_reserve(s, n) : NULL;
+	if (n && !w)
+		return ERR_TOOBIG;
+	if (n)
+		memcpy(w, p, n);
+	h2_stream_commit(s, n);
 	return 0;
 }
 

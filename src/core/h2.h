@@ -127,6 +127,12 @@ size_t h2_stream_data_headroom(const h2_stream_t *s, const uint8_t *p);
  * promises on_drain once the buffer fell to a quarter of the share. */
 int h2_stream_write(h2_stream_t *s, const void *p, size_t n);
 size_t h2_stream_room(h2_stream_t *s);
+/* h2_stream_write in two steps, for a writer that transforms bytes on
+ * their way in (unmasking) and so copies them once: space for n bytes at
+ * the end of the queue (NULL when closed or full, as ERR_CLOSED and
+ * ERR_TOOBIG above), then h2_stream_commit of the bytes written there. */
+uint8_t *h2_stream_reserve(h2_stream_t *s, size_t n);
+void h2_stream_commit(h2_stream_t *s, size_t n);
 /* END_STREAM after the queued bytes (half-close). */
 void h2_stream_end(h2_stream_t *s);
 /* Tells the peer we processed n received bytes (opens its window, and

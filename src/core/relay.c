@@ -95,6 +95,21 @@ static void conn_finished_input(relay_t *r)
 		h2_stream_end(r->stream);
 }
 
+/* A piece of a client's message into the stream, unmasked on the way: one
+ * pass over the bytes where unmasking in place and then copying made two. */
+static void stream_put(relay_t *r, const ws_event_t *ev)
+{
+	if (!ev->masked) {
+		h2_stream_write(r->stream, ev->data, ev->len);
+		return;
+	}
+	uint8_t *w = h2_stream_reserve(r->stream, ev->len);
+	if (!w)
+		return; /* closed: as h2_stream_write (feed_stream never exceeds the room) */
+	ws_mask_copy(w, ev->data, ev->len, ev->mask, ev->mask_pos);
+	h2_stream_commit(r->stream, ev->len);
+}
+
 /* Feeds up to the stream's room from in; returns the bytes of in used. */
 static size_t feed_stream(relay_t *r, conn_t *c, buf_t *in)
 {
@@ -127,7 +142,7 @@ static size_t feed_stream(relay_t *r, conn_t *c, buf_t *in)
 		switch (ev.type) {
 		case WS_EV_DATA:
 			if (ev.len) {
-				h2_stream_write(r->stream, ev.data, ev.len);
+				stream_put(r, &ev);
 				r->st.up += ev.len;
 			}
 			break;
@@ -296,6 +311,7 @@ int relay_start(conn_t *c, h2_stream_t *s, bool ws, relay_done_cb done, void *da
 	r->done = done;
 	r->data = data;
 	ws_decoder_init(&r->dec, true);
+	r->dec.defer_unmask = true; /* stream_put unmasks as it copies */
 	c->cbs = &relay_conn_cbs;
 	c->data = r;
 	h2_stream_set_cbs(s, &relay_stream_cbs, r);

@@ -304,8 +304,9 @@ int ws_decode(ws_decoder_t *d, uint8_t *p, size_t n, size_t *consumed, ws_event_
 
 		if (take == 0 && d->remaining)
 			goto out;
-		if (d->masked)
-			ws_mask(p + i, take, d->mask, d->mask_pos);
+		uint64_t pos = d->mask_pos;
+		if (d->masked && !d->defer_unmask)
+			ws_mask(p + i, take, d->mask, pos);
 		d->mask_pos += take;
 		d->remaining -= take;
 		bool frame_end = d->remaining == 0;
@@ -314,6 +315,11 @@ int ws_decode(ws_decoder_t *d, uint8_t *p, size_t n, size_t *consumed, ws_event_
 		if (take == 0 && !d->fin)
 			continue; /* empty fragment: nothing to report */
 		memset(ev, 0, sizeof(*ev));
+		if (d->masked && d->defer_unmask) {
+			ev->masked = true;
+			memcpy(ev->mask, d->mask, sizeof(ev->mask));
+			ev->mask_pos = pos;
+		}
 		ev->type = WS_EV_DATA;
 		ev->data = p + i;
 		ev->len = take;

@@ -36,11 +36,19 @@ typedef struct ws_event {
 	size_t len;
 	uint16_t close_code;
 	bool msg_end; /* DATA: this piece ends the message (FIN frame, last byte) */
+	/* DATA with defer_unmask: data is still masked; the caller unmasks it
+	 * with ws_mask_copy(dst, data, len, mask, mask_pos). */
+	bool masked;
+	uint8_t mask[4];
+	uint64_t mask_pos;
 } ws_event_t;
 
 typedef struct ws_decoder {
 	bool server; /* true: we are the server, peer frames must be masked;
 			false: we are the client, peer frames must be unmasked */
+	/* Set after ws_decoder_init: DATA payload is left masked for the caller
+	 * to unmask while it copies it elsewhere (one pass instead of two). */
+	bool defer_unmask;
 	/* private parse state */
 	uint8_t hdr[14];
 	uint8_t hdr_len;

@@ -608,6 +608,55 @@ static void test_ws_masked_roundtrip_with_every_mask_phase(void **state)
 	}
 }
 
+/* defer_unmask: DATA events carry the masked bytes, left as they were in
+ * the input, with the key and phase that unmask them; two frames with
+ * different keys, fed in pieces of every size from 1 to 9 bytes. */
+static void test_ws_deferred_unmask_gives_key_and_phase(void **state)
+{
+	enum { LEN = 1000 };
+	static const uint8_t mask2[4] = {0x01, 0x80, 0xff, 0x5a};
+	uint8_t payload[2 * LEN], out[2 * LEN];
+	for (size_t i = 0; i < 2 * LEN; i++)
+		payload[i] = (uint8_t)(i * 13 + 7);
+	for (size_t step = 1; step <= 9; step++) {
+		uint8_t *store = malloc(2 * (LEN + 14) + 1);
+		assert_non_null(store);
+		uint8_t *f = store + 1; /* unaligned */
+		size_t n = build_frame(f, 0x02, payload, LEN, test_mask);
+		n += build_frame(f + n, 0x80, payload + LEN, LEN, mask2);
+		uint8_t *copy = malloc(n);
+		assert_non_null(copy);
+		memcpy(copy, f, n);
+		ws_decoder_t d;
+		ws_decoder_init(&d, true);
+		d.defer_unmask = true;
+		size_t off = 0, got = 0;
+		while (off < n) {
+			size_t len = n - off < step ? n - off : step;
+			size_t pos = 0;
+			while (pos < len) {
+				size_t used;
+				ws_event_t ev;
+				int r = ws_decode(&d, f + off + pos, len - pos, &used, &ev);
+				assert_true(r >= 0);
+				if (r == 1 && ev.len) {
+					assert_true(ev.masked);
+					assert_true(got + ev.len <= sizeof(out));
+					ws_mask_copy(out + got, ev.data, ev.len, ev.mask, ev.mask_pos);
+					got += ev.len;
+				}
+				pos += used;
+			}
+			off += len;
+		}
+		assert_int_equal(got, 2 * LEN);
+		assert_memory_equal(out, payload, 2 * LEN);
+		assert_memory_equal(f, copy, n); /* the input is left masked */
+		free(copy);
+		free(store);
+	}
+}
+
 static void test_ws_roundtrip_64bit_length(void **state)
 {
 	enum { LEN = 70000 };
@@ -751,6 +800,7 @@ int main(void)
 	    cmocka_unit_test(test_ws_mask_matches_naive_at_unaligned_offsets_and_all_phases),
 	    cmocka_unit_test(test_ws_mask_copy_matches_naive_and_leaves_source_alone),
 	    cmocka_unit_test(test_ws_masked_roundtrip_with_every_mask_phase),
+	    cmocka_unit_test(test_ws_deferred_unmask_gives_key_and_phase),
 	    cmocka_unit_test(test_ws_roundtrip_64bit_length),
 	    cmocka_unit_test(test_ws_frame_header_uses_minimal_length_encoding),
 	    cmocka_unit_test(test_ws_accepts_non_minimal_length_encoding),
