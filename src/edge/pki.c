@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -25,6 +26,13 @@
 #include "core/tls.h"
 
 #define PKI_CACHE_MAX 4096
+/* Names no app has (typos, scanners, floods of random names) still get a
+ * certificate, so a client hears "unknown hostname" rather than a TLS
+ * error, but at most this many per second, and only the latest few are
+ * kept: each costs the edge 0.4 ms and 16 KiB (measured). */
+#define PKI_MINT_RATE 10
+#define PKI_MINT_BURST 20
+#define PKI_UNKNOWN_MAX 64
 
 typedef struct sni_arg {
 	struct pki *p;
@@ -34,6 +42,7 @@ typedef struct sni_arg {
 typedef struct pki_entry {
 	char *host;
 	int alpn_h2;
+	bool known; /* a name the edge serves (pki_set_known) */
 	SSL_CTX *ctx;
 } pki_entry_t;
 
@@ -51,7 +60,12 @@ struct pki {
 	EVP_PKEY *leaf_key;
 	pki_entry_t *cache;
 	size_t ncache;
+	size_t nunknown; /* entries of the cache that are not known */
 	sni_arg_t sni[2];
+	pki_known_fn known;
+	void *known_arg;
+	uint64_t mint_ms;   /* the bucket of mints for unknown names, as of */
+	uint32_t mint_left; /* ... this many left */
 };
 
 static EVP_PKEY *gen_key(void) { return EVP_EC_gen("P-256"); }
@@ -278,8 +292,48 @@ static bool user_name_matches(const char *pattern, const char *host)
 	return dot && dot != host && strcmp(dot + 1, pattern + 2) == 0;
 }
 
-SSL_CTX *pki_ctx_for(pki_t *p, const char *host, int alpn_h2)
+void pki_set_known(pki_t *p, pki_known_fn known, void *arg)
 {
+	p->known = known;
+	p->known_arg = arg;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* One mint for a name nobody serves, when the bucket has one. */
+static bool mint_allowed(pki_t *p)
+{
+	uint64_t now = now_ms();
+	uint64_t refill = (now - p->mint_ms) * PKI_MINT_RATE / 1000;
+	if (refill > 0) {
+		uint64_t left = p->mint_left + refill;
+		p->mint_left = left > PKI_MINT_BURST ? PKI_MINT_BURST : (uint32_t)left;
+		p->mint_ms = now;
+	}
+	if (p->mint_left == 0)
+		return false;
+	p->mint_left--;
+	return true;
+}
+
+static void cache_drop(pki_t *p, size_t i)
+{
+	if (!p->cache[i].known)
+		p->nunknown--;
+	free(p->cache[i].host);
+	SSL_CTX_free(p->cache[i].ctx);
+	memmove(p->cache + i, p->cache + i + 1, (p->ncache - i - 1) * sizeof(*p->cache));
+	p->ncache--;
+}
+
+static SSL_CTX *lookup(pki_t *p, const char *host, int alpn_h2, bool *limited)
+{
+	*limited = false;
 	for (size_t i = 0; i < p->nusers; i++)
 		for (size_t j = 0; j < p->users[i].nnames; j++)
 			if (user_name_matches(p->users[i].names[j], host))
@@ -287,10 +341,24 @@ SSL_CTX *pki_ctx_for(pki_t *p, const char *host, int alpn_h2)
 	for (size_t i = 0; i < p->ncache; i++)
 		if (p->cache[i].alpn_h2 == alpn_h2 && strcmp(p->cache[i].host, host) == 0)
 			return p->cache[i].ctx;
+	bool known = !p->known || p->known(p->known_arg, host);
+	if (!known && !mint_allowed(p)) {
+		*limited = true;
+		return NULL;
+	}
+	if (!known && p->nunknown >= PKI_UNKNOWN_MAX) {
+		for (size_t i = 0; i < p->ncache; i++)
+			if (!p->cache[i].known) {
+				cache_drop(p, i); /* the oldest such name */
+				break;
+			}
+	}
 	if (p->ncache >= PKI_CACHE_MAX) {
 		/* Bounded: drop the oldest half rather than grow without end. */
 		size_t half = p->ncache / 2;
 		for (size_t i = 0; i < half; i++) {
+			if (!p->cache[i].known)
+				p->nunknown--;
 			free(p->cache[i].host);
 			SSL_CTX_free(p->cache[i].ctx);
 		}
@@ -301,16 +369,32 @@ SSL_CTX *pki_ctx_for(pki_t *p, const char *host, int alpn_h2)
 	if (!ctx)
 		return NULL;
 	pki_entry_t *n = realloc(p->cache, (p->ncache + 1) * sizeof(*n));
-	if (!n) {
+	char *h = strdup(host);
+	if (n)
+		p->cache = n;
+	if (!n || !h) {
+		free(h);
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	p->cache = n;
-	n[p->ncache].host = strdup(host);
-	n[p->ncache].alpn_h2 = alpn_h2;
-	n[p->ncache].ctx = ctx;
+	n[p->ncache] = (pki_entry_t){.host = h, .alpn_h2 = alpn_h2, .known = known, .ctx = ctx};
 	p->ncache++;
+	if (!known)
+		p->nunknown++;
 	return ctx;
+}
+
+SSL_CTX *pki_ctx_for(pki_t *p, const char *host, int alpn_h2)
+{
+	bool limited;
+	return lookup(p, host, alpn_h2, &limited);
+}
+
+size_t pki_cached(const pki_t *p, size_t *unknown)
+{
+	if (unknown)
+		*unknown = p->nunknown;
+	return p->ncache;
 }
 
 static int on_servername(SSL *ssl, int *alert, void *arg)
@@ -324,7 +408,13 @@ static int on_servername(SSL *ssl, int *alert, void *arg)
 		*alert = SSL_AD_UNRECOGNIZED_NAME;
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	}
-	SSL_CTX *ctx = pki_ctx_for(a->p, host, a->alpn_h2);
+	bool limited;
+	SSL_CTX *ctx = lookup(a->p, host, a->alpn_h2, &limited);
+	if (!ctx && limited) {
+		log_debug("tls: no certificate minted for unknown name %s (more than %d a second)", host,
+			  PKI_MINT_RATE);
+		return SSL_TLSEXT_ERR_OK; /* the default certificate: the client sees a name mismatch */
+	}
 	if (!ctx) {
 		*alert = SSL_AD_INTERNAL_ERROR;
 		return SSL_TLSEXT_ERR_ALERT_FATAL;

@@ -8,6 +8,7 @@
 #define BURROW_EDGE_PKI_H
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct pki pki_t;
@@ -18,8 +19,18 @@ void pki_free(pki_t *p);
 
 /* A server SSL_CTX for host (a DNS name or IP literal), cached; NULL on
  * failure. alpn_h2: select "h2" by ALPN (tunnel listener) instead of
- * "http/1.1". The pki keeps ownership. */
+ * "http/1.1". The pki keeps ownership. For a name known() denies, a new
+ * certificate only within PKI_MINT_RATE a second (NULL beyond it), and
+ * only the latest PKI_UNKNOWN_MAX of them stay cached. */
 SSL_CTX *pki_ctx_for(pki_t *p, const char *host, int alpn_h2);
+
+/* Which names the edge serves (its apps' hostnames); without it every
+ * name counts as known. Called during handshakes, with arg. */
+typedef bool (*pki_known_fn)(void *arg, const char *host);
+void pki_set_known(pki_t *p, pki_known_fn known, void *arg);
+
+/* Certificates cached, and of them for unknown names (tests). */
+size_t pki_cached(const pki_t *p, size_t *unknown);
 
 /* The context for handshakes without SNI (clients dialling an IP): a
  * certificate for localhost, 127.0.0.1, ::1 and names[0..n) (DNS names or
