@@ -26,6 +26,10 @@ void ws_decoder_init(ws_decoder_t *d, bool server)
 	d->server = server;
 }
 
+/* Two 8-byte words: gcc and clang make each XOR of these one vector
+ * instruction (SSE2 on x86-64, NEON on arm64). */
+typedef uint64_t ws_words __attribute__((vector_size(16)));
+
 void ws_mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t mask[4], uint64_t pos)
 {
 	/* The key rotated to the current phase, twice: XORing 8 bytes with it
@@ -37,14 +41,24 @@ void ws_mask_copy(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t mask
 	memcpy(&m64, m, sizeof(m64));
 
 	size_t i = 0;
-	for (; i + 32 <= n; i += 32) {
-		uint64_t w[4];
-		memcpy(w, src + i, sizeof(w));
-		w[0] ^= m64;
-		w[1] ^= m64;
-		w[2] ^= m64;
-		w[3] ^= m64;
-		memcpy(dst + i, w, sizeof(w));
+	/* 64 bytes a round in four vectors: 33-45 GB/s here on 64 KiB (memcpy
+	 * 41-52), where four words in an array made 25-28 (gcc 12 stored each
+	 * round twice, once to the stack). */
+	ws_words mv = {m64, m64};
+	for (; i + 64 <= n; i += 64) {
+		ws_words a, b, c, d;
+		memcpy(&a, src + i, 16);
+		memcpy(&b, src + i + 16, 16);
+		memcpy(&c, src + i + 32, 16);
+		memcpy(&d, src + i + 48, 16);
+		a ^= mv;
+		b ^= mv;
+		c ^= mv;
+		d ^= mv;
+		memcpy(dst + i, &a, 16);
+		memcpy(dst + i + 16, &b, 16);
+		memcpy(dst + i + 32, &c, 16);
+		memcpy(dst + i + 48, &d, 16);
 	}
 	for (; i + 8 <= n; i += 8) {
 		uint64_t w;
