@@ -53,8 +53,8 @@ static bool can_read_more(const conn_t *c)
 }
 
 /* Runs once per loop iteration, before the loop polls for I/O: sends what
- * the iteration queued, and lets conns that used their read budget read
- * again. */
+ * the iteration queued, and begins the next turn, in which every conn may
+ * read its budget again (on_alloc). */
 static void on_flush(uv_prepare_t *h)
 {
 	turn++;
@@ -65,11 +65,6 @@ static void on_flush(uv_prepare_t *h)
 			dirty_head->dirty_prev = NULL;
 		c->dirty = false;
 		c->dirty_next = c->dirty_prev = NULL;
-		if (c->yielded) {
-			c->yielded = false;
-			if (can_read_more(c))
-				conn_start_reading(c);
-		}
 		conn_push(c);
 		check_drained(c);
 	}
@@ -433,8 +428,7 @@ static void conn_push(conn_t *c)
 {
 	if (c->lent)
 		lent_flush(c);
-	if (!c->yielded) /* a yielded conn stays listed: on_flush restarts its reading */
-		unmark_dirty(c);
+	unmark_dirty(c);
 	if (c->closing || c->writing || !c->out)
 		goto drain; /* !out: no stream yet (or a test harness without one) */
 	for (int round = 0; round < CONN_PUSH_ROUNDS; round++) {
@@ -535,6 +529,18 @@ void conn_finish(conn_t *c)
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *out)
 {
 	conn_t *c = h->data;
+	/* This conn has read its share of the loop iteration: libuv would read
+	 * one socket up to 32 times (2 MiB, milliseconds of TLS work) before
+	 * any other socket's turn, and an interactive session's byte would wait
+	 * behind a bulk one's. Decline the read (libuv reports UV_ENOBUFS) but
+	 * stay armed: the socket is still readable at the next poll, when the
+	 * next turn has begun (on_flush). Stopping and restarting the read
+	 * instead cost two epoll_ctl calls a turn. */
+	if (c->read_turn == turn && c->turn_read >= c->read_budget) {
+		c->yielded = true;
+		*out = uv_buf_init(NULL, 0);
+		return;
+	}
 	buf_t *in = c->ssl ? &c->tin : &c->rbuf;
 	/* A handshake needs a few KiB; a peer that never finishes one should
 	 * not cost a full read chunk. */
@@ -677,21 +683,13 @@ static void conn_pump(conn_t *c)
 	c->in_pump = false;
 	if (c->closing)
 		return;
-	/* Keep the ring draining unless the owner asked us to stop, rbuf is
-	 * full of bytes the owner has not taken, or this conn has read its
-	 * share of the loop iteration: libuv would read one socket up to 32
-	 * times (2 MiB, milliseconds of TLS work) before any other socket's
-	 * turn, and an interactive session's byte would wait behind a bulk
-	 * one's. on_flush lets it read again next iteration. */
-	if (can_read_more(c) && !(c->read_turn == turn && c->turn_read >= c->read_budget)) {
+	/* Keep the ring draining unless the owner asked us to stop or rbuf is
+	 * full of bytes the owner has not taken (on_alloc holds a conn to its
+	 * share of each loop iteration). */
+	if (can_read_more(c))
 		conn_start_reading(c);
-	} else {
+	else
 		conn_stop_reading(c);
-		if (can_read_more(c)) {
-			c->yielded = true;
-			mark_dirty(c);
-		}
-	}
 	conn_push(c);
 }
 
@@ -699,6 +697,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	conn_t *c = s->data;
 	if (n == UV_ENOBUFS) {
+		if (c->yielded) {
+			c->yielded = false; /* its turn is over, not its reading */
+			return;
+		}
 		conn_stop_reading(c);
 		return;
 	}
