@@ -1,5 +1,6 @@
 /* conn.c — byte streams on libuv with optional TLS (conn_tls.c), whose
- * idle buffers a sweep gives back (conn_sweep.c).
+ * idle buffers a sweep gives back (conn_sweep.c), and which can send a
+ * caller's bytes without copying them (conn_lent.c).
  *
  * Must never: block, grow a buffer past its cap, or free the conn before
  * libuv's close callback. */
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conn_int.h"
 #include "core/conn_sweep.h"
 #include "core/conn_tls.h"
 #include "core/err.h"
@@ -19,11 +21,9 @@
 #include "core/tls.h"
 
 static void conn_pump(conn_t *c);
-static void conn_fail(conn_t *c, int err);
 static void conn_push(conn_t *c);
 static void conn_start_reading(conn_t *c);
 static bool check_drained(conn_t *c);
-static void lent_drop(conn_t *c);
 
 #define CONN_PUSH_ROUNDS 16            /* encrypt-and-send rounds per push: up to 1 MiB of TLS */
 #define CONN_HANDSHAKE_CHUNK (16 * 1024)
@@ -35,17 +35,6 @@ static uv_prepare_t flusher;
 static uv_loop_t *flusher_loop;
 
 static uint64_t turn; /* loop iterations, counted by on_flush */
-
-/* Output lent by conn_write_borrow: slices of an on_data input, in the
- * order written, sent or copied before that on_data returns (deliver).
- * Kept per process, not per conn, so that an idle conn carries none of it. */
-#define CONN_LENT_MAX 64
-static struct lent_slice {
-	conn_t *c;
-	uv_buf_t b;
-} lent_slices[CONN_LENT_MAX];
-static unsigned lent_n;
-static int delivering; /* on_data callbacks running */
 
 static bool can_read_more(const conn_t *c)
 {
@@ -71,7 +60,7 @@ static void on_flush(uv_prepare_t *h)
 }
 
 /* I/O happened: the next sweep leaves this conn's buffers alone. */
-static void mark_busy(conn_t *c)
+void conn_mark_busy(conn_t *c)
 {
 	c->busy = true;
 	c->trimmed = false;
@@ -166,7 +155,7 @@ void conn_close(conn_t *c)
 	c->closing = true;
 	unmark_dirty(c);
 	if (c->lent)
-		lent_drop(c);
+		conn_lent_drop(c);
 	if (c->handles_open == 0) {
 		/* Never got a handle, so no close callback will come: report
 		 * and free now. */
@@ -183,7 +172,7 @@ void conn_close(conn_t *c)
 	}
 }
 
-static void conn_fail(conn_t *c, int err)
+void conn_fail(conn_t *c, int err)
 {
 	if (c->closing)
 		return;
@@ -208,92 +197,11 @@ size_t conn_pending(const conn_t *c)
 	return c->lent + buf_used(&c->wbuf) + buf_used(&c->tout) + buf_used(&c->wflight);
 }
 
-static void written(conn_t *c)
+void conn_written(conn_t *c)
 {
 	if (conn_full(c))
 		c->above_high = true;
 	mark_dirty(c);
-}
-
-/* Takes c's lent slices out of the list, into iov (in order); their total. */
-static size_t lent_take(conn_t *c, uv_buf_t *iov, unsigned *k)
-{
-	unsigned j = 0;
-	*k = 0;
-	for (unsigned i = 0; i < lent_n; i++) {
-		if (lent_slices[i].c == c)
-			iov[(*k)++] = lent_slices[i].b;
-		else
-			lent_slices[j++] = lent_slices[i];
-	}
-	lent_n = j;
-	size_t total = c->lent;
-	c->lent = 0;
-	return total;
-}
-
-/* Sends c's lent slices with one writev, as far as the socket takes them,
- * and copies the rest into wbuf (conn_write_borrow left room for it). */
-static void lent_flush(conn_t *c)
-{
-	uv_buf_t iov[CONN_LENT_MAX];
-	unsigned k;
-	size_t total = lent_take(c, iov, &k);
-	if (total == 0 || c->closing)
-		return;
-	int n = uv_try_write(c->out, iov, k);
-	if (n < 0 && n != UV_EAGAIN) {
-		conn_fail(c, n);
-		return;
-	}
-	mark_busy(c);
-	size_t skip = n > 0 ? (size_t)n : 0;
-	for (unsigned i = 0; i < k && skip < total; i++) {
-		if (skip >= iov[i].len) {
-			skip -= iov[i].len;
-			continue;
-		}
-		buf_append(&c->wbuf, iov[i].base + skip, iov[i].len - skip);
-		skip = 0;
-	}
-	written(c); /* also when all left: on_flush tells an owner that waits for on_drain */
-}
-
-static void lent_flush_all(void)
-{
-	while (lent_n > 0)
-		lent_flush(lent_slices[0].c);
-}
-
-static void lent_drop(conn_t *c)
-{
-	uv_buf_t iov[CONN_LENT_MAX];
-	unsigned k;
-	lent_take(c, iov, &k);
-}
-
-int conn_write_borrow(conn_t *c, const void *p, size_t n)
-{
-	if (c->closing || c->shut_req)
-		return ERR_CLOSED;
-	if (c->lent + n > buf_room(&c->wbuf))
-		return ERR_TOOBIG; /* what the copy after a short writev needs */
-	if (n == 0)
-		return 0;
-	if (lent_n == CONN_LENT_MAX)
-		lent_flush_all(); /* may have queued or failed c: hence the checks below */
-	if (!delivering || c->ssl || !c->opened || !c->out || c->writing || buf_used(&c->wbuf) > 0 ||
-	    c->closing)
-		return conn_write(c, p, n);
-	struct lent_slice *last = lent_n ? &lent_slices[lent_n - 1] : NULL;
-	if (last && last->c == c && (const char *)p == last->b.base + last->b.len)
-		last->b.len += n;
-	else
-		lent_slices[lent_n++] = (struct lent_slice){c, uv_buf_init((char *)(uintptr_t)p, (unsigned)n)};
-	c->lent += n;
-	if (conn_full(c))
-		c->above_high = true;
-	return 0;
 }
 
 int conn_write(conn_t *c, const void *p, size_t n)
@@ -301,10 +209,10 @@ int conn_write(conn_t *c, const void *p, size_t n)
 	if (c->closing || c->shut_req)
 		return ERR_CLOSED;
 	if (c->lent)
-		lent_flush(c); /* keeps the order of c's output */
+		conn_lent_flush(c); /* keeps the order of c's output */
 	int r = buf_append(&c->wbuf, p, n);
 	if (r == 0)
-		written(c);
+		conn_written(c);
 	return r;
 }
 
@@ -335,7 +243,7 @@ int conn_write_direct(conn_t *c, const void *p, size_t n)
 		return conn_write(c, p, n); /* let conn_push meet the error */
 	if ((size_t)r < n && buf_append(&c->wbuf, (const uint8_t *)p + r, n - (size_t)r) != 0)
 		return ERR_TOOBIG; /* cannot happen: wbuf was empty */
-	written(c);
+	conn_written(c);
 	return 0;
 }
 
@@ -344,7 +252,7 @@ uint8_t *conn_write_reserve(conn_t *c, size_t n)
 	if (c->closing || c->shut_req)
 		return NULL;
 	if (c->lent)
-		lent_flush(c);
+		conn_lent_flush(c);
 	if (buf_reserve(&c->wbuf, n) != 0)
 		return NULL;
 	return buf_tail(&c->wbuf);
@@ -353,7 +261,7 @@ uint8_t *conn_write_reserve(conn_t *c, size_t n)
 void conn_write_commit(conn_t *c, size_t n)
 {
 	buf_commit(&c->wbuf, n);
-	written(c);
+	conn_written(c);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -398,7 +306,7 @@ static int send_out(conn_t *c, buf_t *out, bool try_first)
 		conn_fail(c, n);
 		return n;
 	}
-	mark_busy(c);
+	conn_mark_busy(c);
 	if (n > 0)
 		buf_consume(out, (size_t)n);
 	if (buf_used(out) == 0)
@@ -427,7 +335,7 @@ static int send_out(conn_t *c, buf_t *out, bool try_first)
 static void conn_push(conn_t *c)
 {
 	if (c->lent)
-		lent_flush(c);
+		conn_lent_flush(c);
 	unmark_dirty(c);
 	if (c->closing || c->writing || !c->out)
 		goto drain; /* !out: no stream yet (or a test harness without one) */
@@ -584,12 +492,11 @@ static void deliver(conn_t *c)
 {
 	while (!c->closing && !c->paused && buf_used(&c->rbuf) > 0) {
 		size_t before = buf_used(&c->rbuf);
-		delivering++;
+		conn_lent_open();
 		c->cbs->on_data(c, &c->rbuf);
-		delivering--;
 		/* The input that lent output points into may move once we
 		 * return: send or copy it now. */
-		lent_flush_all();
+		conn_lent_close();
 		if (c->closing || buf_used(&c->rbuf) == before)
 			break;
 	}
@@ -724,7 +631,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	}
 	if (n == 0)
 		return;
-	mark_busy(c);
+	conn_mark_busy(c);
 	buf_commit(c->ssl ? &c->tin : &c->rbuf, (size_t)n);
 	if (c->read_turn != turn) {
 		c->read_turn = turn;

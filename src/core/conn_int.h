@@ -1,0 +1,28 @@
+/* conn_int.h — what conn.c shares with its sibling files (conn_lent.c),
+ * not with the owners of conns. */
+#ifndef BURROW_CONN_INT_H
+#define BURROW_CONN_INT_H
+
+#include "core/conn.h"
+
+/* Records err (the first one), tells the owner (on_open or on_eof) and
+ * starts the close. */
+void conn_fail(conn_t *c, int err);
+/* I/O happened: the next idle sweep leaves c's buffers alone. */
+void conn_mark_busy(conn_t *c);
+/* Output was queued: c goes on the flush list (and is full past its
+ * high-water mark). */
+void conn_written(conn_t *c);
+
+/* conn_lent.c: output that conn_write_borrow lent from an on_data input. */
+/* Around each on_data call: borrowing is allowed only inside, and close
+ * sends or copies every lent slice before the input can move. */
+void conn_lent_open(void);
+void conn_lent_close(void);
+/* Sends c's lent slices as far as its socket takes them, copies the rest
+ * into its wbuf (before any later output of c, to keep the order). */
+void conn_lent_flush(conn_t *c);
+/* Forgets c's lent slices (c is closing). */
+void conn_lent_drop(conn_t *c);
+
+#endif
