@@ -36,6 +36,12 @@ static uv_loop_t *flusher_loop;
 
 static uint64_t turn; /* loop iterations, counted by on_flush */
 
+/* c has read its budget in this loop iteration. */
+static bool turn_read_all(const conn_t *c)
+{
+	return c->read_turn == turn && c->turn_read >= c->read_budget;
+}
+
 static bool can_read_more(const conn_t *c)
 {
 	return !c->paused && buf_used(&c->rbuf) < CONN_RBUF_MAX / 2;
@@ -444,8 +450,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *out)
 	 * stay armed: the socket is still readable at the next poll, when the
 	 * next turn has begun (on_flush). Stopping and restarting the read
 	 * instead cost two epoll_ctl calls a turn. */
-	if (c->read_turn == turn && c->turn_read >= c->read_budget) {
-		c->yielded = true;
+	if (turn_read_all(c)) {
 		*out = uv_buf_init(NULL, 0);
 		return;
 	}
@@ -604,10 +609,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	conn_t *c = s->data;
 	if (n == UV_ENOBUFS) {
-		if (c->yielded) {
-			c->yielded = false; /* its turn is over, not its reading */
-			return;
-		}
+		if (turn_read_all(c))
+			return; /* its turn is over, not its reading */
 		conn_stop_reading(c);
 		return;
 	}

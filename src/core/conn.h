@@ -116,7 +116,6 @@ struct conn {
 	bool dirty;        /* on the flush list */
 	bool busy;         /* did I/O since the last idle sweep */
 	bool trimmed;      /* buffers released, no I/O since */
-	bool yielded;	   /* on_alloc declined a read: its turn's share is read */
 	uint64_t read_turn; /* loop iteration of the last read */
 	size_t turn_read;   /* bytes read in it */
 	size_t read_budget; /* bytes it may read per iteration (CONN_TURN_READ) */

@@ -206,14 +206,20 @@ static void user_free(pki_user_t *u)
 	SSL_CTX_free(u->ctx[1]);
 }
 
+static void entry_free(pki_t *p, pki_entry_t *e)
+{
+	if (!e->known)
+		p->nunknown--;
+	free(e->host);
+	SSL_CTX_free(e->ctx);
+}
+
 void pki_free(pki_t *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->ncache; i++) {
-		free(p->cache[i].host);
-		SSL_CTX_free(p->cache[i].ctx);
-	}
+	for (size_t i = 0; i < p->ncache; i++)
+		entry_free(p, &p->cache[i]);
 	free(p->cache);
 	for (size_t i = 0; i < p->nusers; i++)
 		user_free(&p->users[i]);
@@ -323,10 +329,7 @@ static bool mint_allowed(pki_t *p)
 
 static void cache_drop(pki_t *p, size_t i)
 {
-	if (!p->cache[i].known)
-		p->nunknown--;
-	free(p->cache[i].host);
-	SSL_CTX_free(p->cache[i].ctx);
+	entry_free(p, &p->cache[i]);
 	memmove(p->cache + i, p->cache + i + 1, (p->ncache - i - 1) * sizeof(*p->cache));
 	p->ncache--;
 }
@@ -356,12 +359,8 @@ static SSL_CTX *lookup(pki_t *p, const char *host, int alpn_h2, bool *limited)
 	if (p->ncache >= PKI_CACHE_MAX) {
 		/* Bounded: drop the oldest half rather than grow without end. */
 		size_t half = p->ncache / 2;
-		for (size_t i = 0; i < half; i++) {
-			if (!p->cache[i].known)
-				p->nunknown--;
-			free(p->cache[i].host);
-			SSL_CTX_free(p->cache[i].ctx);
-		}
+		for (size_t i = 0; i < half; i++)
+			entry_free(p, &p->cache[i]);
 		memmove(p->cache, p->cache + half, (p->ncache - half) * sizeof(*p->cache));
 		p->ncache -= half;
 	}
