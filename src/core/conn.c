@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/stdio_pump.h"
 #include "core/tls.h"
+#include "core/tlsrec.h"
 
 static void conn_pump(conn_t *c);
 static void conn_push(conn_t *c);
@@ -121,7 +122,7 @@ conn_t *conn_new(uv_loop_t *loop, const conn_cbs_t *cbs, void *data)
 	buf_init(&c->rbuf, CONN_RBUF_MAX);
 	buf_init(&c->wbuf, CONN_WBUF_MAX);
 	buf_init(&c->wflight, CONN_WBUF_MAX);
-	buf_init(&c->tin, CONN_TLS_BUF);
+	buf_init(&c->tin, CONN_TLS_IN);
 	buf_init(&c->tout, CONN_TLS_OUT);
 	c->high_water = CONN_HIGH_WATER;
 	c->low_water = CONN_LOW_WATER;
@@ -134,8 +135,7 @@ conn_t *conn_new(uv_loop_t *loop, const conn_cbs_t *cbs, void *data)
 static void conn_free(conn_t *c)
 {
 	conn_sweep_remove(c);
-	if (c->ssl)
-		SSL_free(c->ssl); /* frees our BIO */
+	conn_tls_free(c);
 	buf_free(&c->rbuf);
 	buf_free(&c->wbuf);
 	buf_free(&c->wflight);
@@ -240,14 +240,22 @@ int conn_write_direct(conn_t *c, const void *p, size_t n)
 	/* Only when every record fits in tout: SSL_write then never stalls
 	 * half-way through a record (which would tie OpenSSL to p). 64 bytes
 	 * cover a record's header, tag and padding. */
-	if (c->closing || c->shut_req || !c->ssl || c->handshaking || buf_used(&c->wbuf) > 0 ||
+	if (c->closing || c->shut_req || !c->tls || c->handshaking || buf_used(&c->wbuf) > 0 ||
 	    n > INT32_MAX || !tout_room(c, n + 64 * (n / 16384 + 1)))
 		return conn_write(c, p, n);
-	ERR_clear_error();
-	int r = SSL_write(c->ssl, p, (int)n);
-	if (r <= 0)
-		return conn_write(c, p, n); /* let conn_push meet the error */
-	if ((size_t)r < n && buf_append(&c->wbuf, (const uint8_t *)p + r, n - (size_t)r) != 0)
+	size_t done = 0;
+	if (c->rec) {
+		/* On failure the rest goes to wbuf too, and conn_push meets the
+		 * error: failing here would call the owner back mid-write. */
+		(void)tlsrec_seal(c->rec, p, n, &c->tout, &done);
+	} else {
+		ERR_clear_error();
+		int r = SSL_write(c->ssl, p, (int)n);
+		if (r <= 0)
+			return conn_write(c, p, n); /* let conn_push meet the error */
+		done = (size_t)r;
+	}
+	if (done < n && buf_append(&c->wbuf, (const uint8_t *)p + done, n - done) != 0)
 		return ERR_TOOBIG; /* cannot happen: wbuf was empty */
 	conn_written(c);
 	return 0;
@@ -282,6 +290,12 @@ static void on_write(uv_write_t *req, int status);
 
 static int tls_encrypt(conn_t *c)
 {
+	if (c->rec) {
+		size_t done = 0;
+		int r = tlsrec_seal(c->rec, buf_head(&c->wbuf), buf_used(&c->wbuf), &c->tout, &done);
+		buf_consume(&c->wbuf, done);
+		return r;
+	}
 	while (buf_used(&c->wbuf) > 0) {
 		size_t n = buf_used(&c->wbuf);
 		if (n > INT32_MAX)
@@ -329,9 +343,20 @@ static int send_out(conn_t *c, buf_t *out, bool try_first)
 	if (r) {
 		c->writing = false;
 		conn_fail(c, r);
-		return r;
+		return r < 0 ? r : UV_EIO; /* the contract: < 0 once failed */
 	}
 	return 1;
+}
+
+/* Seals our close_notify into tout, once (it waits for room there). */
+static void queue_close_notify(conn_t *c)
+{
+	if (c->rec) {
+		if (!c->rec_closed && tlsrec_alert(c->rec, TLSREC_CLOSE_NOTIFY, &c->tout) == 0)
+			c->rec_closed = true;
+	} else if (!(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN)) {
+		SSL_shutdown(c->ssl);
+	}
 }
 
 /* Moves output toward the socket: encrypt what fits, send it, repeat while
@@ -347,14 +372,13 @@ static void conn_push(conn_t *c)
 		goto drain; /* !out: no stream yet (or a test harness without one) */
 	for (int round = 0; round < CONN_PUSH_ROUNDS; round++) {
 		buf_t *out = &c->wbuf;
-		if (c->ssl) {
+		if (c->tls) {
 			if (!c->handshaking && tls_encrypt(c) != 0) {
 				conn_fail(c, ERR_TLS);
 				return;
 			}
-			if (c->shut_req && !c->shut_done && buf_used(&c->wbuf) == 0 && !c->handshaking &&
-			    !(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN))
-				SSL_shutdown(c->ssl); /* queues close_notify in tout */
+			if (c->shut_req && !c->shut_done && buf_used(&c->wbuf) == 0 && !c->handshaking)
+				queue_close_notify(c);
 			out = &c->tout;
 		}
 		if (buf_used(out) == 0)
@@ -413,7 +437,7 @@ static void on_write(uv_write_t *req, int status)
 		conn_push(c);
 	/* The peer may have sent data we could not decrypt while tout was
 	 * full of our own output (renegotiation-free TLS rarely needs this). */
-	if (!c->closing && c->ssl && !c->paused)
+	if (!c->closing && c->tls && !c->paused)
 		conn_pump(c);
 }
 
@@ -454,7 +478,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *out)
 		*out = uv_buf_init(NULL, 0);
 		return;
 	}
-	buf_t *in = c->ssl ? &c->tin : &c->rbuf;
+	buf_t *in = c->tls ? &c->tin : &c->rbuf;
 	/* A handshake needs a few KiB; a peer that never finishes one should
 	 * not cost a full read chunk. */
 	size_t want = c->handshaking ? CONN_HANDSHAKE_CHUNK : CONN_READ_CHUNK;
@@ -513,7 +537,7 @@ static int tls_handshake(conn_t *c)
 	int r = SSL_do_handshake(c->ssl);
 	if (r == 1) {
 		c->handshaking = false;
-		return 1;
+		return conn_tls_established(c) == 0 ? 1 : ERR_NOMEM;
 	}
 	int e = SSL_get_error(c->ssl, r);
 	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
@@ -529,13 +553,65 @@ static int tls_handshake(conn_t *c)
 	return ERR_TLS;
 }
 
+/* OpenSSL decrypts what tin holds into rbuf; *eof at close_notify. */
+static int ssl_decrypt(conn_t *c, bool *eof)
+{
+	for (;;) {
+		if (buf_reserve(&c->rbuf, 16 * 1024 + 256) != 0 && buf_space(&c->rbuf) == 0)
+			return 0;
+		ERR_clear_error();
+		int r = SSL_read(c->ssl, buf_tail(&c->rbuf), (int)buf_space(&c->rbuf));
+		if (r > 0) {
+			buf_commit(&c->rbuf, (size_t)r);
+			continue;
+		}
+		int e = SSL_get_error(c->ssl, r);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			return 0;
+		if (e == SSL_ERROR_ZERO_RETURN) {
+			*eof = true;
+			return 0;
+		}
+		return ERR_TLS;
+	}
+}
+
+/* tlsrec opens the whole records tin holds into rbuf; *eof at
+ * close_notify. A bad record gets its alert, sent as far as the socket
+ * takes it at once: the conn is closing. */
+static int rec_decrypt(conn_t *c, bool *eof)
+{
+	uint8_t alert;
+	int r = tlsrec_open(c->rec, &c->tin, &c->rbuf, &alert);
+	if (r == TLSREC_CLOSED)
+		*eof = true;
+	if (r >= 0)
+		return 0;
+	log_debug("TLS record refused (alert %u)", alert);
+	if (alert != TLSREC_NO_ALERT && c->out && tlsrec_alert(c->rec, alert, &c->tout) == 0 && !c->writing) {
+		uv_buf_t b = uv_buf_init((char *)buf_head(&c->tout), (unsigned)buf_used(&c->tout));
+		(void)uv_try_write(c->out, &b, 1);
+	}
+	return ERR_TLS;
+}
+
+/* tin holds a whole record, and rbuf has room for it. */
+static bool rec_ready(const conn_t *c)
+{
+	const uint8_t *h = buf_head(&c->tin);
+	if (buf_used(&c->tin) < TLSREC_HEADER)
+		return false;
+	size_t body = (size_t)h[3] << 8 | h[4];
+	return buf_used(&c->tin) >= TLSREC_HEADER + body && buf_room(&c->rbuf) >= body;
+}
+
 /* Decrypts what the ring holds into rbuf and delivers it. */
 static void conn_pump(conn_t *c)
 {
 	if (c->in_pump || c->closing)
 		return;
 	c->in_pump = true;
-	if (c->ssl && c->handshaking) {
+	if (c->tls && c->handshaking) {
 		int r = tls_handshake(c);
 		if (r < 0) {
 			conn_push(c); /* send the alert */
@@ -552,24 +628,9 @@ static void conn_pump(conn_t *c)
 		}
 	}
 	while (!c->closing && !c->handshaking) {
-		if (c->ssl && !c->paused) {
+		if (c->tls && !c->paused) {
 			bool eof = false;
-			for (;;) {
-				if (buf_reserve(&c->rbuf, 16 * 1024 + 256) != 0 && buf_space(&c->rbuf) == 0)
-					break;
-				ERR_clear_error();
-				int r = SSL_read(c->ssl, buf_tail(&c->rbuf), (int)buf_space(&c->rbuf));
-				if (r > 0) {
-					buf_commit(&c->rbuf, (size_t)r);
-					continue;
-				}
-				int e = SSL_get_error(c->ssl, r);
-				if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-					break;
-				if (e == SSL_ERROR_ZERO_RETURN) {
-					eof = true;
-					break;
-				}
+			if ((c->rec ? rec_decrypt(c, &eof) : ssl_decrypt(c, &eof)) != 0) {
 				c->in_pump = false;
 				conn_fail(c, ERR_TLS);
 				return;
@@ -581,11 +642,11 @@ static void conn_pump(conn_t *c)
 			}
 			if (buf_used(&c->rbuf) > 0 && (c->paused || c->closing))
 				break;
-			if (SSL_pending(c->ssl) > 0 && buf_space(&c->rbuf) > 0)
+			if (c->rec ? rec_ready(c) : SSL_pending(c->ssl) > 0 && buf_space(&c->rbuf) > 0)
 				continue;
 			break;
 		}
-		if (!c->ssl && !c->paused) {
+		if (!c->tls && !c->paused) {
 			deliver(c);
 			if (c->eof_in && buf_used(&c->rbuf) == 0)
 				report_eof(c);
@@ -621,7 +682,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 			return;
 		}
 		c->eof_in = true; /* our BIO reports EOF once tin is empty */
-		if (c->ssl && c->handshaking) {
+		if (c->tls && c->handshaking) {
 			conn_fail(c, UV_ECONNRESET);
 			return;
 		}
@@ -635,7 +696,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	if (n == 0)
 		return;
 	conn_mark_busy(c);
-	buf_commit(c->ssl ? &c->tin : &c->rbuf, (size_t)n);
+	buf_commit(c->tls ? &c->tin : &c->rbuf, (size_t)n);
 	if (c->read_turn != turn) {
 		c->read_turn = turn;
 		c->turn_read = 0;
@@ -706,7 +767,7 @@ static void on_connect(uv_connect_t *req, int status)
 	if (c->carrier)
 		conn_set_carrier(c);
 	conn_start_reading(c);
-	if (c->ssl) {
+	if (c->tls) {
 		conn_pump(c); /* produces and sends the ClientHello */
 		/* A failing pump only closes: a connecting conn has its
 		 * handle, so it is freed later, never inside the pump. */

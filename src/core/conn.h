@@ -2,11 +2,13 @@
  *
  * One type for every socket burrow touches: the edge's client and tunnel
  * connections, the connector's edge and origin connections, the client's
- * edge connection and its stdio. TLS runs through a BIO of our own over two
- * bounded buffers, the BIO-pair design of DESIGN.md "Hot path": libuv reads
- * ciphertext straight into tin, SSL_read decrypts into rbuf; SSL_write
- * encrypts wbuf into tout until tout is full, then one uv_write sends every
- * record that piled up. Our own buffers (not a BIO pair's fixed rings) can be
+ * edge connection and its stdio. TLS runs over two bounded buffers, the
+ * BIO-pair design of DESIGN.md "Hot path": libuv reads ciphertext straight
+ * into tin, and records are decrypted into rbuf; wbuf is encrypted into
+ * tout until tout is full, then one uv_write sends every record that piled
+ * up. OpenSSL handshakes through a BIO of our own over tin and tout; a TLS
+ * 1.3 connection's records are then ours (tlsrec.h), any other stays with
+ * OpenSSL. Our own buffers (not a BIO pair's fixed rings) can be
  * released when a conn goes idle: see conn_trim().
  *
  * Input: on_data(c, in) hands the owner all unconsumed plaintext; the owner
@@ -39,6 +41,9 @@
 /* Ciphertext out: room for four full records (4 x 16,406 bytes) so a 64 KiB
  * batch of HTTP/2 frames leaves in one write, not as 65,536 + 88 bytes. */
 #define CONN_TLS_OUT (CONN_TLS_BUF + 1024)
+/* Ciphertext in: a full read behind the partial record tlsrec leaves
+ * (16,645 bytes at most), so reads stay 64 KiB. */
+#define CONN_TLS_IN (CONN_TLS_BUF + 17 * 1024)
 /* Bytes one conn may read per loop iteration before the others' turn
  * (its read_budget; a conn that multiplexes N sessions gets N shares). */
 #define CONN_TURN_READ (128 * 1024)
@@ -81,7 +86,10 @@ struct conn {
 	uv_pipe_t out_pipe; /* stdio: fd 1 (h.pipe is fd 0) */
 	uv_stream_t *in;    /* the stream we read */
 	uv_stream_t *out;   /* the stream we write */
-	SSL *ssl;     /* NULL for plain TCP and stdio */
+	SSL *ssl;	    /* the handshake, and the records tlsrec does not take */
+	struct tlsrec *rec; /* TLS 1.3 records after the handshake */
+	struct conn_tls_keys *keys; /* traffic secrets, while handshaking */
+	char *sni;		    /* server name the TLS client sent */
 	buf_t tin;    /* TLS: ciphertext received, not yet decrypted */
 	buf_t tout;   /* TLS: ciphertext produced, not yet on the wire */
 	buf_t rbuf;   /* received plaintext not yet consumed */
@@ -93,7 +101,11 @@ struct conn {
 	uv_shutdown_t sreq;
 	int handles_open;
 	int err; /* first fatal error */
+	uint8_t alpn_len;
+	char alpn[15]; /* protocol ALPN chose; empty when none (or longer) */
+	bool tls;      /* TLS, in any of its stages */
 	bool tls_server;
+	bool rec_closed; /* our close_notify is sealed */
 	bool handshaking;
 	bool opened;
 	bool writing;
@@ -182,6 +194,10 @@ void conn_set_read_budget(conn_t *c, size_t n);
 /* Sets the high- and low-water marks. Output already at or above the new
  * high mark counts as full: on_drain follows when it falls below low. */
 void conn_set_water(conn_t *c, size_t high, size_t low);
+/* The server name a TLS client sent (server role); NULL when none. */
+const char *conn_tls_sni(const conn_t *c);
+/* True when the TLS handshake chose ALPN protocol proto. */
+bool conn_tls_alpn_is(const conn_t *c, const char *proto);
 /* Peer address as "ip" text (no port); "" when unknown. */
 void conn_peer_ip(conn_t *c, char *out, size_t outlen, struct sockaddr_storage *ss);
 

@@ -92,7 +92,7 @@ int conn_write_borrow(conn_t *c, const void *p, size_t n)
 		return 0;
 	if (lent_n == CONN_LENT_MAX)
 		lent_flush_all(); /* may have queued or failed c: hence the checks below */
-	if (!delivering || c->ssl || !c->opened || !c->out || c->writing || buf_used(&c->wbuf) > 0 ||
+	if (!delivering || c->tls || !c->opened || !c->out || c->writing || buf_used(&c->wbuf) > 0 ||
 	    c->closing)
 		return conn_write(c, p, n);
 	struct lent_slice *last = lent_n ? &lent_slices[lent_n - 1] : NULL;

@@ -87,4 +87,6 @@ void conn_sweep_remove(conn_t *c)
 	    sizeof(*c) + c->rbuf.cap + c->wbuf.cap + c->wflight.cap + c->tin.cap + c->tout.cap;
 	if (c->ssl)
 		freed_since_sweep += 16 * 1024; /* OpenSSL's state, roughly */
+	else if (c->rec)
+		freed_since_sweep += 2 * 1024; /* two cipher contexts */
 }

@@ -1,16 +1,31 @@
 /* conn_tls.c — a conn's OpenSSL side: a BIO that hands OpenSSL the
  * ciphertext received in the conn's tin buffer and collects its records in
- * tout (conn.c moves both to and from the socket), and the SSL set-up.
+ * tout (conn.c moves both to and from the socket), the SSL set-up, and the
+ * hand-over of a finished TLS 1.3 handshake's records to tlsrec.
  *
  * Must never: let tout grow past its cap (the BIO asks OpenSSL to retry
- * instead), or report end of stream before the peer's EOF was seen. */
+ * instead), report end of stream before the peer's EOF was seen, hand
+ * tlsrec a connection whose records OpenSSL has begun to read, or keep a
+ * traffic secret longer than the handshake. */
 #include "core/conn_tls.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
+#include "core/tlsrec.h"
+
+/* Secrets from the key log, held from the moment OpenSSL derives them to
+ * the end of the handshake. */
+struct conn_tls_keys {
+	uint8_t secret[2][TLSREC_SECRET_MAX]; /* client's, server's */
+	uint8_t len[2];
+};
+
+static int tbio_type; /* our BIO method's type, to tell our SSLs apart */
 
 static int tbio_write(BIO *b, const char *p, size_t n, size_t *written)
 {
@@ -64,7 +79,8 @@ static long tbio_ctrl(BIO *b, int cmd, long num, void *ptr)
 static BIO_METHOD *tbio_method(void)
 {
 	static BIO_METHOD *m; /* one per process, never freed */
-	if (!m && (m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "burrow conn")) != NULL) {
+	if (!m && (m = BIO_meth_new(tbio_type = BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "burrow conn")) !=
+		      NULL) {
 		BIO_meth_set_write_ex(m, tbio_write);
 		BIO_meth_set_read_ex(m, tbio_read);
 		BIO_meth_set_ctrl(m, tbio_ctrl);
@@ -88,6 +104,7 @@ int conn_tls_setup(conn_t *c, SSL_CTX *ctx, bool server, const char *host)
 	buf_init(&c->wflight, CONN_TLS_OUT);
 	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	c->tls = true;
 	c->tls_server = server;
 	c->handshaking = true;
 	if (server) {
@@ -109,4 +126,116 @@ int conn_tls_setup(conn_t *c, SSL_CTX *ctx, bool server, const char *host)
 		}
 	}
 	return 0;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static void keys_free(struct conn_tls_keys *k)
+{
+	if (k) {
+		OPENSSL_cleanse(k, sizeof(*k));
+		free(k);
+	}
+}
+
+void conn_tls_keylog(const SSL *ssl, const char *line)
+{
+	/* "<LABEL> <client random hex> <secret hex>" (the NSS key log). */
+	static const char client[] = "CLIENT_TRAFFIC_SECRET_0 ", server[] = "SERVER_TRAFFIC_SECRET_0 ";
+	BIO *b = SSL_get_rbio(ssl);
+	if (!b || tbio_type == 0 || BIO_method_type(b) != tbio_type)
+		return;
+	conn_t *c = BIO_get_data(b);
+	int which = strncmp(line, client, sizeof(client) - 1) == 0   ? 0
+		    : strncmp(line, server, sizeof(server) - 1) == 0 ? 1
+								     : -1;
+	const char *hex = which < 0 ? NULL : strchr(line + sizeof(client) - 1, ' ');
+	if (!hex)
+		return;
+	hex++;
+	size_t n = strlen(hex) / 2;
+	if (n == 0 || n > TLSREC_SECRET_MAX || strlen(hex) % 2 != 0)
+		return;
+	if (!c->keys && !(c->keys = calloc(1, sizeof(*c->keys))))
+		return; /* the conn stays with OpenSSL's records */
+	c->keys->len[which] = 0;
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return;
+		c->keys->secret[which][i] = (uint8_t)(hi << 4 | lo);
+	}
+	c->keys->len[which] = (uint8_t)n;
+}
+
+/* TLS 1.3, both secrets caught, and nothing of the records begun inside
+ * OpenSSL: no record half read, none decrypted and not yet taken, none
+ * waiting to be written. */
+static tlsrec_t *take_records(conn_t *c, const struct conn_tls_keys *k)
+{
+	const SSL_CIPHER *ci = SSL_get_current_cipher(c->ssl);
+	if (!k || k->len[0] == 0 || k->len[0] != k->len[1] || !ci || SSL_version(c->ssl) != TLS1_3_VERSION ||
+	    SSL_has_pending(c->ssl) || SSL_want(c->ssl) != SSL_NOTHING)
+		return NULL;
+	return tlsrec_new(SSL_CIPHER_get_protocol_id(ci), c->tls_server, k->secret[0], k->secret[1],
+			  k->len[0]);
+}
+
+int conn_tls_established(conn_t *c)
+{
+	struct conn_tls_keys *k = c->keys;
+	c->keys = NULL;
+	const char *sni = c->tls_server ? SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+	if (sni && !(c->sni = strdup(sni))) {
+		keys_free(k);
+		return ERR_NOMEM; /* the Host check needs it */
+	}
+	const unsigned char *alpn = NULL;
+	unsigned alen = 0;
+	SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
+	if (alen > 0 && alen <= sizeof(c->alpn)) {
+		memcpy(c->alpn, alpn, alen);
+		c->alpn_len = (uint8_t)alen;
+	}
+	tlsrec_t *r = take_records(c, k);
+	keys_free(k);
+	if (r) {
+		SSL_free(c->ssl); /* and our BIO */
+		c->ssl = NULL;
+		c->rec = r;
+	}
+	return 0;
+}
+
+void conn_tls_free(conn_t *c)
+{
+	if (c->ssl)
+		SSL_free(c->ssl);
+	c->ssl = NULL;
+	tlsrec_free(c->rec);
+	c->rec = NULL;
+	keys_free(c->keys);
+	c->keys = NULL;
+	free(c->sni);
+	c->sni = NULL;
+}
+
+const char *conn_tls_sni(const conn_t *c)
+{
+	return c->sni;
+}
+
+bool conn_tls_alpn_is(const conn_t *c, const char *proto)
+{
+	size_t n = strlen(proto);
+	return c->alpn_len == n && memcmp(c->alpn, proto, n) == 0;
 }

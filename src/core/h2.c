@@ -677,11 +677,7 @@ static void on_conn_open(conn_t *c, int status)
 {
 	h2_session_t *h = c->data;
 	if (status == 0) {
-		const unsigned char *alpn = NULL;
-		unsigned alen = 0;
-		if (c->ssl)
-			SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
-		if (c->ssl && (alen != 2 || memcmp(alpn, "h2", 2) != 0)) {
+		if (c->tls && !conn_tls_alpn_is(c, "h2")) {
 			log_debug("h2: peer did not negotiate ALPN h2");
 			status = ERR_PROTO;
 		}

@@ -1,6 +1,8 @@
 /* tls.c — OpenSSL context set-up. */
 #include "core/tls.h"
 
+#include "core/conn_tls.h"
+
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <errno.h>
@@ -90,6 +92,7 @@ SSL_CTX *tls_client_ctx(const char *ca_file, bool defer_ca, const unsigned char 
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_keylog_callback(ctx, conn_tls_keylog); /* records go to tlsrec */
 	/* The hashed directory is read per certificate on demand; parsing the
 	 * whole bundle costs ~17 ms per process start. */
 	SSL_CTX_load_verify_dir(ctx, X509_get_default_cert_dir());
@@ -143,5 +146,6 @@ SSL_CTX *tls_server_ctx(char *err, size_t errlen)
 	 * server and two messages for the client to parse (banner -0.4 ms). */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_keylog_callback(ctx, conn_tls_keylog); /* records go to tlsrec */
 	return ctx;
 }

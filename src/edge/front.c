@@ -466,7 +466,7 @@ static void handle_request(front_t *f)
 		refuse(f, 400, "invalid Host header");
 		return;
 	}
-	const char *sni = f->c->ssl ? SSL_get_servername(f->c->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+	const char *sni = conn_tls_sni(f->c);
 	char sni_norm[HOSTNAME_MAX + 1];
 	if (sni && (hostname_normalize(sni, strlen(sni), sni_norm) != 0 || strcmp(sni_norm, f->host) != 0)) {
 		refuse(f, 421, "Host header does not match the TLS server name");
