@@ -595,16 +595,6 @@ static int rec_decrypt(conn_t *c, bool *eof)
 	return ERR_TLS;
 }
 
-/* tin holds a whole record, and rbuf has room for it. */
-static bool rec_ready(const conn_t *c)
-{
-	const uint8_t *h = buf_head(&c->tin);
-	if (buf_used(&c->tin) < TLSREC_HEADER)
-		return false;
-	size_t body = (size_t)h[3] << 8 | h[4];
-	return buf_used(&c->tin) >= TLSREC_HEADER + body && buf_room(&c->rbuf) >= body;
-}
-
 /* Decrypts what the ring holds into rbuf and delivers it. */
 static void conn_pump(conn_t *c)
 {
@@ -642,7 +632,8 @@ static void conn_pump(conn_t *c)
 			}
 			if (buf_used(&c->rbuf) > 0 && (c->paused || c->closing))
 				break;
-			if (c->rec ? rec_ready(c) : SSL_pending(c->ssl) > 0 && buf_space(&c->rbuf) > 0)
+			if (c->rec ? tlsrec_ready(&c->tin, &c->rbuf)
+				   : SSL_pending(c->ssl) > 0 && buf_space(&c->rbuf) > 0)
 				continue;
 			break;
 		}

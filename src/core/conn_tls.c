@@ -128,17 +128,6 @@ int conn_tls_setup(conn_t *c, SSL_CTX *ctx, bool server, const char *host)
 	return 0;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 static void keys_free(struct conn_tls_keys *k)
 {
 	if (k) {
@@ -161,20 +150,14 @@ void conn_tls_keylog(const SSL *ssl, const char *line)
 	const char *hex = which < 0 ? NULL : strchr(line + sizeof(client) - 1, ' ');
 	if (!hex)
 		return;
-	hex++;
-	size_t n = strlen(hex) / 2;
-	if (n == 0 || n > TLSREC_SECRET_MAX || strlen(hex) % 2 != 0)
-		return;
 	if (!c->keys && !(c->keys = calloc(1, sizeof(*c->keys))))
 		return; /* the conn stays with OpenSSL's records */
+	/* Into our buffer, no separators; fails on bad hex or a secret too
+	 * long for it (len then stays 0: OpenSSL keeps the records). */
+	size_t n = 0;
 	c->keys->len[which] = 0;
-	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return;
-		c->keys->secret[which][i] = (uint8_t)(hi << 4 | lo);
-	}
-	c->keys->len[which] = (uint8_t)n;
+	if (OPENSSL_hexstr2buf_ex(c->keys->secret[which], TLSREC_SECRET_MAX, &n, hex + 1, '\0') == 1)
+		c->keys->len[which] = (uint8_t)n;
 }
 
 /* TLS 1.3, both secrets caught, and nothing of the records begun inside

@@ -50,7 +50,6 @@ typedef struct dir {
 
 struct tlsrec {
 	const suite_t *s;
-	int si; /* index into suites */
 	bool server;
 	bool closed;	 /* close_notify received */
 	bool update_due; /* the peer asked for our KeyUpdate */
@@ -83,7 +82,7 @@ static int expand_label(const tlsrec_t *r, const uint8_t *secret, const char *la
 	info[n++] = 1; /* T(1) */
 	uint8_t t[EVP_MAX_MD_SIZE];
 	unsigned tl = 0;
-	if (!HMAC(mds[r->si], secret, (int)r->s->hash_len, info, n, t, &tl) || tl < out_len)
+	if (!HMAC(mds[r->s - suites], secret, (int)r->s->hash_len, info, n, t, &tl) || tl < out_len)
 		return ERR_TLS;
 	memcpy(out, t, out_len);
 	OPENSSL_cleanse(t, sizeof(t));
@@ -105,7 +104,7 @@ static int dir_key(tlsrec_t *r, dir_t *d, const uint8_t *secret, bool enc)
 		goto out;
 	}
 	/* The first call picks the cipher; a key update keeps it. */
-	const EVP_CIPHER *c = EVP_CIPHER_CTX_get0_cipher(d->ctx) ? NULL : ciphers[r->si];
+	const EVP_CIPHER *c = EVP_CIPHER_CTX_get0_cipher(d->ctx) ? NULL : ciphers[r->s - suites];
 	if (EVP_CipherInit_ex(d->ctx, c, NULL, key, NULL, enc ? 1 : 0) != 1)
 		goto out;
 	d->seq = 0;
@@ -157,7 +156,6 @@ tlsrec_t *tlsrec_new(uint16_t suite, bool server, const uint8_t *client_secret, 
 	if (!r)
 		return NULL;
 	r->s = &suites[si];
-	r->si = si;
 	r->server = server;
 	r->update_after = TLSREC_UPDATE_AFTER;
 	const uint8_t *mine = server ? server_secret : client_secret;
@@ -191,13 +189,12 @@ unsigned tlsrec_updates(const tlsrec_t *r, bool write)
 
 /* ---- sealing ---- */
 
-/* One record at dst (room for n + type + TLSREC_HEADER + TAG_LEN bytes):
- * the content p, its type and pad zero bytes, encrypted. */
-static int seal_at(tlsrec_t *r, uint8_t *dst, const uint8_t *p, size_t n, const uint8_t *tail,
-		   size_t tail_len)
+/* One record at dst (room for n + TLSREC_OVERHEAD bytes): the content p
+ * and its type, encrypted. */
+static int seal_at(tlsrec_t *r, uint8_t *dst, const uint8_t *p, size_t n, uint8_t type)
 {
 	dir_t *d = &r->wr;
-	size_t body = n + tail_len + TAG_LEN;
+	size_t body = n + 1 + TAG_LEN;
 	uint8_t iv[IV_LEN];
 	int l = 0, l2 = 0;
 	dst[0] = CT_APPDATA; /* every protected record says so (§5.2) */
@@ -212,9 +209,9 @@ static int seal_at(tlsrec_t *r, uint8_t *dst, const uint8_t *p, size_t n, const 
 		return ERR_TLS;
 	if (n && (EVP_EncryptUpdate(d->ctx, c, &l, p, (int)n) != 1 || (size_t)l != n))
 		return ERR_TLS;
-	if (EVP_EncryptUpdate(d->ctx, c + n, &l2, tail, (int)tail_len) != 1 || (size_t)l2 != tail_len ||
-	    EVP_EncryptFinal_ex(d->ctx, c + n + tail_len, &l) != 1 || l != 0 ||
-	    EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, c + n + tail_len) != 1)
+	if (EVP_EncryptUpdate(d->ctx, c + n, &l2, &type, 1) != 1 || l2 != 1 ||
+	    EVP_EncryptFinal_ex(d->ctx, c + n + 1, &l) != 1 || l != 0 ||
+	    EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, c + n + 1) != 1)
 		return ERR_TLS;
 	d->seq++;
 	return 0;
@@ -227,7 +224,7 @@ static int seal_one(tlsrec_t *r, uint8_t type, const uint8_t *p, size_t n, buf_t
 	size_t need = n + TLSREC_OVERHEAD;
 	if (buf_room(out) < need || buf_reserve(out, need) != 0)
 		return ERR_TOOBIG;
-	int rc = seal_at(r, buf_tail(out), p, n, &type, 1);
+	int rc = seal_at(r, buf_tail(out), p, n, type);
 	if (rc == 0)
 		buf_commit(out, need);
 	return rc;
@@ -278,15 +275,10 @@ int tlsrec_alert(tlsrec_t *r, uint8_t desc, buf_t *out)
 
 int tlsrec_seal_inner(tlsrec_t *r, const uint8_t *inner, size_t n, buf_t *out)
 {
-	size_t need = n + TLSREC_HEADER + TAG_LEN;
 	if (n == 0 || n > TLSREC_BODY_MAX - TAG_LEN)
 		return ERR_INVAL;
-	if (buf_room(out) < need || buf_reserve(out, need) != 0)
-		return ERR_TOOBIG;
-	int rc = seal_at(r, buf_tail(out), inner, n - 1, inner + n - 1, 1);
-	if (rc == 0)
-		buf_commit(out, need);
-	return rc;
+	/* Its last byte sealed as the "type" after the rest: the same bytes. */
+	return seal_one(r, inner[n - 1], inner, n - 1, out);
 }
 
 /* ---- opening ---- */
@@ -395,12 +387,30 @@ static int on_alert(tlsrec_t *r, const uint8_t *a, size_t n, uint8_t *alert)
 	return fail(alert, TLSREC_NO_ALERT);
 }
 
+/* The body length a record header at the head of in gives. */
+static size_t body_len(const buf_t *in)
+{
+	const uint8_t *h = buf_head(in);
+	return (size_t)h[3] << 8 | h[4];
+}
+
+/* The whole record at in's head fits out (its header read already). */
+static bool fits(const buf_t *in, buf_t *out, size_t blen)
+{
+	return buf_used(in) >= TLSREC_HEADER + blen && buf_room(out) >= blen;
+}
+
+bool tlsrec_ready(const buf_t *in, buf_t *out)
+{
+	return buf_used(in) >= TLSREC_HEADER && fits(in, out, body_len(in));
+}
+
 int tlsrec_open(tlsrec_t *r, buf_t *in, buf_t *out, uint8_t *alert)
 {
 	*alert = TLSREC_NO_ALERT;
 	while (!r->closed && buf_used(in) >= TLSREC_HEADER) {
 		const uint8_t *h = buf_head(in);
-		size_t blen = (size_t)h[3] << 8 | h[4];
+		size_t blen = body_len(in);
 		/* After the handshake only protected records may come (§5). */
 		if (h[0] != CT_APPDATA)
 			return fail(alert, TLSREC_UNEXPECTED_MESSAGE);
@@ -408,9 +418,7 @@ int tlsrec_open(tlsrec_t *r, buf_t *in, buf_t *out, uint8_t *alert)
 			return fail(alert, TLSREC_RECORD_OVERFLOW);
 		if (blen < 1 + TAG_LEN)
 			return fail(alert, TLSREC_DECODE_ERROR);
-		if (buf_used(in) < TLSREC_HEADER + blen)
-			break;
-		if (buf_room(out) < blen || buf_reserve(out, blen) != 0)
+		if (!fits(in, out, blen) || buf_reserve(out, blen) != 0)
 			break;
 		size_t plen = 0;
 		uint8_t type = 0;

@@ -63,6 +63,10 @@ void tlsrec_free(tlsrec_t *r);
  * to send in *alert. */
 int tlsrec_open(tlsrec_t *r, buf_t *in, buf_t *out, uint8_t *alert);
 
+/* in holds a whole record at its head and out has room for it: what
+ * tlsrec_open needs to make progress. */
+bool tlsrec_ready(const buf_t *in, buf_t *out);
+
 /* Seals bytes of p (up to n) as application data onto out's tail, in
  * whole records of up to TLSREC_PLAIN_MAX, as many as out has room for,
  * after a KeyUpdate when one is due. *sealed gets the bytes of p taken
