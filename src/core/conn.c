@@ -17,6 +17,7 @@
 #include "core/conn_tls.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/slab.h"
 #include "core/stdio_pump.h"
 #include "core/tls.h"
 #include "core/tlsrec.h"
@@ -111,9 +112,12 @@ static void unmark_dirty(conn_t *c)
 	c->dirty_next = c->dirty_prev = NULL;
 }
 
+/* Every conn of the process (one loop). */
+static slab_t conn_slab = {.size = sizeof(conn_t)};
+
 conn_t *conn_new(uv_loop_t *loop, const conn_cbs_t *cbs, void *data)
 {
-	conn_t *c = calloc(1, sizeof(*c));
+	conn_t *c = slab_alloc(&conn_slab);
 	if (!c)
 		return NULL;
 	c->loop = loop;
@@ -141,7 +145,8 @@ static void conn_free(conn_t *c)
 	buf_free(&c->wflight);
 	buf_free(&c->tin);
 	buf_free(&c->tout);
-	free(c);
+	free(c->out_pipe);
+	slab_free(&conn_slab, c);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -172,7 +177,8 @@ void conn_close(conn_t *c)
 	}
 	if (c->stdio) {
 		uv_close((uv_handle_t *)&c->h.pipe, on_handle_closed);
-		uv_close((uv_handle_t *)&c->out_pipe, on_handle_closed);
+		if (c->handles_open > 1) /* fd 1's pipe was set up */
+			uv_close((uv_handle_t *)c->out_pipe, on_handle_closed);
 	} else {
 		uv_close((uv_handle_t *)&c->h.tcp, on_handle_closed);
 	}
@@ -793,19 +799,21 @@ int conn_open_stdio(conn_t *c)
 	c->h.pipe.data = c;
 	c->handles_open = 1;
 	c->stdio = true;
-	if ((r = uv_pipe_init(c->loop, &c->out_pipe, 0)) != 0)
+	if (!(c->out_pipe = malloc(sizeof(*c->out_pipe))))
+		return UV_ENOMEM;
+	if ((r = uv_pipe_init(c->loop, c->out_pipe, 0)) != 0)
 		return r;
-	c->out_pipe.data = c;
+	c->out_pipe->data = c;
 	c->handles_open = 2;
 	int in_fd = stdio_pollable(0, true), out_fd = stdio_pollable(1, false);
 	if (in_fd < 0 || out_fd < 0)
 		return in_fd < 0 ? in_fd : out_fd;
 	if ((r = uv_pipe_open(&c->h.pipe, in_fd)) != 0)
 		return r;
-	if ((r = uv_pipe_open(&c->out_pipe, out_fd)) != 0)
+	if ((r = uv_pipe_open(c->out_pipe, out_fd)) != 0)
 		return r;
 	c->in = (uv_stream_t *)&c->h.pipe;
-	c->out = (uv_stream_t *)&c->out_pipe;
+	c->out = (uv_stream_t *)c->out_pipe;
 	c->opened = true;
 	conn_start_reading(c);
 	return 0;

@@ -83,7 +83,7 @@ struct conn {
 		uv_tcp_t tcp;
 		uv_pipe_t pipe;
 	} h;
-	uv_pipe_t out_pipe; /* stdio: fd 1 (h.pipe is fd 0) */
+	uv_pipe_t *out_pipe; /* stdio: fd 1 (h.pipe is fd 0); NULL otherwise */
 	uv_stream_t *in;    /* the stream we read */
 	uv_stream_t *out;   /* the stream we write */
 	SSL *ssl;	    /* the handshake, and the records tlsrec does not take */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/slab.h"
 #include "core/tlsrec.h"
 
 /* Secrets from the key log, held from the moment OpenSSL derives them to
@@ -173,15 +174,22 @@ static tlsrec_t *take_records(conn_t *c, const struct conn_tls_keys *k)
 			  k->len[0]);
 }
 
+/* Server names live as long as their sessions: kept on a slab, as conns
+ * are (core/slab.h says why). */
+static slab_t sni_slab = {.size = TLSEXT_MAXLEN_host_name + 1};
+
 int conn_tls_established(conn_t *c)
 {
 	struct conn_tls_keys *k = c->keys;
 	c->keys = NULL;
 	const char *sni = c->tls_server ? SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
-	if (sni && !(c->sni = strdup(sni))) {
+	size_t sni_len = sni ? strlen(sni) : 0;
+	if (sni && (sni_len > TLSEXT_MAXLEN_host_name || !(c->sni = slab_alloc(&sni_slab)))) {
 		keys_free(k);
 		return ERR_NOMEM; /* the Host check needs it */
 	}
+	if (sni)
+		memcpy(c->sni, sni, sni_len + 1);
 	const unsigned char *alpn = NULL;
 	unsigned alen = 0;
 	SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
@@ -208,7 +216,7 @@ void conn_tls_free(conn_t *c)
 	c->rec = NULL;
 	keys_free(c->keys);
 	c->keys = NULL;
-	free(c->sni);
+	slab_free(&sni_slab, c->sni);
 	c->sni = NULL;
 }
 

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/h2_mem.h"
+#include "core/slab.h"
 #include "core/log.h"
 
 #define H2_HDR_STORE_MAX 8192
@@ -126,9 +128,11 @@ static void session_budget(h2_session_t *h)
 	conn_set_read_budget(h->conn, CONN_TURN_READ * (h->nstreams ? h->nstreams : 1));
 }
 
+static slab_t stream_slab = {.size = sizeof(h2_stream_t)};
+
 static h2_stream_t *stream_new(h2_session_t *h)
 {
-	h2_stream_t *s = calloc(1, sizeof(*s));
+	h2_stream_t *s = slab_alloc(&stream_slab);
 	if (!s)
 		return NULL;
 	s->sess = h;
@@ -197,7 +201,7 @@ static void stream_close(h2_stream_t *s, uint32_t code)
 		s->cbs->on_close(s, code);
 	buf_free(&s->out);
 	buf_free(&s->hdrs);
-	free(s);
+	slab_free(&stream_slab, s);
 }
 
 void h2_stream_set_cbs(h2_stream_t *s, const h2_stream_cbs_t *cbs, void *data)
@@ -439,7 +443,7 @@ h2_stream_t *h2_submit(h2_session_t *h, const nghttp2_nv *nva, size_t nvlen, con
 	if (id < 0) {
 		stream_unlink(s);
 		buf_free(&s->out);
-		free(s);
+		slab_free(&stream_slab, s);
 		return NULL;
 	}
 	s->id = id;
@@ -789,8 +793,8 @@ h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
 	nghttp2_option_set_no_auto_window_update(opt, 1);
 	nghttp2_option_set_peer_max_concurrent_streams(opt, H2_MAX_STREAMS);
-	int r = server ? nghttp2_session_server_new2(&h->ng, cb, h, opt)
-		       : nghttp2_session_client_new2(&h->ng, cb, h, opt);
+	int r = server ? nghttp2_session_server_new3(&h->ng, cb, h, opt, h2_mem())
+		       : nghttp2_session_client_new3(&h->ng, cb, h, opt, h2_mem());
 	if (r)
 		goto fail;
 	nghttp2_settings_entry iv[] = {

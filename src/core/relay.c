@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/slab.h"
 #include "core/ws.h"
 
 typedef struct relay {
@@ -30,13 +31,15 @@ typedef struct relay {
 	int depth; /* > 0 while a callback of ours runs: free only at depth 0 */
 } relay_t;
 
+static slab_t relay_slab = {.size = sizeof(relay_t)};
+
 static void relay_maybe_free(relay_t *r)
 {
 	if (!r->conn_gone || !r->stream_gone || r->depth > 0)
 		return;
 	if (r->done)
 		r->done(r->data, &r->st);
-	free(r);
+	slab_free(&relay_slab, r);
 }
 
 static int ws_send(conn_t *c, enum ws_opcode op, const void *p, size_t n)
@@ -302,7 +305,7 @@ static const h2_stream_cbs_t relay_stream_cbs = {
 
 int relay_start(conn_t *c, h2_stream_t *s, bool ws, relay_done_cb done, void *data)
 {
-	relay_t *r = calloc(1, sizeof(*r));
+	relay_t *r = slab_alloc(&relay_slab);
 	if (!r)
 		return ERR_NOMEM;
 	r->conn = c;

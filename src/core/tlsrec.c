@@ -14,6 +14,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "core/slab.h"
 
 #define TAG_LEN 16
 #define IV_LEN 12
@@ -41,8 +42,10 @@ static EVP_CIPHER *ciphers[3];
 static EVP_MD *mds[3];
 
 typedef struct dir {
-	EVP_CIPHER_CTX *ctx;
+	EVP_CIPHER_CTX *ctx; /* keyed on first use; NULL while idle (tlsrec_idle) */
+	bool enc;
 	uint8_t secret[TLSREC_SECRET_MAX]; /* this key's traffic secret, for the next one */
+	uint8_t key[32];
 	uint8_t iv[IV_LEN];
 	uint64_t seq;
 	unsigned updates;
@@ -60,6 +63,8 @@ struct tlsrec {
 	uint8_t hs_got;	  /* bytes of hs_hdr so far */
 	uint32_t hs_left; /* body bytes still to come */
 };
+
+static slab_t tlsrec_slab = {.size = sizeof(tlsrec_t)};
 
 /* HKDF-Expand-Label (§7.1) for outputs no longer than the hash, which is
  * every one TLS 1.3 records need: HKDF-Expand then is the first out_len
@@ -89,29 +94,37 @@ static int expand_label(const tlsrec_t *r, const uint8_t *secret, const char *la
 	return 0;
 }
 
-/* Keys one direction from its traffic secret (§7.3). */
+/* Keys one direction from its traffic secret (§7.3). The cipher context
+ * is keyed when a record needs it (dir_ctx). */
 static int dir_key(tlsrec_t *r, dir_t *d, const uint8_t *secret, bool enc)
 {
-	uint8_t key[32];
-	int rc = ERR_TLS;
 	if (secret != d->secret)
 		memcpy(d->secret, secret, r->s->hash_len);
-	if (expand_label(r, d->secret, "key", key, r->s->key_len) != 0 ||
-	    expand_label(r, d->secret, "iv", d->iv, IV_LEN) != 0)
-		goto out;
-	if (!d->ctx && !(d->ctx = EVP_CIPHER_CTX_new())) {
-		rc = ERR_NOMEM;
-		goto out;
-	}
-	/* The first call picks the cipher; a key update keeps it. */
-	const EVP_CIPHER *c = EVP_CIPHER_CTX_get0_cipher(d->ctx) ? NULL : ciphers[r->s - suites];
-	if (EVP_CipherInit_ex(d->ctx, c, NULL, key, NULL, enc ? 1 : 0) != 1)
-		goto out;
+	d->enc = enc;
 	d->seq = 0;
-	rc = 0;
-out:
-	OPENSSL_cleanse(key, sizeof(key));
-	return rc;
+	/* A context keyed with the old key must not seal or open another record. */
+	EVP_CIPHER_CTX_free(d->ctx);
+	d->ctx = NULL;
+	if (expand_label(r, d->secret, "key", d->key, r->s->key_len) != 0 ||
+	    expand_label(r, d->secret, "iv", d->iv, IV_LEN) != 0)
+		return ERR_TLS;
+	return 0;
+}
+
+/* d's cipher context, keyed; NULL when out of memory. An idle session
+ * drops its two contexts (about 2 KiB with their key schedules) and keys
+ * them again here at its next record: a microsecond or two. */
+static EVP_CIPHER_CTX *dir_ctx(tlsrec_t *r, dir_t *d)
+{
+	if (d->ctx)
+		return d->ctx;
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	if (!ctx || EVP_CipherInit_ex(ctx, ciphers[r->s - suites], NULL, d->key, NULL, d->enc ? 1 : 0) != 1) {
+		EVP_CIPHER_CTX_free(ctx);
+		return NULL;
+	}
+	d->ctx = ctx;
+	return ctx;
 }
 
 /* The next traffic secret and its key (§7.2). */
@@ -152,7 +165,7 @@ tlsrec_t *tlsrec_new(uint16_t suite, bool server, const uint8_t *client_secret, 
 			si = i;
 	if (si < 0 || len != suites[si].hash_len || !load_algorithms(si))
 		return NULL;
-	tlsrec_t *r = calloc(1, sizeof(*r));
+	tlsrec_t *r = slab_alloc(&tlsrec_slab);
 	if (!r)
 		return NULL;
 	r->s = &suites[si];
@@ -171,10 +184,16 @@ void tlsrec_free(tlsrec_t *r)
 {
 	if (!r)
 		return;
+	tlsrec_idle(r);
+	OPENSSL_cleanse(r, sizeof(*r));
+	slab_free(&tlsrec_slab, r);
+}
+
+void tlsrec_idle(tlsrec_t *r)
+{
 	EVP_CIPHER_CTX_free(r->rd.ctx); /* wipes its key schedule */
 	EVP_CIPHER_CTX_free(r->wr.ctx);
-	OPENSSL_cleanse(r, sizeof(*r));
-	free(r);
+	r->rd.ctx = r->wr.ctx = NULL;
 }
 
 void tlsrec_set_update_after(tlsrec_t *r, uint32_t n)
@@ -194,9 +213,12 @@ unsigned tlsrec_updates(const tlsrec_t *r, bool write)
 static int seal_at(tlsrec_t *r, uint8_t *dst, const uint8_t *p, size_t n, uint8_t type)
 {
 	dir_t *d = &r->wr;
+	EVP_CIPHER_CTX *ctx = dir_ctx(r, d);
 	size_t body = n + 1 + TAG_LEN;
 	uint8_t iv[IV_LEN];
 	int l = 0, l2 = 0;
+	if (!ctx)
+		return ERR_TLS;
 	dst[0] = CT_APPDATA; /* every protected record says so (§5.2) */
 	dst[1] = 3;
 	dst[2] = 3;
@@ -204,14 +226,14 @@ static int seal_at(tlsrec_t *r, uint8_t *dst, const uint8_t *p, size_t n, uint8_
 	dst[4] = (uint8_t)body;
 	nonce(d, iv);
 	uint8_t *c = dst + TLSREC_HEADER;
-	if (EVP_EncryptInit_ex(d->ctx, NULL, NULL, NULL, iv) != 1 ||
-	    EVP_EncryptUpdate(d->ctx, NULL, &l, dst, TLSREC_HEADER) != 1)
+	if (EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) != 1 ||
+	    EVP_EncryptUpdate(ctx, NULL, &l, dst, TLSREC_HEADER) != 1)
 		return ERR_TLS;
-	if (n && (EVP_EncryptUpdate(d->ctx, c, &l, p, (int)n) != 1 || (size_t)l != n))
+	if (n && (EVP_EncryptUpdate(ctx, c, &l, p, (int)n) != 1 || (size_t)l != n))
 		return ERR_TLS;
-	if (EVP_EncryptUpdate(d->ctx, c + n, &l2, &type, 1) != 1 || l2 != 1 ||
-	    EVP_EncryptFinal_ex(d->ctx, c + n + 1, &l) != 1 || l != 0 ||
-	    EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, c + n + 1) != 1)
+	if (EVP_EncryptUpdate(ctx, c + n, &l2, &type, 1) != 1 || l2 != 1 ||
+	    EVP_EncryptFinal_ex(ctx, c + n + 1, &l) != 1 || l != 0 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN, c + n + 1) != 1)
 		return ERR_TLS;
 	d->seq++;
 	return 0;
@@ -347,17 +369,20 @@ static int open_one(tlsrec_t *r, const uint8_t *h, size_t blen, buf_t *out, size
 		    uint8_t *alert)
 {
 	dir_t *d = &r->rd;
+	EVP_CIPHER_CTX *ctx = dir_ctx(r, d);
 	uint8_t iv[IV_LEN];
 	uint8_t *dst = buf_tail(out);
 	const uint8_t *body = h + TLSREC_HEADER;
 	size_t clen = blen - TAG_LEN;
 	int l = 0;
+	if (!ctx)
+		return fail(alert, TLSREC_INTERNAL_ERROR); /* no memory to key it */
 	nonce(d, iv);
-	if (EVP_DecryptInit_ex(d->ctx, NULL, NULL, NULL, iv) != 1 ||
-	    EVP_DecryptUpdate(d->ctx, NULL, &l, h, TLSREC_HEADER) != 1 ||
-	    EVP_DecryptUpdate(d->ctx, dst, &l, body, (int)clen) != 1 || (size_t)l != clen ||
-	    EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, (void *)(body + clen)) != 1 ||
-	    EVP_DecryptFinal_ex(d->ctx, dst + clen, &l) != 1)
+	if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, iv) != 1 ||
+	    EVP_DecryptUpdate(ctx, NULL, &l, h, TLSREC_HEADER) != 1 ||
+	    EVP_DecryptUpdate(ctx, dst, &l, body, (int)clen) != 1 || (size_t)l != clen ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, (void *)(body + clen)) != 1 ||
+	    EVP_DecryptFinal_ex(ctx, dst + clen, &l) != 1)
 		return fail(alert, TLSREC_BAD_RECORD_MAC);
 	d->seq++;
 	/* The content type is the last nonzero byte; zeros after it pad. */

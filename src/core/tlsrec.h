@@ -38,6 +38,7 @@ enum {
 	TLSREC_RECORD_OVERFLOW = 22,
 	TLSREC_ILLEGAL_PARAMETER = 47,
 	TLSREC_DECODE_ERROR = 50,
+	TLSREC_INTERNAL_ERROR = 80,
 	TLSREC_USER_CANCELED = 90,
 	TLSREC_NO_ALERT = 255, /* the peer's own alert ended it: send none */
 };
@@ -55,6 +56,8 @@ tlsrec_t *tlsrec_new(uint16_t suite, bool server, const uint8_t *client_secret, 
 		     size_t len);
 /* Wipes the keys and frees r (NULL is fine). */
 void tlsrec_free(tlsrec_t *r);
+/* r is idle: frees its cipher contexts, which the next record keys again. */
+void tlsrec_idle(tlsrec_t *r);
 
 /* Opens the whole records at the head of in onto out's tail, as many as
  * out has room for, consuming them from in. Returns 0 when it stopped for

@@ -24,6 +24,7 @@
 #include "core/http1.h"
 #include "core/log.h"
 #include "core/relay.h"
+#include "core/slab.h"
 #include "core/ws.h"
 #include "edge/admin_api.h"
 #include "edge/edge.h"
@@ -62,6 +63,8 @@ typedef struct front {
 	admin_resp_t resp;
 } front_t;
 
+static slab_t front_slab = {.size = sizeof(front_t)};
+
 /* The client proved who it is (or a bypass policy let it in): its
  * connection no longer counts against its address's cap. */
 static void front_authenticated(front_t *f)
@@ -94,7 +97,7 @@ static void front_unref(front_t *f)
 		OPENSSL_cleanse(f->resp.body, strlen(f->resp.body));
 		free(f->resp.body);
 	}
-	free(f);
+	slab_free(&front_slab, f);
 }
 
 static void on_timer_closed(uv_handle_t *h)
@@ -545,10 +548,10 @@ static void on_front_connection(uv_stream_t *server, int status)
 	if (!edge_unauth_accept(e, EDGE_CLIENT, server, status, e->app_ctx, &a))
 		return;
 	conn_t *c = a.c;
-	front_t *f = calloc(1, sizeof(*f));
+	front_t *f = slab_alloc(&front_slab);
 	http1_parser_t *hp = f ? malloc(sizeof(*hp)) : NULL;
 	if (!hp) {
-		free(f);
+		slab_free(&front_slab, f);
 		edge_unauth_release(e, EDGE_CLIENT, &a.unauth);
 		conn_close(c);
 		return;

@@ -313,6 +313,42 @@ static void test_key_updates_both_ways(void **state)
 	pair_down();
 }
 
+/* An idle session's cipher contexts are freed (tlsrec_idle) and keyed
+ * again at its next record, in every suite, across key updates. */
+static void test_idle_then_records_again(void **state)
+{
+	static const char *suites[] = {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+				       "TLS_CHACHA20_POLY1305_SHA256"};
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		pair_up(suites[i], 0);
+		tlsrec_t *r = ours(true);
+		buf_t out;
+		buf_init(&out, 1 << 20);
+		tlsrec_idle(r); /* before any record */
+		assert_int_equal(SSL_write(cli.ssl, "first", 5), 5);
+		we_read(r, &cli, "first");
+		seal_str(r, "answer", &out);
+		peer_reads(&cli, &out, "answer");
+
+		tlsrec_idle(r);
+		tlsrec_idle(r); /* twice is fine */
+		assert_int_equal(SSL_key_update(cli.ssl, SSL_KEY_UPDATE_REQUESTED), 1);
+		assert_int_equal(SSL_write(cli.ssl, "after its update", 16), 16);
+		we_read(r, &cli, "after its update");
+		tlsrec_idle(r); /* our update is due: it keys the new write key */
+		seal_str(r, "after ours", &out);
+		assert_int_equal(tlsrec_updates(r, true), 1);
+		peer_reads(&cli, &out, "after ours");
+		tlsrec_idle(r);
+		assert_int_equal(SSL_write(cli.ssl, "still fine", 10), 10);
+		we_read(r, &cli, "still fine");
+
+		buf_free(&out);
+		tlsrec_free(r);
+		pair_down();
+	}
+}
+
 static void test_close_notify_both_ways(void **state)
 {
 	pair_up("TLS_AES_128_GCM_SHA256", 0);
@@ -656,6 +692,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_openssl_peer_every_suite_both_roles),
 	    cmocka_unit_test(test_key_updates_both_ways),
+	    cmocka_unit_test(test_idle_then_records_again),
 	    cmocka_unit_test(test_close_notify_both_ways),
 	    cmocka_unit_test(test_tampered_record_refused),
 	    cmocka_unit_test(test_record_rules),
