@@ -88,6 +88,13 @@ static void *mem_realloc(void *p, size_t size, void *ud)
 		h->size = size; /* still fits its slot */
 		return p;
 	}
+	if (h->cls == FROM_MALLOC && size <= SIZE_MAX - HDR && size + HDR > (size_t)CLASS_STEP * CLASSES) {
+		hdr_t *n = realloc(h, size + HDR); /* malloc's to malloc's: maybe in place */
+		if (!n)
+			return NULL;
+		n->size = size;
+		return (uint8_t *)n + HDR;
+	}
 	void *q = mem_malloc(size, ud);
 	if (!q)
 		return NULL;

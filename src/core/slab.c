@@ -76,7 +76,7 @@ static void asan_unpoison(void *p, size_t n)
 #define SLAB_ALIGN 16
 
 struct slab_chunk {
-	slab_t *owner;
+	slab_t *owner;		   /* checked by slab_free */
 	slab_chunk_t *next, *prev; /* on owner->partial while not full */
 	void *free;		   /* freed slots, linked through their first word */
 	uint32_t used;		   /* slots handed out */
@@ -197,6 +197,8 @@ void slab_free(slab_t *s, void *p)
 		return;
 	}
 	slab_chunk_t *k = chunk_of(p);
+	if (k->owner != s)
+		abort(); /* not from this slab: the heap is corrupt, as free() would say */
 	asan_wipe(p, s->size);
 	memcpy(p, &k->free, sizeof(void *));
 	asan_poison(p, k->slot);
