@@ -470,6 +470,17 @@ void conn_finish(conn_t *c)
 
 /* ---- input ---- */
 
+size_t conn_read_chunk(const conn_t *c)
+{
+	if (c->handshaking)
+		return CONN_HANDSHAKE_CHUNK;
+	/* Many sessions at once: each one's share of the link is small, and
+	 * a full chunk each would hold memory that moves no faster. */
+	if (conn_sweep_count() > CONN_MANY && c->read_budget <= CONN_TURN_READ)
+		return CONN_READ_CHUNK_MANY;
+	return CONN_READ_CHUNK;
+}
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *out)
 {
 	conn_t *c = h->data;
@@ -487,7 +498,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *out)
 	buf_t *in = c->tls ? &c->tin : &c->rbuf;
 	/* A handshake needs a few KiB; a peer that never finishes one should
 	 * not cost a full read chunk. */
-	size_t want = c->handshaking ? CONN_HANDSHAKE_CHUNK : CONN_READ_CHUNK;
+	size_t want = conn_read_chunk(c);
 	if (buf_reserve(in, want) != 0 && (buf_space(in) == 0 && buf_reserve(in, 1) != 0)) {
 		*out = uv_buf_init(NULL, 0);
 		return;

@@ -33,6 +33,12 @@
 #include "core/buf.h"
 
 #define CONN_READ_CHUNK (64 * 1024)
+/* Past this many conns in a process, a conn that carries one session reads
+ * CONN_READ_CHUNK_MANY at a time: bench conc, 1,000 sessions x 1 MiB echoed,
+ * edge peak 376 -> 272 MB in the same time (a carrier of many sessions keeps
+ * full reads). */
+#define CONN_MANY 256
+#define CONN_READ_CHUNK_MANY (16 * 1024)
 #define CONN_RBUF_MAX (256 * 1024)
 #define CONN_WBUF_MAX (8 * 1024 * 1024) /* > H2_STREAM_WINDOW_MAX + framing */
 #define CONN_HIGH_WATER (512 * 1024) /* owners stop feeding us above this */

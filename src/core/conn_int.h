@@ -13,6 +13,9 @@ void conn_mark_busy(conn_t *c);
 /* Output was queued: c goes on the flush list (and is full past its
  * high-water mark). */
 void conn_written(conn_t *c);
+/* How much c asks for at its next read: a handshake's few KiB, a full
+ * chunk, or less when the process holds more than CONN_MANY conns. */
+size_t conn_read_chunk(const conn_t *c);
 
 /* conn_lent.c: output that conn_write_borrow lent from an on_data input. */
 /* Around each on_data call: borrowing is allowed only inside, and close

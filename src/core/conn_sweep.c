@@ -18,6 +18,7 @@
 static conn_t *all_head;
 static uv_timer_t sweeper;
 static size_t freed_since_sweep; /* by closed conns, roughly */
+static size_t live;
 
 /* Releases the storage of every empty buffer; OpenSSL's record buffers
  * too. Everything is reallocated on demand by the next read or write. */
@@ -75,6 +76,7 @@ void conn_sweep_start(uv_loop_t *loop)
 
 void conn_sweep_add(conn_t *c)
 {
+	live++;
 	c->all_prev = NULL;
 	c->all_next = all_head;
 	if (all_head)
@@ -82,8 +84,14 @@ void conn_sweep_add(conn_t *c)
 	all_head = c;
 }
 
+size_t conn_sweep_count(void)
+{
+	return live;
+}
+
 void conn_sweep_remove(conn_t *c)
 {
+	live--;
 	if (c->all_prev)
 		c->all_prev->all_next = c->all_next;
 	else

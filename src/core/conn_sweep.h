@@ -10,5 +10,7 @@ void conn_sweep_start(uv_loop_t *loop);
  * toward the next malloc_trim). */
 void conn_sweep_add(conn_t *c);
 void conn_sweep_remove(conn_t *c);
+/* Conns alive in the process. */
+size_t conn_sweep_count(void);
 
 #endif
