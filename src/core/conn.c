@@ -472,6 +472,8 @@ void conn_finish(conn_t *c)
 
 size_t conn_read_chunk(const conn_t *c)
 {
+	/* A handshake needs a few KiB; a peer that never finishes one should
+	 * not cost a full read chunk. */
 	if (c->handshaking)
 		return CONN_HANDSHAKE_CHUNK;
 	/* Many sessions at once: each one's share of the link is small, and
@@ -496,8 +498,6 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *out)
 		return;
 	}
 	buf_t *in = c->tls ? &c->tin : &c->rbuf;
-	/* A handshake needs a few KiB; a peer that never finishes one should
-	 * not cost a full read chunk. */
 	size_t want = conn_read_chunk(c);
 	if (buf_reserve(in, want) != 0 && (buf_space(in) == 0 && buf_reserve(in, 1) != 0)) {
 		*out = uv_buf_init(NULL, 0);

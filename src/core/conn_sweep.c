@@ -3,8 +3,9 @@
  * Every live conn is on one list, swept every CONN_IDLE_MS: a conn that did
  * no I/O for a whole period (conn.c clears busy on I/O) releases its empty
  * buffers, OpenSSL's record buffers and tlsrec's cipher contexts, so an
- * idle session costs its few small structs and little else. Sweeping instead of freeing on every
- * empty buffer keeps busy conns free of malloc churn. */
+ * idle session costs its few small structs and little else. Sweeping
+ * instead of freeing on every empty buffer keeps busy conns free of
+ * malloc churn. */
 #include "core/conn_sweep.h"
 
 #include "core/tlsrec.h"

@@ -183,13 +183,19 @@ int conn_tls_established(conn_t *c)
 	struct conn_tls_keys *k = c->keys;
 	c->keys = NULL;
 	const char *sni = c->tls_server ? SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
-	size_t sni_len = sni ? strlen(sni) : 0;
-	if (sni && (sni_len > TLSEXT_MAXLEN_host_name || !(c->sni = slab_alloc(&sni_slab)))) {
-		keys_free(k);
-		return ERR_NOMEM; /* the Host check needs it */
-	}
-	if (sni)
+	if (sni) {
+		size_t sni_len = strlen(sni);
+		int rc = 0;
+		if (sni_len > TLSEXT_MAXLEN_host_name) /* OpenSSL takes none longer */
+			rc = ERR_TOOBIG;
+		else if (!(c->sni = slab_alloc(&sni_slab)))
+			rc = ERR_NOMEM; /* the Host check needs it */
+		if (rc != 0) {
+			keys_free(k);
+			return rc;
+		}
 		memcpy(c->sni, sni, sni_len + 1);
+	}
 	const unsigned char *alpn = NULL;
 	unsigned alen = 0;
 	SSL_get0_alpn_selected(c->ssl, &alpn, &alen);

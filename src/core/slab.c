@@ -23,8 +23,9 @@
 #define SLAB_ASAN 1
 #endif
 #endif
-#ifdef SLAB_ASAN
+/* Its poisoning macros are no-ops when the build has no ASan. */
 #include <sanitizer/asan_interface.h>
+#ifdef SLAB_ASAN
 #include <sanitizer/lsan_interface.h>
 #endif
 
@@ -52,22 +53,6 @@ static void asan_wipe(void *p, size_t n)
 {
 #ifdef SLAB_ASAN
 	memset(p, 0, n);
-#endif
-	(void)p, (void)n;
-}
-
-static void asan_poison(void *p, size_t n)
-{
-#ifdef SLAB_ASAN
-	ASAN_POISON_MEMORY_REGION(p, n);
-#endif
-	(void)p, (void)n;
-}
-
-static void asan_unpoison(void *p, size_t n)
-{
-#ifdef SLAB_ASAN
-	ASAN_UNPOISON_MEMORY_REGION(p, n);
 #endif
 	(void)p, (void)n;
 }
@@ -156,7 +141,7 @@ static slab_chunk_t *chunk_map(slab_t *s)
 	k->slot = (uint32_t)slot_size(s);
 	k->cap = (uint32_t)((SLAB_CHUNK - header_size()) / k->slot);
 	asan_chunk_mapped(k, SLAB_CHUNK);
-	asan_poison(slot_at(k, 0), (size_t)k->cap * k->slot);
+	ASAN_POISON_MEMORY_REGION(slot_at(k, 0), (size_t)k->cap * k->slot);
 	return k; /* the rest is zero, as mapped */
 }
 
@@ -175,12 +160,12 @@ void *slab_alloc(slab_t *s)
 	void *p;
 	if (k->free) {
 		p = k->free;
-		asan_unpoison(p, sizeof(void *));
+		ASAN_UNPOISON_MEMORY_REGION(p, sizeof(void *));
 		memcpy(&k->free, p, sizeof(void *));
 	} else {
 		p = slot_at(k, k->fresh++);
 	}
-	asan_unpoison(p, s->size);
+	ASAN_UNPOISON_MEMORY_REGION(p, s->size);
 	k->used++;
 	if (!k->free && k->fresh == k->cap)
 		list_remove(s, k);
@@ -201,7 +186,7 @@ void slab_free(slab_t *s, void *p)
 		abort(); /* not from this slab: the heap is corrupt, as free() would say */
 	asan_wipe(p, s->size);
 	memcpy(p, &k->free, sizeof(void *));
-	asan_poison(p, k->slot);
+	ASAN_POISON_MEMORY_REGION(p, k->slot);
 	k->free = p;
 	k->used--;
 	s->live--;

@@ -282,23 +282,34 @@ static void seal_str(tlsrec_t *r, const char *s, buf_t *out)
 	assert_int_equal(sealed, strlen(s));
 }
 
+/* The peer updates its key and asks for ours; records go on both ways.
+ * With idle, r drops its cipher contexts before each step. */
+static void peer_requests_update(tlsrec_t *r, buf_t *out, bool idle)
+{
+	if (idle)
+		tlsrec_idle(r);
+	assert_int_equal(SSL_key_update(cli.ssl, SSL_KEY_UPDATE_REQUESTED), 1);
+	assert_int_equal(SSL_write(cli.ssl, "after its update", 16), 16);
+	we_read(r, &cli, "after its update");
+	assert_int_equal(tlsrec_updates(r, false), 1);
+	if (idle)
+		tlsrec_idle(r); /* our update is due: it keys the new write key */
+	seal_str(r, "after ours", out);
+	assert_int_equal(tlsrec_updates(r, true), 1);
+	peer_reads(&cli, out, "after ours");
+	if (idle)
+		tlsrec_idle(r);
+	assert_int_equal(SSL_write(cli.ssl, "still fine", 10), 10);
+	we_read(r, &cli, "still fine");
+}
+
 static void test_key_updates_both_ways(void **state)
 {
 	pair_up("TLS_AES_256_GCM_SHA384", 0);
 	tlsrec_t *r = ours(true);
 	buf_t out;
 	buf_init(&out, 1 << 20);
-
-	/* The peer updates its key and asks for ours. */
-	assert_int_equal(SSL_key_update(cli.ssl, SSL_KEY_UPDATE_REQUESTED), 1);
-	assert_int_equal(SSL_write(cli.ssl, "after its update", 16), 16);
-	we_read(r, &cli, "after its update");
-	assert_int_equal(tlsrec_updates(r, false), 1);
-	seal_str(r, "after ours", &out);
-	assert_int_equal(tlsrec_updates(r, true), 1);
-	peer_reads(&cli, &out, "after ours");
-	assert_int_equal(SSL_write(cli.ssl, "still fine", 10), 10);
-	we_read(r, &cli, "still fine");
+	peer_requests_update(r, &out, false);
 
 	/* Ours, by count: every 3 records a new key. */
 	tlsrec_set_update_after(r, 3);
@@ -330,18 +341,8 @@ static void test_idle_then_records_again(void **state)
 		seal_str(r, "answer", &out);
 		peer_reads(&cli, &out, "answer");
 
-		tlsrec_idle(r);
 		tlsrec_idle(r); /* twice is fine */
-		assert_int_equal(SSL_key_update(cli.ssl, SSL_KEY_UPDATE_REQUESTED), 1);
-		assert_int_equal(SSL_write(cli.ssl, "after its update", 16), 16);
-		we_read(r, &cli, "after its update");
-		tlsrec_idle(r); /* our update is due: it keys the new write key */
-		seal_str(r, "after ours", &out);
-		assert_int_equal(tlsrec_updates(r, true), 1);
-		peer_reads(&cli, &out, "after ours");
-		tlsrec_idle(r);
-		assert_int_equal(SSL_write(cli.ssl, "still fine", 10), 10);
-		we_read(r, &cli, "still fine");
+		peer_requests_update(r, &out, true);
 
 		buf_free(&out);
 		tlsrec_free(r);
