@@ -4,7 +4,6 @@
  * before the edge answered 101, or buffer past the conns' caps. */
 #include "access/carrier.h"
 
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +75,7 @@ static void fail(carrier_t *k, const char *fmt, ...)
 static int ws_send(carrier_t *k, enum ws_opcode op, const uint8_t *p, size_t n)
 {
 	uint8_t mask[4], hdr[14];
-	RAND_bytes(mask, sizeof(mask));
+	ws_mask_key(mask);
 	size_t hl = ws_frame_header(hdr, op, true, n, mask);
 	uint8_t *w = conn_write_reserve(k->edge, hl + n);
 	if (!w)

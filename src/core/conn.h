@@ -39,6 +39,8 @@
  * full reads). */
 #define CONN_MANY 256
 #define CONN_READ_CHUNK_MANY (16 * 1024)
+/* Ciphertext in for such a conn: one whole record (16,645 bytes at most). */
+#define CONN_TLS_IN_MANY (17 * 1024)
 #define CONN_RBUF_MAX (256 * 1024)
 #define CONN_WBUF_MAX (8 * 1024 * 1024) /* > H2_STREAM_WINDOW_MAX + framing */
 #define CONN_HIGH_WATER (512 * 1024) /* owners stop feeding us above this */

@@ -16,6 +16,9 @@ void conn_written(conn_t *c);
 /* How much c asks for at its next read: a handshake's few KiB, a full
  * chunk, or less when the process holds more than CONN_MANY conns. */
 size_t conn_read_chunk(const conn_t *c);
+/* Plaintext of c's wbuf sealed into tout at a time: CONN_TLS_BUF, or one
+ * record's worth for a one-session conn among many (conn_read_chunk). */
+size_t conn_seal_chunk(const conn_t *c);
 
 /* conn_lent.c: output that conn_write_borrow lent from an on_data input. */
 /* Around each on_data call: borrowing is allowed only inside, and close

@@ -538,6 +538,10 @@ static int send_data_cb(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t
 	conn_write_commit(h->conn, off);
 sent:
 	buf_consume(&s->out, length);
+	/* Grown while the process had fewer streams (a larger share): once
+	 * empty it goes, and comes back at today's share. */
+	if (buf_used(&s->out) == 0 && s->out.cap > 2 * h2_share())
+		buf_free(&s->out);
 	if (s->want_drain && buf_used(&s->out) <= out_low() && !s->drain_queued) {
 		s->drain_queued = true;
 		s->drain_next = h->drain_head;

@@ -76,6 +76,9 @@ void ws_decoder_init(ws_decoder_t *d, bool server);
  * place). */
 int ws_decode(ws_decoder_t *d, uint8_t *p, size_t n, size_t *consumed, ws_event_t *ev);
 
+/* A fresh masking key for a client frame (RFC 6455 5.3), from a pool of
+ * RAND_bytes output. */
+void ws_mask_key(uint8_t mask[4]);
 /* Writes a frame header into out (<= 14 bytes) and returns its length. When
  * mask is non-NULL the MASK bit and key are written too (client frames). */
 size_t ws_frame_header(uint8_t out[14], enum ws_opcode op, bool fin, uint64_t len, const uint8_t mask[4]);

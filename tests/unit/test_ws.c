@@ -760,6 +760,31 @@ static void test_ws_make_key_is_valid_and_fresh(void **state)
 	assert_string_not_equal(a, b);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Masking keys come from a pool: across two refills they stay fresh (a pool
+ * handed out twice would repeat 128 keys; 300 random 32-bit keys collide
+ * with probability ~1e-5). */
+static void test_ws_mask_keys_stay_fresh_across_refills(void **state)
+{
+	enum { N = 300 };
+	uint32_t k[N];
+	for (size_t i = 0; i < N; i++) {
+		uint8_t m[4];
+		ws_mask_key(m);
+		memcpy(&k[i], m, 4);
+	}
+	qsort(k, N, sizeof(k[0]), cmp_u32);
+	size_t same = 0;
+	for (size_t i = 1; i < N; i++)
+		same += k[i] == k[i - 1];
+	assert_true(same <= 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -800,6 +825,7 @@ int main(void)
 	    cmocka_unit_test(test_ws_accept_key_matches_rfc_example),
 	    cmocka_unit_test(test_ws_key_valid_checks_base64_of_16_bytes),
 	    cmocka_unit_test(test_ws_make_key_is_valid_and_fresh),
+	    cmocka_unit_test(test_ws_mask_keys_stay_fresh_across_refills),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
