@@ -26,10 +26,8 @@ static void conn_pump(conn_t *c);
 static void conn_push(conn_t *c);
 static void conn_start_reading(conn_t *c);
 static bool check_drained(conn_t *c);
-static void fit_buffers(conn_t *c);
 
-#define CONN_PUSH_ROUNDS 16            /* encrypt-and-send rounds per push: up to 1 MiB of TLS */
-#define CONN_HANDSHAKE_CHUNK (16 * 1024)
+#define CONN_PUSH_ROUNDS 16 /* encrypt-and-send rounds per push: up to 1 MiB of TLS */
 
 /* Conns written since the loop last polled; flushed in one prepare
  * callback. One loop per process, so one list. */
@@ -420,7 +418,7 @@ drain:
 	else if (c->above_high && !c->writing && !c->closing && conn_pending(c) < c->low_water)
 		mark_dirty(c); /* sent without a uv_write: on_flush tells the owner */
 	if (!c->closing)
-		fit_buffers(c);
+		conn_fit_buffers(c);
 }
 
 /* Tells the owner (on_drain) once pending output that had reached the
@@ -478,60 +476,6 @@ void conn_finish(conn_t *c)
 }
 
 /* ---- input ---- */
-
-/* Many sessions at once: each one's share of the link is small, and full
- * chunks each would hold memory that moves no faster. A carrier of many
- * sessions keeps full ones. */
-static bool one_of_many(const conn_t *c)
-{
-	return conn_sweep_count() > CONN_MANY && c->read_budget <= CONN_TURN_READ;
-}
-
-/* A one-session conn among many gives back, once empty, buffers grown
- * before the process had many conns: they come back at the sizes reads
- * and seals then need (tin 32 KiB, tout and rbuf 16, wbuf its share of
- * H2_BUDGET). */
-static void fit_buffers(conn_t *c)
-{
-	if (!one_of_many(c))
-		return;
-	struct {
-		buf_t *b;
-		size_t most;
-	} fit[] = {
-	    {&c->tin, 32 * 1024}, {&c->rbuf, 32 * 1024}, {&c->tout, 32 * 1024}, {&c->wbuf, 128 * 1024}};
-	for (size_t i = 0; i < sizeof(fit) / sizeof(fit[0]); i++)
-		if (buf_used(fit[i].b) == 0 && fit[i].b->cap > fit[i].most)
-			buf_free(fit[i].b);
-	if (!c->writing && buf_used(&c->wflight) == 0 && c->wflight.cap > 128 * 1024)
-		buf_free(&c->wflight);
-}
-
-size_t conn_read_chunk(const conn_t *c)
-{
-	/* A handshake needs a few KiB; a peer that never finishes one should
-	 * not cost a full read chunk. */
-	if (c->handshaking)
-		return CONN_HANDSHAKE_CHUNK;
-	if (!one_of_many(c))
-		return CONN_READ_CHUNK;
-	if (!c->tls)
-		return CONN_READ_CHUNK_MANY;
-	/* Ciphertext: up to one whole record, so no more than one record's
-	 * plaintext (16 KiB) waits in rbuf either. A partial record is at
-	 * most 16,644 bytes: there is always room to read its rest. More
-	 * than a record in tin (read before the process had many conns) is
-	 * decrypted before reading on; the 1 KiB keeps the answer nonzero. */
-	size_t used = buf_used(&c->tin);
-	return used < CONN_TLS_IN_MANY ? CONN_TLS_IN_MANY - used : 1024;
-}
-
-size_t conn_seal_chunk(const conn_t *c)
-{
-	/* 16,362 bytes seal into one record of 16,384: tout stays one 16 KiB
-	 * block. */
-	return one_of_many(c) ? 16 * 1024 - TLSREC_OVERHEAD : CONN_TLS_BUF;
-}
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *out)
 {
@@ -715,7 +659,7 @@ static void conn_pump(conn_t *c)
 	c->in_pump = false;
 	if (c->closing)
 		return;
-	fit_buffers(c);
+	conn_fit_buffers(c);
 	/* Keep the ring draining unless the owner asked us to stop or rbuf is
 	 * full of bytes the owner has not taken (on_alloc holds a conn to its
 	 * share of each loop iteration). */

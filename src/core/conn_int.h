@@ -13,12 +13,21 @@ void conn_mark_busy(conn_t *c);
 /* Output was queued: c goes on the flush list (and is full past its
  * high-water mark). */
 void conn_written(conn_t *c);
+/* conn_size.c: read and seal sizes, and giving buffers back. */
+#define CONN_HANDSHAKE_CHUNK (16 * 1024) /* read size while handshaking */
 /* How much c asks for at its next read: a handshake's few KiB, a full
  * chunk, or less when the process holds more than CONN_MANY conns. */
 size_t conn_read_chunk(const conn_t *c);
 /* Plaintext of c's wbuf sealed into tout at a time: CONN_TLS_BUF, or one
  * record's worth for a one-session conn among many (conn_read_chunk). */
 size_t conn_seal_chunk(const conn_t *c);
+/* Frees c's empty buffers whose storage exceeds most (wbuf and wflight:
+ * most_out; wflight never while a write is in flight); the bytes freed.
+ * The next read or write allocates again. */
+size_t conn_free_empty(conn_t *c, size_t most, size_t most_out);
+/* A one-session conn among many gives back empty buffers grown before the
+ * process had many conns. Called after each push and pump. */
+void conn_fit_buffers(conn_t *c);
 
 /* conn_lent.c: output that conn_write_borrow lent from an on_data input. */
 /* Around each on_data call: borrowing is allowed only inside, and close

@@ -8,6 +8,8 @@
  * malloc churn. */
 #include "core/conn_sweep.h"
 
+#include "core/conn_int.h"
+
 #include "core/tlsrec.h"
 
 #ifdef __GLIBC__
@@ -28,13 +30,7 @@ static size_t conn_trim(conn_t *c)
 	size_t freed = 0;
 	if (c->trimmed || c->closing || c->writing || c->handshaking || c->in_pump)
 		return 0;
-	buf_t *bufs[] = {&c->rbuf, &c->wbuf, &c->wflight, &c->tin, &c->tout};
-	for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
-		if (buf_used(bufs[i]) == 0 && bufs[i]->cap) {
-			freed += bufs[i]->cap;
-			buf_free(bufs[i]);
-		}
-	}
+	freed += conn_free_empty(c, 0, 0);
 	/* OpenSSL refuses while a record is half read; its two buffers hold
 	 * about 17 KiB each. */
 	if (c->ssl && SSL_free_buffers(c->ssl))
