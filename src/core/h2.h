@@ -69,7 +69,8 @@ typedef struct h2_stream_cbs {
 	void (*on_data)(h2_stream_t *s, const uint8_t *p, size_t n);
 	/* The peer ended its side (END_STREAM). */
 	void (*on_end)(h2_stream_t *s);
-	/* The outgoing buffer has room again after being full. */
+	/* The outgoing buffer has room again after being full. Never from
+	 * inside this stream's own h2_stream_write / _commit / _end. */
 	void (*on_drain)(h2_stream_t *s);
 	/* Stream closed; error_code is 0 for a clean close, else an HTTP/2
 	 * error code (RST_STREAM or session loss). Last callback. */
