@@ -137,7 +137,7 @@ static h2_stream_t *stream_new(h2_session_t *h)
 	if (!s)
 		return NULL;
 	s->sess = h;
-	s->rwin = NGHTTP2_INITIAL_WINDOW_SIZE;
+	s->rwin = H2_SHARE_MIN; /* our SETTINGS' initial window */
 	s->epoch_ns = h2_clock();
 	buf_init(&s->out, H2_STREAM_OUT_MAX);
 	buf_init(&s->hdrs, H2_HDR_STORE_MAX);
@@ -152,19 +152,19 @@ static h2_stream_t *stream_new(h2_session_t *h)
 	return s;
 }
 
-/* A stream opens with the protocol's 64 KiB window (we send no initial
- * window in SETTINGS) and is raised here at once to INIT, or to its share
- * when that is less: a peer's first burst into a new stream is then what
- * the share allows, where an initial window of INIT in SETTINGS let every
- * new stream take INIT however many there were (10,000 streams: 2.5 GB).
- * A bound by construction: bench conc at 1,000 sessions did not move. */
+/* A stream opens with the initial window of our SETTINGS, H2_SHARE_MIN,
+ * and is raised here at once to INIT, or to its share when that is less:
+ * a peer's first burst into a new stream is then what the share allows,
+ * where an initial window of INIT in SETTINGS let every new stream take
+ * INIT however many there were (10,000 streams: 2.5 GB). A bound by
+ * construction: bench conc at 1,000 sessions did not move. */
 static void stream_open_window(h2_stream_t *s)
 {
 	int32_t w = (int32_t)window_floor(h2_share());
 	nghttp2_session *ng = s->sess->ng;
-	/* At (about) the smallest share the protocol's 65,535 already is it:
+	/* At (about) the smallest share the initial window already is it:
 	 * no WINDOW_UPDATE for a few bytes. */
-	if (w <= NGHTTP2_INITIAL_WINDOW_SIZE + 1024 ||
+	if (w <= H2_SHARE_MIN + 1024 ||
 	    nghttp2_session_set_local_window_size(ng, NGHTTP2_FLAG_NONE, s->id, w) != 0)
 		return;
 	/* Not yet open in nghttp2 (its HEADERS still queued): stays small
@@ -594,6 +594,16 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
 		h->goaway = true;
 		return 0;
 	}
+	if (frame->hd.type == NGHTTP2_SETTINGS && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+		/* nghttp2 applies our initial window only now, as a cut to
+		 * the windows of streams opened before: give them back the
+		 * windows we set (no-op for the others). */
+		for (h2_stream_t *s = h->streams; s; s = s->next)
+			if (s->id > 0)
+				nghttp2_session_set_local_window_size(ng, NGHTTP2_FLAG_NONE, s->id,
+								      (int32_t)s->rwin);
+		return 0;
+	}
 	if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
 		ping_acked(h, frame->ping.opaque_data);
 		return 0;
@@ -820,9 +830,10 @@ h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs
 		goto fail;
 	nghttp2_settings_entry iv[] = {
 	    {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS},
-	    {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+	    {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_SHARE_MIN},
+	    {NGHTTP2_SETTINGS_ENABLE_PUSH, 0}, /* a client's setting only */
 	};
-	if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv, server ? 1 : 2) ||
+	if (nghttp2_submit_settings(h->ng, NGHTTP2_FLAG_NONE, iv, server ? 2 : 3) ||
 	    nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, 0, (int32_t)H2_CONN_WINDOW))
 		goto fail;
 	nghttp2_session_callbacks_del(cb);
