@@ -497,8 +497,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *out)
 		*out = uv_buf_init(NULL, 0);
 		return;
 	}
-	size_t n = buf_space(in) < want ? buf_space(in) : want;
-	*out = uv_buf_init((char *)buf_tail(in), (unsigned)n);
+	*out = uv_buf_init((char *)buf_tail(in), (unsigned)conn_read_offer(c, in, want));
 }
 
 static void conn_stop_reading(conn_t *c)

@@ -18,7 +18,9 @@ void conn_written(conn_t *c);
 /* How much c asks for at its next read: a handshake's few KiB, a full
  * chunk, or less when the process holds more than CONN_MANY conns. */
 size_t conn_read_chunk(const conn_t *c);
-/* Plaintext of c's wbuf sealed into tout at a time: CONN_TLS_BUF, or one
+/* What one read into in may take, given conn_read_chunk's want. */
+size_t conn_read_offer(const conn_t *c, const buf_t *in, size_t want);
+/* Plaintext of c's wbuf sealed into tout at a time: what tout holds, or one
  * record's worth for a one-session conn among many (conn_read_chunk). */
 size_t conn_seal_chunk(const conn_t *c);
 /* Frees c's empty buffers whose storage exceeds most (wbuf and wflight:

@@ -26,7 +26,7 @@ static void test_read_chunk_by_conn_count(void **state)
 	for (int i = 1; i < N; i++)
 		assert_non_null(c[i] = conn_new(loop, &no_cbs, NULL));
 	assert_int_equal(conn_read_chunk(c[0]), CONN_READ_CHUNK_MANY);
-	/* Sealing: one 16 KiB block of records instead of CONN_TLS_BUF. */
+	/* Sealing: one 16 KiB block of records instead of all tout holds. */
 	assert_int_equal(conn_seal_chunk(c[0]), 16 * 1024 - TLSREC_OVERHEAD);
 	/* TLS: ciphertext in tops up to one whole record, and always gets
 	 * room to finish the largest partial record. */
@@ -38,15 +38,21 @@ static void test_read_chunk_by_conn_count(void **state)
 	assert_true(conn_read_chunk(c[0]) >= 1);
 	assert_true(buf_used(&c[0]->tin) + conn_read_chunk(c[0]) <= CONN_TLS_IN_MANY);
 	buf_reset(&c[0]->tin);
+	/* Storage grown before (64 KiB) is not read into past the chunk. */
+	assert_int_equal(buf_reserve(&c[0]->tin, CONN_READ_CHUNK), 0);
+	assert_int_equal(conn_read_offer(c[0], &c[0]->tin, CONN_TLS_IN_MANY), CONN_TLS_IN_MANY);
 	c[0]->tls = false;
 	/* A carrier of many sessions (HTTP/2 sets its budget) keeps full reads. */
 	conn_set_read_budget(c[1], 8 * CONN_TURN_READ);
 	assert_int_equal(conn_read_chunk(c[1]), CONN_READ_CHUNK);
-	assert_int_equal(conn_seal_chunk(c[1]), CONN_TLS_BUF);
+	assert_int_equal(conn_seal_chunk(c[1]), CONN_TLS_OUT);
+	/* ... and reads into all the space it has (fewer reads). */
+	assert_int_equal(conn_read_offer(c[1], &c[0]->tin, CONN_READ_CHUNK), buf_space(&c[0]->tin));
+	assert_true(buf_space(&c[0]->tin) >= CONN_READ_CHUNK);
 	for (int i = 1; i < N; i++)
 		conn_close(c[i]); /* never opened: freed at once */
 	assert_int_equal(conn_read_chunk(c[0]), CONN_READ_CHUNK);
-	assert_int_equal(conn_seal_chunk(c[0]), CONN_TLS_BUF);
+	assert_int_equal(conn_seal_chunk(c[0]), CONN_TLS_OUT);
 	conn_close(c[0]);
 	uv_run(loop, UV_RUN_NOWAIT);
 }
