@@ -169,10 +169,16 @@ static void r_on_data(conn_t *c, buf_t *in)
 {
 	relay_t *r = c->data;
 	fit_conn(r);
-	/* Again while the stream makes room: a write can send (and drain the
-	 * stream's buffer) before we would pause, and the drain that reported
-	 * it came while we were not paused yet. */
+	/* Room is looked at right before each write and right before pausing,
+	 * with no send in between: a write can send (and drain the stream's
+	 * buffer), and an on_drain that came while we were not paused yet
+	 * must not be the one we wait for (bench conc: 5 of 10,000 sessions
+	 * stalled so, paused beside an empty stream). */
 	while (buf_used(in) > 0 && !r->conn_in_end && !r->stream_gone && !(r->ws && conn_full(c))) {
+		if (h2_stream_room(r->stream) == 0) {
+			conn_pause(c); /* room 0 promised an on_drain */
+			return;
+		}
 		size_t used = feed_stream(r, c, in);
 		buf_consume(in, used);
 		if (used == 0)
@@ -181,7 +187,7 @@ static void r_on_data(conn_t *c, buf_t *in)
 	if (r->conn_in_end || r->stream_gone)
 		buf_consume(in, buf_used(in));
 	else if (buf_used(in) > 0)
-		conn_pause(c); /* stream buffer full: wait for its on_drain */
+		conn_pause(c); /* our pongs filled the conn: r_on_drain resumes */
 }
 
 static void r_on_eof(conn_t *c, int status)

@@ -29,6 +29,7 @@ typedef struct pair {
 	conn_t *ec, *cc; /* edge's conn, connector's conn */
 	h2_session_t *edge, *conn;
 	h2_stream_t *es, *cs; /* the stream at each end */
+	h2_stream_t *es2, *cs2; /* a second one, where a test opens it */
 	size_t held;	      /* received by the edge, not yet consumed */
 	size_t received;
 	size_t max_held;
@@ -58,7 +59,10 @@ static const h2_stream_cbs_t conn_stream_cbs = {.on_close = c_on_close};
 static void on_request(h2_session_t *h, h2_stream_t *s)
 {
 	h2_stream_set_cbs(s, &conn_stream_cbs, NULL);
-	P.cs = s;
+	if (P.cs)
+		P.cs2 = s;
+	else
+		P.cs = s;
 	h2_respond(s, 200, NULL, 0, false);
 }
 static const h2_session_cbs_t conn_session_cbs = {.on_request = on_request};
@@ -286,6 +290,49 @@ static void test_h2_drain_never_inside_the_writers_write(void **st)
 	pair_close();
 }
 
+/* The same while another stream's on_drain writes: the send that write
+ * makes must not run the first writer's on_drain either (a relay that then
+ * paused waited for good: bench conc, 5 of 10,000 sessions). Both streams
+ * are full behind a full conn; the first writer's next write sends both. */
+static void t_on_drain(h2_stream_t *t)
+{
+	static const uint8_t one[1];
+	assert_int_equal(h2_stream_write(t, one, 1), 0);
+}
+static const h2_stream_cbs_t other_writer_cbs = {.on_drain = t_on_drain};
+
+static void test_h2_drain_never_inside_a_write_under_another(void **st)
+{
+	static const uint8_t chunk[64 * 1024], junk[100];
+	h2_set_budget(1);
+	pair_open();
+	nghttp2_nv nva[] = {h2_nv(":method", "CONNECT"), h2_nv(":authority", "ssh.site.test")};
+	P.es2 = h2_submit(P.edge, nva, 2, &edge_stream_cbs, NULL);
+	assert_non_null(P.es2);
+	hop(P.ec, P.cc);
+	hop(P.cc, P.ec);
+	assert_non_null(P.cs2);
+	h2_stream_set_cbs(P.cs, &writer_cbs, NULL);
+	h2_stream_set_cbs(P.cs2, &other_writer_cbs, NULL);
+	drains = drains_inside = 0;
+	/* A full conn: both writes stay queued, each owing a drain. */
+	assert_int_equal(conn_write(P.cc, junk, sizeof(junk)), 0);
+	conn_set_water(P.cc, 50, 10);
+	size_t room = h2_stream_room(P.cs);
+	assert_int_equal(h2_stream_write(P.cs, chunk, room), 0);
+	assert_int_equal(h2_stream_write(P.cs2, chunk, h2_stream_room(P.cs2)), 0);
+	assert_int_equal(h2_stream_room(P.cs), 0);
+	/* The conn empties with no kick (the test takes its bytes). */
+	buf_consume(&P.cc->wbuf, buf_used(&P.cc->wbuf));
+	conn_set_water(P.cc, H2_CONN_HIGH_WATER, H2_CONN_LOW_WATER);
+	in_write = true;
+	assert_int_equal(h2_stream_write(P.cs, chunk, 1), 0);
+	in_write = false;
+	assert_true(h2_stream_room(P.cs) >= H2_SHARE_MIN - H2_SHARE_MIN / 4);
+	assert_int_equal(drains_inside, 0);
+	pair_close();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +343,7 @@ int main(void)
 	    cmocka_unit_test(test_h2_new_stream_window_is_init),
 	    cmocka_unit_test(test_h2_full_buffer_moves_little),
 	    cmocka_unit_test_teardown(test_h2_drain_never_inside_the_writers_write, budget_reset),
+	    cmocka_unit_test_teardown(test_h2_drain_never_inside_a_write_under_another, budget_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
