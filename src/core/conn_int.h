@@ -20,8 +20,9 @@ void conn_written(conn_t *c);
 size_t conn_read_chunk(const conn_t *c);
 /* What one read into in may take, given conn_read_chunk's want. */
 size_t conn_read_offer(const conn_t *c, const buf_t *in, size_t want);
-/* Plaintext of c's wbuf sealed into tout at a time: what tout holds, or one
- * record's worth for a one-session conn among many (conn_read_chunk). */
+/* Plaintext of c's wbuf sealed into tout at a time: SIZE_MAX (as many
+ * whole records as tout holds), or one record's worth for a one-session
+ * conn among many (conn_read_chunk). */
 size_t conn_seal_chunk(const conn_t *c);
 /* Frees c's empty buffers whose storage exceeds most (wbuf and wflight:
  * most_out; wflight never while a write is in flight); the bytes freed.

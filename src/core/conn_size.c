@@ -48,9 +48,9 @@ size_t conn_read_offer(const conn_t *c, const buf_t *in, size_t want)
 size_t conn_seal_chunk(const conn_t *c)
 {
 	/* 16,362 bytes seal into one record of 16,384: tout stays one 16 KiB
-	 * block. A conn of few seals as much as tout holds: a cut below that
-	 * ends in a short record. */
-	return one_of_many(c) ? 16 * 1024 - TLSREC_OVERHEAD : CONN_TLS_OUT;
+	 * block. A conn of few is not cut: tlsrec seals whole records until
+	 * tout is full (a cut at tout's room in bytes ends in a short record). */
+	return one_of_many(c) ? 16 * 1024 - TLSREC_OVERHEAD : SIZE_MAX;
 }
 
 size_t conn_free_empty(conn_t *c, size_t most, size_t most_out)
