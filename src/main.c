@@ -7,6 +7,7 @@
 
 #include "access/access.h"
 #include "admin/admin.h"
+#include "core/tls.h"
 #include "core/version.h"
 #include "tunnel/tunnel.h"
 
@@ -75,9 +76,13 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "--version") == 0)
 		return version_main(argc, argv);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].fn(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		if (commands[i].fn != edge_exec) /* burrow-edge sets OpenSSL up itself */
+			tls_init_short_lived();
+		return commands[i].fn(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "burrow: unknown command %s (see burrow --help)\n", argv[1]);
 	return 2;
 }

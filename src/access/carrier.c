@@ -275,6 +275,25 @@ static void e_on_data(conn_t *c, buf_t *in)
 		buf_consume(in, buf_used(in));
 }
 
+static void tls_failed(carrier_t *k, conn_t *c)
+{
+	bool cert;
+	const char *why = conn_tls_failure(c, &cert);
+	const char *conf = getenv("OPENSSL_CONF");
+	if (cert)
+		fail(
+		    k,
+		    "TLS handshake with edge %s:%s failed: certificate not trusted or not valid for %s (%s): "
+		    "set BURROW_CA to the edge's ca.pem",
+		    k->edge_host, k->edge_port, k->cfg->hostname, why);
+	else
+		fail(k,
+		     "TLS handshake with edge %s:%s failed: %s: check that BURROW_EDGE names the edge's "
+		     "listener%s",
+		     k->edge_host, k->edge_port, why ? why : "the edge closed the connection",
+		     conf && *conf ? " and what OPENSSL_CONF allows" : "");
+}
+
 static void e_on_open(conn_t *c, int status)
 {
 	carrier_t *k = c->data;
@@ -285,10 +304,7 @@ static void e_on_open(conn_t *c, int status)
 			     "%s (BURROW_CA must name a PEM file of CA certificates, e.g. the edge's ca.pem)",
 			     trust);
 		else if (status == ERR_TLS)
-			fail(k,
-			     "TLS handshake with edge %s:%s failed: certificate not trusted or not valid for %s "
-			     "(set BURROW_CA to the edge's ca.pem)",
-			     k->edge_host, k->edge_port, k->cfg->hostname);
+			tls_failed(k, c);
 		else if (status == UV_ECONNRESET)
 			fail(k,
 			     "edge %s:%s closed the connection before the TLS handshake finished (an edge refuses "
@@ -327,7 +343,7 @@ static void e_on_eof(conn_t *c, int status)
 			return;
 		}
 		fail(k, "edge closed the connection before answering%s",
-		     status == ERR_TLS ? " (TLS error: is BURROW_CA the edge's ca.pem?)" : "");
+		     status == ERR_TLS ? " (a bad TLS record)" : "");
 		return;
 	}
 	if (status < 0 && k->state == C_OPEN && !k->remote_in_end) {

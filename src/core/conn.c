@@ -553,14 +553,11 @@ static int tls_handshake(conn_t *c)
 	int e = SSL_get_error(c->ssl, r);
 	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 		return 0;
-	unsigned long le = ERR_peek_last_error();
-	char msg[256];
-	ERR_error_string_n(le, msg, sizeof(msg));
-	if (SSL_get_verify_result(c->ssl) != X509_V_OK)
-		log_debug("TLS handshake failed: certificate: %s",
-			  X509_verify_cert_error_string(SSL_get_verify_result(c->ssl)));
-	else
-		log_debug("TLS handshake failed: %s", le ? msg : "connection closed");
+	c->tls_error = ERR_peek_last_error();
+	c->tls_verify = (int)SSL_get_verify_result(c->ssl);
+	bool cert;
+	const char *why = conn_tls_failure(c, &cert);
+	log_debug("TLS handshake failed: %s%s", cert ? "certificate: " : "", why ? why : "connection closed");
 	return ERR_TLS;
 }
 

@@ -109,6 +109,8 @@ struct conn {
 	uv_shutdown_t sreq;
 	int handles_open;
 	int err; /* first fatal error */
+	int tls_verify;		 /* X509_V_ result of a failed handshake */
+	unsigned long tls_error; /* OpenSSL error of a failed handshake; 0 none */
 	uint8_t alpn_len;
 	char alpn[15]; /* protocol ALPN chose; empty when none (or longer) */
 	bool tls;      /* TLS, in any of its stages */
@@ -204,6 +206,10 @@ void conn_set_read_budget(conn_t *c, size_t n);
 void conn_set_water(conn_t *c, size_t high, size_t low);
 /* The server name a TLS client sent (server role); NULL when none. */
 const char *conn_tls_sni(const conn_t *c);
+/* Why c's TLS handshake failed, in OpenSSL's words: the peer certificate
+ * check's reason (*cert set), else the handshake's error; NULL when the peer
+ * just closed. */
+const char *conn_tls_failure(const conn_t *c, bool *cert);
 /* True when the TLS handshake chose ALPN protocol proto. */
 bool conn_tls_alpn_is(const conn_t *c, const char *proto);
 /* Peer address as "ip" text (no port); "" when unknown. */

@@ -12,6 +12,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -229,6 +231,14 @@ void conn_tls_free(conn_t *c)
 const char *conn_tls_sni(const conn_t *c)
 {
 	return c->sni;
+}
+
+const char *conn_tls_failure(const conn_t *c, bool *cert)
+{
+	*cert = c->tls_verify != X509_V_OK;
+	if (*cert)
+		return X509_verify_cert_error_string(c->tls_verify);
+	return c->tls_error ? ERR_reason_error_string(c->tls_error) : NULL;
 }
 
 bool conn_tls_alpn_is(const conn_t *c, const char *proto)

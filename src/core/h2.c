@@ -877,6 +877,10 @@ fail:
 }
 
 void *h2_session_data(h2_session_t *h) { return h->data; }
+conn_t *h2_session_conn(h2_session_t *h)
+{
+	return h->conn;
+}
 bool h2_session_goaway(h2_session_t *h) { return h->goaway || h->closing; }
 
 size_t h2_session_streams(const h2_session_t *h) { return h->nstreams; }

@@ -92,6 +92,8 @@ typedef struct h2_session_cbs {
  * server: true for the HTTP/2 server role. */
 h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs, void *data);
 void *h2_session_data(h2_session_t *h);
+/* The conn the session runs on (owned by the session). */
+conn_t *h2_session_conn(h2_session_t *h);
 /* True once either side sent GOAWAY: no new streams. */
 bool h2_session_goaway(h2_session_t *h);
 /* Streams open on the session (for spreading new ones). */

@@ -21,6 +21,15 @@ const char *tls_last_error(char *out, size_t outlen)
 	return out;
 }
 
+void tls_init_short_lived(void)
+{
+	uint64_t opts = OPENSSL_INIT_NO_ATEXIT;
+	const char *conf = getenv("OPENSSL_CONF");
+	if (!conf || !*conf)
+		opts |= OPENSSL_INIT_NO_LOAD_CONFIG;
+	OPENSSL_init_ssl(opts, NULL);
+}
+
 /* Trust a client context loads late: its CA file. Parsing a certificate
  * costs OpenSSL 3.0 a decoder set-up of ~0.4 ms, so the file is read while
  * the edge works on its answer to the ClientHello (tls_client_prepare), or

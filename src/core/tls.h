@@ -6,6 +6,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Sets OpenSSL up for a short-lived process (`burrow access`, `tunnel`,
+ * `admin`): no clean-up at exit (1.3 M instructions per ssh connection), and
+ * no openssl.cnf unless OPENSSL_CONF names one (1.7 M; burrow sets its own
+ * TLS versions and ciphers). Call before any other OpenSSL function. */
+void tls_init_short_lived(void);
+
 /* A client context: TLS 1.2+, peer verification against the system's hashed
  * CA directory (loaded lazily, per certificate: DESIGN.md "Client start-up")
  * plus ca_file (PEM; may be NULL), ALPN alpn (wire format, may be NULL).

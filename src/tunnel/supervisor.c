@@ -167,10 +167,16 @@ static void s_on_open(h2_session_t *h, int status)
 {
 	slot_t *s = h2_session_data(h);
 	s->dialing = false;
-	if (status < 0)
-		log_warn("connection %d to edge %s failed: %s", s->index, s->edge,
-			 status == ERR_TLS ? "TLS handshake failed (is BURROW_CA the edge's ca.pem?)"
-					   : err_str(status));
+	if (status == ERR_TLS) {
+		bool cert;
+		const char *why = conn_tls_failure(h2_session_conn(h), &cert);
+		log_warn("connection %d to edge %s failed: TLS handshake: %s%s%s", s->index, s->edge,
+			 cert ? "certificate not trusted or not valid: " : "",
+			 why ? why : "the edge closed the connection",
+			 cert ? " (is BURROW_CA the edge's ca.pem?)" : "");
+	} else if (status < 0) {
+		log_warn("connection %d to edge %s failed: %s", s->index, s->edge, err_str(status));
+	}
 }
 
 static void s_on_close(h2_session_t *h, int err)

@@ -70,29 +70,48 @@ check "unknown hostname nope.site.test: 404" 404 nope.site.test "$ID" "$SECRET"
 check "app with no connector (ssh2.site.test): 502" 502 ssh2.site.test "$ID" "$SECRET"
 check "connector whose origin port is closed (ssh3.site.test): 502" 502 ssh3.site.test "$ID" "$SECRET"
 
-# untrusted WHAT NEEDLE CAFILE: ssh through burrow with BURROW_CA=CAFILE fails within 10 s with one
-# "burrow: " line on stderr that contains NEEDLE.
-untrusted() {
-  local what=$1 needle=$2 ca=$3 rc=0 t0 ms err=$T/untrusted.err
+# tls_refused WHAT NEEDLE VAR=VALUE: ssh through burrow with VAR=VALUE in the client's environment
+# fails within 10 s with one "burrow: " line on stderr that contains NEEDLE.
+tls_refused() {
+  local what=$1 needle=$2 setting=$3 rc=0 t0 ms err=$T/tls-refused.err
   test_case "$what"
   t0=$(now_ms)
-  BURROW_CA=$ca timeout 15 ssh -F "$SSH_CFG" -o ProxyCommand="$BURROW access ssh --hostname %h --id $ID --secret $SECRET" \
-    "$SSH_USER@ssh.site.test" 'echo reached' >"$T/untrusted.out" 2>"$err" || rc=$?
+  env "$setting" timeout 15 ssh -F "$SSH_CFG" -o ProxyCommand="$BURROW access ssh --hostname %h --id $ID --secret $SECRET" \
+    "$SSH_USER@ssh.site.test" 'echo reached' >"$T/tls-refused.out" 2>"$err" || rc=$?
   ms=$(($(now_ms) - t0))
   cat "$err" >>"$LOGS/ssh.err"
   step "ssh exit $rc after $ms ms; stderr: $(tr '\n' '|' <"$err" | cut -c1-300)"
-  [ "$rc" -ne 0 ] || fail "ssh succeeded with BURROW_CA=$ca"
+  [ "$rc" -ne 0 ] || fail "ssh succeeded with $setting"
   [ "$ms" -lt 10000 ] || fail "ssh took $ms ms to fail"
   assert_eq 1 "$(grep -c '^burrow: ' "$err")" "'burrow: ' lines on stderr"
   assert_contains "$(grep '^burrow: ' "$err")" "$needle"
   pass
 }
 printf 'not a certificate\n' >"$T/garbage.pem"
-untrusted "BURROW_CA that holds no certificate: says it cannot load it" "cannot load CA file $T/garbage.pem" "$T/garbage.pem"
+tls_refused "BURROW_CA that holds no certificate: says it cannot load it" "cannot load CA file $T/garbage.pem" \
+  BURROW_CA="$T/garbage.pem"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=other-ca \
   -keyout "$T/other-ca.key" -out "$T/other-ca.pem" 2>/dev/null
-untrusted "BURROW_CA of another CA: certificate not trusted" "certificate not trusted" "$T/other-ca.pem"
-untrusted "BURROW_CA that does not exist: says it cannot read it" "cannot read CA file $T/missing.pem" "$T/missing.pem"
+tls_refused "BURROW_CA of another CA: certificate not trusted, and why" \
+  "certificate not trusted or not valid for ssh.site.test (unable to get local issuer certificate)" \
+  BURROW_CA="$T/other-ca.pem"
+tls_refused "BURROW_CA that does not exist: says it cannot read it" "cannot read CA file $T/missing.pem" \
+  BURROW_CA="$T/missing.pem"
+# burrow reads OpenSSL's configuration only when OPENSSL_CONF names one (start-up time); one that
+# allows only a cipher suite the edge does not offer must fail, and say so rather than blame the CA.
+cat >"$T/ccm8.cnf" <<'EOF'
+openssl_conf = t_init
+[t_init]
+ssl_conf = t_ssl
+[t_ssl]
+system_default = t_sys
+[t_sys]
+MinProtocol = TLSv1.3
+Ciphersuites = TLS_AES_128_CCM_8_SHA256
+EOF
+tls_refused "OPENSSL_CONF allowing no cipher suite of the edge's: handshake failure, names OPENSSL_CONF" \
+  "failed: sslv3 alert handshake failure: check that BURROW_EDGE names the edge's listener and what OPENSSL_CONF allows" \
+  OPENSSL_CONF="$T/ccm8.cnf"
 
 test_case "after all refusals the allowed token still gets through"
 out=$(bssh "$SSH_USER@ssh.site.test" 'echo ok') || fail "ssh exited $?: $(tail -n 3 "$LOGS/ssh.err")"
