@@ -3,7 +3,8 @@
  * nghttp2 is driven with its callback API: frames go straight into the
  * conn's output buffer, and DATA payloads are copied once, from the stream's
  * buffer to the conn, with NGHTTP2_DATA_FLAG_NO_COPY. Windows are opened only
- * by h2_stream_consume (NGHTTP2 automatic WINDOW_UPDATE is off).
+ * by h2_stream_consume (NGHTTP2 automatic WINDOW_UPDATE is off); how far:
+ * h2_window.c.
  *
  * Must never: call nghttp2_session_send from inside an nghttp2 callback
  * (kick() defers), or touch a stream after its on_close. */
@@ -13,67 +14,10 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/h2_int.h"
 #include "core/h2_mem.h"
 #include "core/slab.h"
 #include "core/log.h"
-
-#define H2_HDR_STORE_MAX 8192
-#define H2_FRAME_HDR 9
-
-struct h2_stream {
-	h2_session_t *sess;
-	int32_t id;
-	const h2_stream_cbs_t *cbs;
-	void *data;
-	buf_t out;
-	buf_t hdrs; /* "name\0value\0" pairs */
-	uint8_t nhdrs;
-	int status;
-	bool end_req;
-	bool deferred;
-	bool want_drain;
-	bool drain_queued;
-	bool busy; /* queued or sent DATA since the last sweep */
-	uint32_t rwin;        /* our receive window for it */
-	uint64_t epoch_ns;    /* autotuning: when the current period began */
-	size_t epoch_bytes;   /* consumed since then */
-	h2_stream_t *next;
-	h2_stream_t *prev;
-	h2_stream_t *drain_next;
-};
-
-struct h2_session {
-	nghttp2_session *ng;
-	conn_t *conn;
-	bool server;
-	const h2_session_cbs_t *cbs;
-	void *data;
-	h2_stream_t *streams;
-	size_t nstreams;
-	h2_stream_t *drain_head;
-	const struct h2_writing *writing; /* writers sending now, innermost first */
-	const uint8_t *rx_base; /* input of the running mem_recv, else NULL */
-	int busy;
-	bool want_send;
-	bool closing;
-	bool goaway;
-	int err;
-	uint64_t rtt_ns;  /* least PING round trip of the last H2_RTT_WINDOW_NS, 0 before the first */
-	uint64_t rtt_min_at; /* when that least one was taken */
-	uint64_t rtt_at;  /* when the last one was taken */
-	uint64_t ping_ns; /* send time of our outstanding PING, else 0 */
-};
-
-/* Window autotuning looks at a stream's pace over at least this long. */
-#define H2_TUNE_PERIOD_NS (100ULL * 1000000)
-/* The round trip is the least PING sample of this long (paths change). */
-#define H2_RTT_WINDOW_NS (10ULL * 1000000000)
-/* A round trip older than this is measured again. */
-#define H2_RTT_REFRESH_NS (2ULL * 1000000000)
-/* A PING unanswered this long is given up and may be sent again. */
-#define H2_PING_GIVEUP_NS (30ULL * 1000000000)
-
-static uint64_t (*h2_clock)(void) = uv_hrtime;
 
 /* Every session of a process runs on its one loop thread. */
 static size_t h2_live;
@@ -98,15 +42,6 @@ static size_t out_low(void)
 {
 	return h2_share() / 4;
 }
-
-/* The window a new stream gets, and a slow one falls back to: INIT, or
- * the share when that is less. */
-static uint32_t window_floor(size_t share)
-{
-	return share < H2_STREAM_WINDOW_INIT ? (uint32_t)share : H2_STREAM_WINDOW_INIT;
-}
-
-void h2_set_clock(uint64_t (*now)(void)) { h2_clock = now ? now : uv_hrtime; }
 
 nghttp2_nv h2_nv(const char *name, const char *value)
 {
@@ -138,7 +73,7 @@ static h2_stream_t *stream_new(h2_session_t *h)
 		return NULL;
 	s->sess = h;
 	s->rwin = H2_SHARE_MIN; /* our SETTINGS' initial window */
-	s->epoch_ns = h2_clock();
+	s->epoch_ns = h2_now();
 	buf_init(&s->out, H2_STREAM_OUT_MAX);
 	buf_init(&s->hdrs, H2_HDR_STORE_MAX);
 	s->next = h->streams;
@@ -150,27 +85,6 @@ static h2_stream_t *stream_new(h2_session_t *h)
 		conn_set_notsent_lowat(h->conn, H2_CONN_NOTSENT_LOWAT);
 	session_budget(h);
 	return s;
-}
-
-/* A stream opens with the initial window of our SETTINGS, H2_SHARE_MIN,
- * and is raised here at once to INIT, or to its share when that is less:
- * a peer's first burst into a new stream is then what the share allows,
- * where an initial window of INIT in SETTINGS let every new stream take
- * INIT however many there were (10,000 streams: 2.5 GB). A bound by
- * construction: bench conc at 1,000 sessions did not move. */
-static void stream_open_window(h2_stream_t *s)
-{
-	int32_t w = (int32_t)window_floor(h2_share());
-	nghttp2_session *ng = s->sess->ng;
-	/* At (about) the smallest share the initial window already is it:
-	 * no WINDOW_UPDATE for a few bytes. */
-	if (w <= H2_SHARE_MIN + 1024 ||
-	    nghttp2_session_set_local_window_size(ng, NGHTTP2_FLAG_NONE, s->id, w) != 0)
-		return;
-	/* Not yet open in nghttp2 (its HEADERS still queued): stays small
-	 * until autotuning finds it fast. */
-	if (nghttp2_session_get_stream_effective_local_window_size(ng, s->id) == w)
-		s->rwin = (uint32_t)w;
 }
 
 static void stream_unlink(h2_stream_t *s)
@@ -323,95 +237,14 @@ void h2_stream_end(h2_stream_t *s)
 	stream_resume(s);
 }
 
-static void session_ping(h2_session_t *h, uint64_t now)
-{
-	if (h->ping_ns && now - h->ping_ns < H2_PING_GIVEUP_NS)
-		return;
-	uint8_t opaque[8];
-	memcpy(opaque, &now, sizeof(opaque));
-	if (nghttp2_submit_ping(h->ng, NGHTTP2_FLAG_NONE, opaque) == 0)
-		h->ping_ns = now;
-}
-
-static void ping_acked(h2_session_t *h, const uint8_t opaque[8])
-{
-	uint64_t sent;
-	memcpy(&sent, opaque, sizeof(sent));
-	if (!h->ping_ns || sent != h->ping_ns)
-		return; /* not ours, or given up */
-	uint64_t now = h2_clock();
-	uint64_t sample = now - sent;
-	/* The smallest recent sample, not an average: a PING queued behind bulk
-	 * data measures that queue, and windows sized by it would let the
-	 * queue grow further (bufferbloat). */
-	if (!h->rtt_ns || sample <= h->rtt_ns || now - h->rtt_min_at > H2_RTT_WINDOW_NS) {
-		h->rtt_ns = sample;
-		h->rtt_min_at = now;
-	}
-	h->rtt_at = now;
-	h->ping_ns = 0;
-}
-
-/* Every period (H2_TUNE_PERIOD_NS, or four round trips if longer) the
- * stream's window is set from its pace over that period: doubled when two
- * round trips of it no longer fit in half the window (the window, not the
- * reader, may be what holds the sender back), halved when they would fit
- * in an eighth. The pace is taken over a whole period, not per window:
- * a slow reader behind a kernel socket buffer takes bytes in bursts (MBs
- * within a millisecond, then nothing for 200 ms), and a burst is no reason
- * to hold more. */
-static void stream_autotune(h2_stream_t *s, size_t n)
-{
-	h2_session_t *h = s->sess;
-	s->epoch_bytes += n;
-	uint64_t now = h2_clock();
-	uint64_t took = now - s->epoch_ns;
-	uint64_t rtt = h->rtt_ns;
-	/* Bounds from the stream's share of memory (h2.h): with few streams
-	 * INIT..MAX; under many, a slow stream's window falls to one share,
-	 * and none stays above four. */
-	size_t share = h2_share();
-	uint32_t lo = window_floor(share);
-	uint32_t hi = 4 * share < H2_STREAM_WINDOW_MAX ? (uint32_t)(4 * share) : H2_STREAM_WINDOW_MAX;
-	bool period = took >= H2_TUNE_PERIOD_NS && took >= 4 * rtt;
-	uint32_t w = s->rwin;
-	if (period && rtt) {
-		/* bytes consumed in two round trips at this pace; no overflow:
-		 * both factors stay below 2^32 in any period that is not hours
-		 * long */
-		uint64_t need = 2 * rtt / 1000 * s->epoch_bytes / (took / 1000);
-		if (need > s->rwin / 2)
-			w = s->rwin * 2 < hi ? s->rwin * 2 : hi;
-		else if (need < s->rwin / 8 && s->rwin > lo)
-			w = s->rwin / 2 > lo ? s->rwin / 2 : lo;
-	}
-	if (w > hi)
-		w = hi; /* the share shrank: now, not a period later */
-	if (w != s->rwin && nghttp2_session_set_local_window_size(h->ng, NGHTTP2_FLAG_NONE, s->id, (int32_t)w) == 0) {
-		log_debug("h2: stream %d window %u -> %u KiB (%zu KiB in %llu ms, rtt %llu us)", s->id,
-			  s->rwin / 1024, w / 1024, s->epoch_bytes / 1024, (unsigned long long)(took / 1000000),
-			  (unsigned long long)(rtt / 1000));
-		s->rwin = w;
-	}
-	if (!period)
-		return;
-	s->epoch_ns = now;
-	s->epoch_bytes = 0;
-	if (!rtt || now - h->rtt_at > H2_RTT_REFRESH_NS)
-		session_ping(h, now);
-}
-
 void h2_stream_consume(h2_stream_t *s, size_t n)
 {
 	if (s->sess->closing || n == 0)
 		return;
 	nghttp2_session_consume(s->sess->ng, s->id, n);
-	stream_autotune(s, n);
+	h2_window_autotune(s, n);
 	kick(s->sess);
 }
-
-size_t h2_stream_window(const h2_stream_t *s) { return s->rwin; }
-uint64_t h2_session_rtt(const h2_session_t *h) { return h->rtt_ns; }
 
 void h2_stream_reset(h2_stream_t *s, uint32_t code)
 {
@@ -470,7 +303,7 @@ h2_stream_t *h2_submit(h2_session_t *h, const nghttp2_nv *nva, size_t nvlen, con
 	}
 	s->id = id;
 	kick(h); /* sends the HEADERS: nghttp2 opens the stream */
-	stream_open_window(s);
+	h2_window_open(s);
 	kick(h);
 	return s;
 }
@@ -582,7 +415,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	s->id = frame->hd.stream_id;
 	nghttp2_session_set_stream_user_data(ng, s->id, s);
-	stream_open_window(s);
+	h2_window_open(s);
 	return 0;
 }
 
@@ -621,7 +454,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
 		return 0;
 	}
 	if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
-		ping_acked(h, frame->ping.opaque_data);
+		h2_rtt_pong(h, frame->ping.opaque_data);
 		return 0;
 	}
 	if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
@@ -736,7 +569,7 @@ static void on_conn_open(conn_t *c, int status)
 		}
 	}
 	if (status == 0) {
-		session_ping(h, h2_clock()); /* the first round trip, for autotuning */
+		h2_rtt_ping(h); /* the first round trip, for autotuning */
 		kick(h);
 	}
 	if (h->cbs->on_open)
@@ -862,7 +695,7 @@ h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs
 	c->high_water = H2_CONN_HIGH_WATER;
 	c->low_water = H2_CONN_LOW_WATER;
 	if (c->opened)
-		session_ping(h, h2_clock()); /* else once open: a handshake is no round trip */
+		h2_rtt_ping(h); /* else once open: a handshake is no round trip */
 	kick(h);
 	return h;
 fail:
