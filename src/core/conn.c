@@ -240,19 +240,34 @@ static bool tout_room(conn_t *c, size_t need)
 	return !c->closing && !c->writing && buf_room(&c->tout) >= need;
 }
 
-int conn_write_direct(conn_t *c, const void *p, size_t n)
+bool conn_can_write(const conn_t *c, size_t n)
 {
+	/* What conn_write needs: the lent bytes copied into wbuf, then n. */
+	return !c->closing && !c->shut_req && c->lent <= buf_room(&c->wbuf) &&
+	       n <= buf_room(&c->wbuf) - c->lent;
+}
+
+int conn_write_frame(conn_t *c, const void *h, size_t hn, const void *p, size_t n)
+{
+	size_t total = hn + n;
+	if (!conn_can_write(c, total))
+		return c->closing || c->shut_req ? ERR_CLOSED : ERR_TOOBIG;
 	/* Only when every record fits in tout: SSL_write then never stalls
 	 * half-way through a record (which would tie OpenSSL to p). 64 bytes
-	 * cover a record's header, tag and padding. */
-	if (c->closing || c->shut_req || !c->tls || c->handshaking || buf_used(&c->wbuf) > 0 ||
-	    n > INT32_MAX || !tout_room(c, n + 64 * (n / 16384 + 1)))
-		return conn_write(c, p, n);
+	 * cover a record's header, tag and padding. The SSL (a connection not
+	 * on TLS 1.3) cannot seal two pieces as one: it gets one piece only. */
+	bool direct = !c->closing && !c->shut_req && c->tls && !c->handshaking && buf_used(&c->wbuf) == 0 &&
+		      total <= INT32_MAX && (c->rec || hn == 0) &&
+		      tout_room(c, total + 64 * (total / 16384 + 1));
+	if (!direct) {
+		int r = hn ? conn_write(c, h, hn) : 0;
+		return r ? r : conn_write(c, p, n);
+	}
 	size_t done = 0;
 	if (c->rec) {
 		/* On failure the rest goes to wbuf too, and conn_push meets the
 		 * error: failing here would call the owner back mid-write. */
-		(void)tlsrec_seal(c->rec, p, n, &c->tout, &done);
+		(void)tlsrec_seal2(c->rec, h, hn, p, n, &c->tout, &done);
 	} else {
 		ERR_clear_error();
 		int r = SSL_write(c->ssl, p, (int)n);
@@ -260,10 +275,19 @@ int conn_write_direct(conn_t *c, const void *p, size_t n)
 			return conn_write(c, p, n); /* let conn_push meet the error */
 		done = (size_t)r;
 	}
-	if (done < n && buf_append(&c->wbuf, (const uint8_t *)p + done, n - done) != 0)
-		return ERR_TOOBIG; /* cannot happen: wbuf was empty */
+	/* wbuf was empty and has room for all (conn_can_write): no failure. */
+	if (done < hn && buf_append(&c->wbuf, (const uint8_t *)h + done, hn - done) != 0)
+		return ERR_TOOBIG;
+	size_t pdone = done > hn ? done - hn : 0;
+	if (pdone < n && buf_append(&c->wbuf, (const uint8_t *)p + pdone, n - pdone) != 0)
+		return ERR_TOOBIG;
 	conn_written(c);
 	return 0;
+}
+
+int conn_write_direct(conn_t *c, const void *p, size_t n)
+{
+	return conn_write_frame(c, NULL, 0, p, n);
 }
 
 uint8_t *conn_write_reserve(conn_t *c, size_t n)

@@ -164,6 +164,12 @@ int conn_write(conn_t *c, const void *p, size_t n);
  * into its ciphertext buffer, skipping the copy into wbuf; p must hold
  * whole records' worth (callers pass one frame with its header). */
 int conn_write_direct(conn_t *c, const void *p, size_t n);
+/* The same for a frame header h (hn bytes) and its payload p, sealed as one
+ * piece straight from both; copied into wbuf where they cannot be. */
+int conn_write_frame(conn_t *c, const void *h, size_t hn, const void *p, size_t n);
+/* conn_write of n bytes would succeed now (not closing, within the cap):
+ * for callers that must change their bytes before writing them. */
+bool conn_can_write(const conn_t *c, size_t n);
 /* Like conn_write, but without the copy where it can: p must point into
  * the input of an on_data callback now running (any conn's), and stays
  * unchanged until it returns. Before it returns, every plain conn written

@@ -208,13 +208,15 @@ unsigned tlsrec_updates(const tlsrec_t *r, bool write)
 
 /* ---- sealing ---- */
 
-/* One record at dst (room for n + TLSREC_OVERHEAD bytes): the content p
- * and its type, encrypted. */
-static int seal_at(tlsrec_t *r, uint8_t *dst, const uint8_t *p, size_t n, uint8_t type)
+/* One record at dst (room for an + bn + TLSREC_OVERHEAD bytes): the content
+ * a then b, and its type, encrypted. Two pieces so that a frame header and
+ * its payload seal as one stream without being copied together first. */
+static int seal_at(tlsrec_t *r, uint8_t *dst, const uint8_t *a, size_t an, const uint8_t *b, size_t bn,
+		   uint8_t type)
 {
 	dir_t *d = &r->wr;
 	EVP_CIPHER_CTX *ctx = dir_ctx(r, d);
-	size_t body = n + 1 + TAG_LEN;
+	size_t n = an + bn, body = n + 1 + TAG_LEN;
 	uint8_t iv[IV_LEN];
 	int l = 0, l2 = 0;
 	if (!ctx)
@@ -229,7 +231,9 @@ static int seal_at(tlsrec_t *r, uint8_t *dst, const uint8_t *p, size_t n, uint8_
 	if (EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) != 1 ||
 	    EVP_EncryptUpdate(ctx, NULL, &l, dst, TLSREC_HEADER) != 1)
 		return ERR_TLS;
-	if (n && (EVP_EncryptUpdate(ctx, c, &l, p, (int)n) != 1 || (size_t)l != n))
+	if (an && (EVP_EncryptUpdate(ctx, c, &l, a, (int)an) != 1 || (size_t)l != an))
+		return ERR_TLS;
+	if (bn && (EVP_EncryptUpdate(ctx, c + an, &l, b, (int)bn) != 1 || (size_t)l != bn))
 		return ERR_TLS;
 	if (EVP_EncryptUpdate(ctx, c + n, &l2, &type, 1) != 1 || l2 != 1 ||
 	    EVP_EncryptFinal_ex(ctx, c + n + 1, &l) != 1 || l != 0 ||
@@ -241,15 +245,21 @@ static int seal_at(tlsrec_t *r, uint8_t *dst, const uint8_t *p, size_t n, uint8_
 
 /* Appends one record of content p (n bytes) and type; ERR_TOOBIG when out
  * has no room for it. */
-static int seal_one(tlsrec_t *r, uint8_t type, const uint8_t *p, size_t n, buf_t *out)
+static int seal_two(tlsrec_t *r, uint8_t type, const uint8_t *a, size_t an, const uint8_t *b, size_t bn,
+		    buf_t *out)
 {
-	size_t need = n + TLSREC_OVERHEAD;
+	size_t need = an + bn + TLSREC_OVERHEAD;
 	if (buf_room(out) < need || buf_reserve(out, need) != 0)
 		return ERR_TOOBIG;
-	int rc = seal_at(r, buf_tail(out), p, n, type);
+	int rc = seal_at(r, buf_tail(out), a, an, b, bn, type);
 	if (rc == 0)
 		buf_commit(out, need);
 	return rc;
+}
+
+static int seal_one(tlsrec_t *r, uint8_t type, const uint8_t *p, size_t n, buf_t *out)
+{
+	return seal_two(r, type, p, n, NULL, 0, out);
 }
 
 /* Our KeyUpdate (§4.6.3), then the new write key, when the peer asked for
@@ -266,26 +276,37 @@ static int maybe_update(tlsrec_t *r, buf_t *out)
 	return dir_update(r, &r->wr, true);
 }
 
-int tlsrec_seal(tlsrec_t *r, const uint8_t *p, size_t n, buf_t *out, size_t *sealed)
+int tlsrec_seal2(tlsrec_t *r, const uint8_t *a, size_t an, const uint8_t *b, size_t bn, buf_t *out,
+		 size_t *sealed)
 {
 	*sealed = 0;
-	while (n > 0) {
+	while (an + bn > 0) {
 		int rc = maybe_update(r, out);
 		if (rc == ERR_TOOBIG)
 			return 0;
 		if (rc != 0)
 			return ERR_TLS;
-		size_t k = n < TLSREC_PLAIN_MAX ? n : TLSREC_PLAIN_MAX;
-		rc = seal_one(r, CT_APPDATA, p, k, out);
+		size_t ka = an < TLSREC_PLAIN_MAX ? an : TLSREC_PLAIN_MAX;
+		size_t kb = bn < TLSREC_PLAIN_MAX - ka ? bn : TLSREC_PLAIN_MAX - ka;
+		rc = seal_two(r, CT_APPDATA, a, ka, b, kb, out);
 		if (rc == ERR_TOOBIG)
 			return 0;
 		if (rc != 0)
 			return ERR_TLS;
-		p += k;
-		n -= k;
-		*sealed += k;
+		if (ka) /* a or b may be NULL when empty: no arithmetic on it */
+			a += ka;
+		if (kb)
+			b += kb;
+		an -= ka;
+		bn -= kb;
+		*sealed += ka + kb;
 	}
 	return 0;
+}
+
+int tlsrec_seal(tlsrec_t *r, const uint8_t *p, size_t n, buf_t *out, size_t *sealed)
+{
+	return tlsrec_seal2(r, p, n, NULL, 0, out, sealed);
 }
 
 int tlsrec_alert(tlsrec_t *r, uint8_t desc, buf_t *out)

@@ -75,6 +75,10 @@ bool tlsrec_ready(const buf_t *in, buf_t *out);
  * after a KeyUpdate when one is due. *sealed gets the bytes of p taken
  * (0 when out is full). 0 or ERR_TLS. */
 int tlsrec_seal(tlsrec_t *r, const uint8_t *p, size_t n, buf_t *out, size_t *sealed);
+/* The same for the bytes of a then b, sealed as if they were one piece (a
+ * frame header and its payload, without copying them together). */
+int tlsrec_seal2(tlsrec_t *r, const uint8_t *a, size_t an, const uint8_t *b, size_t bn, buf_t *out,
+		 size_t *sealed);
 
 /* Seals an alert (TLSREC_CLOSE_NOTIFY to close). 0, ERR_TOOBIG when out
  * has no room, or ERR_TLS. */

@@ -232,6 +232,23 @@ static void openssl_peer_both_ways(const char *suite, bool our_role_server)
 	assert_int_equal(have, n);
 	assert_memory_equal(got, data, n);
 
+	/* us -> peer, a 14-byte head and the rest as two pieces: one stream,
+	 * in as few records as one piece makes (the head is no record alone) */
+	buf_reset(&out);
+	assert_int_equal(tlsrec_seal2(r, data, 14, data + 14, n - 14, &out, &sealed), 0);
+	assert_int_equal(sealed, n);
+	size_t records = 0;
+	for (size_t at = 0; at < buf_used(&out); records++)
+		at += TLSREC_HEADER + ((size_t)buf_head(&out)[at + 3] << 8 | buf_head(&out)[at + 4]);
+	assert_int_equal(records, (n + TLSREC_PLAIN_MAX - 1) / TLSREC_PLAIN_MAX);
+	assert_int_equal(BIO_write(peer->in, buf_head(&out), (int)buf_used(&out)), (int)buf_used(&out));
+	memset(got, 0, n);
+	have = 0;
+	while (have < n && (k = SSL_read(peer->ssl, got + have, (int)(n - have))) > 0)
+		have += (size_t)k;
+	assert_int_equal(have, n);
+	assert_memory_equal(got, data, n);
+
 	free(got);
 	free(data);
 	buf_free(&in);
