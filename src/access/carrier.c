@@ -292,21 +292,40 @@ static void e_on_data(conn_t *c, buf_t *in)
 
 static void tls_failed(carrier_t *k, conn_t *c)
 {
-	bool cert;
-	const char *why = conn_tls_failure(c, &cert);
+	enum conn_tls_fail kind;
+	const char *why = conn_tls_failure(c, &kind);
 	const char *conf = getenv("OPENSSL_CONF");
-	if (cert)
-		fail(
-		    k,
-		    "TLS handshake with edge %s:%s failed: certificate not trusted or not valid for %s (%s): "
-		    "set BURROW_CA to the edge's ca.pem",
-		    k->edge_host, k->edge_port, k->cfg->hostname, why);
-	else
+	const char *host = k->cfg->hostname;
+	switch (kind) {
+	case CONN_TLS_FAIL_NAME:
+		fail(k,
+		     "TLS handshake with edge %s:%s failed: its certificate is not valid for %s (%s): check "
+		     "that "
+		     "BURROW_EDGE names the burrow edge that serves %s",
+		     k->edge_host, k->edge_port, host, why, host);
+		break;
+	case CONN_TLS_FAIL_TIME:
+		fail(k,
+		     "TLS handshake with edge %s:%s failed: its certificate for %s is refused (%s): check "
+		     "this "
+		     "machine's clock and the edge's",
+		     k->edge_host, k->edge_port, host, why);
+		break;
+	case CONN_TLS_FAIL_TRUST:
+	case CONN_TLS_FAIL_CERT:
+		fail(k,
+		     "TLS handshake with edge %s:%s failed: its certificate for %s is not trusted (%s): set "
+		     "BURROW_CA to the edge's ca.pem",
+		     k->edge_host, k->edge_port, host, why);
+		break;
+	case CONN_TLS_FAIL_HANDSHAKE:
 		fail(k,
 		     "TLS handshake with edge %s:%s failed: %s: check that BURROW_EDGE names the edge's "
 		     "listener%s",
 		     k->edge_host, k->edge_port, why ? why : "the edge closed the connection",
 		     conf && *conf ? " and what OPENSSL_CONF allows" : "");
+		break;
+	}
 }
 
 static void e_on_open(conn_t *c, int status)

@@ -579,9 +579,10 @@ static int tls_handshake(conn_t *c)
 		return 0;
 	c->tls_error = ERR_peek_last_error();
 	c->tls_verify = (int)SSL_get_verify_result(c->ssl);
-	bool cert;
-	const char *why = conn_tls_failure(c, &cert);
-	log_debug("TLS handshake failed: %s%s", cert ? "certificate: " : "", why ? why : "connection closed");
+	enum conn_tls_fail kind;
+	const char *why = conn_tls_failure(c, &kind);
+	log_debug("TLS handshake failed: %s%s", kind != CONN_TLS_FAIL_HANDSHAKE ? "certificate: " : "",
+		  why ? why : "connection closed");
 	return ERR_TLS;
 }
 

@@ -212,10 +212,21 @@ void conn_set_read_budget(conn_t *c, size_t n);
 void conn_set_water(conn_t *c, size_t high, size_t low);
 /* The server name a TLS client sent (server role); NULL when none. */
 const char *conn_tls_sni(const conn_t *c);
+/* What a failed TLS handshake stumbled on, so that a message can say what
+ * to do: trust (the issuer is not a CA we were given), name (the
+ * certificate is for another host), time (expired or not yet valid: a
+ * clock), another certificate check, or the handshake itself. */
+enum conn_tls_fail {
+	CONN_TLS_FAIL_HANDSHAKE,
+	CONN_TLS_FAIL_TRUST,
+	CONN_TLS_FAIL_NAME,
+	CONN_TLS_FAIL_TIME,
+	CONN_TLS_FAIL_CERT,
+};
 /* Why c's TLS handshake failed, in OpenSSL's words: the peer certificate
- * check's reason (*cert set), else the handshake's error; NULL when the peer
- * just closed. */
-const char *conn_tls_failure(const conn_t *c, bool *cert);
+ * check's reason, else the handshake's error; NULL when the peer just
+ * closed. *kind says which. */
+const char *conn_tls_failure(const conn_t *c, enum conn_tls_fail *kind);
 /* True when the TLS handshake chose ALPN protocol proto. */
 bool conn_tls_alpn_is(const conn_t *c, const char *proto);
 /* Peer address as "ip" text (no port); "" when unknown. */

@@ -233,10 +233,28 @@ const char *conn_tls_sni(const conn_t *c)
 	return c->sni;
 }
 
-const char *conn_tls_failure(const conn_t *c, bool *cert)
+static enum conn_tls_fail verify_kind(int v)
 {
-	*cert = c->tls_verify != X509_V_OK;
-	if (*cert)
+	switch (v) {
+	case X509_V_OK: return CONN_TLS_FAIL_HANDSHAKE;
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_CERT_UNTRUSTED: return CONN_TLS_FAIL_TRUST;
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH: return CONN_TLS_FAIL_NAME;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CERT_NOT_YET_VALID: return CONN_TLS_FAIL_TIME;
+	default: return CONN_TLS_FAIL_CERT;
+	}
+}
+
+const char *conn_tls_failure(const conn_t *c, enum conn_tls_fail *kind)
+{
+	*kind = verify_kind(c->tls_verify);
+	if (*kind != CONN_TLS_FAIL_HANDSHAKE)
 		return X509_verify_cert_error_string(c->tls_verify);
 	return c->tls_error ? ERR_reason_error_string(c->tls_error) : NULL;
 }

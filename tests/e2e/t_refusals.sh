@@ -72,11 +72,13 @@ check "connector whose origin port is closed (ssh3.site.test): 502" 502 ssh3.sit
 
 # tls_refused WHAT NEEDLE VAR=VALUE: ssh through burrow with VAR=VALUE in the client's environment
 # fails within 10 s with one "burrow: " line on stderr that contains NEEDLE.
-tls_refused() {
-  local what=$1 needle=$2 setting=$3 rc=0 t0 ms err=$T/tls-refused.err
+tls_refused() { # WHAT NEEDLE VAR=VALUE...
+  local what=$1 needle=$2 rc=0 t0 ms err=$T/tls-refused.err
+  shift 2
+  local setting="$*"
   test_case "$what"
   t0=$(now_ms)
-  env "$setting" timeout 15 ssh -F "$SSH_CFG" -o ProxyCommand="$BURROW access ssh --hostname %h --id $ID --secret $SECRET" \
+  env "$@" timeout 15 ssh -F "$SSH_CFG" -o ProxyCommand="$BURROW access ssh --hostname %h --id $ID --secret $SECRET" \
     "$SSH_USER@ssh.site.test" 'echo reached' >"$T/tls-refused.out" 2>"$err" || rc=$?
   ms=$(($(now_ms) - t0))
   cat "$err" >>"$LOGS/ssh.err"
@@ -93,8 +95,71 @@ tls_refused "BURROW_CA that holds no certificate: says it cannot load it" "canno
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=other-ca \
   -keyout "$T/other-ca.key" -out "$T/other-ca.pem" 2>/dev/null
 tls_refused "BURROW_CA of another CA: certificate not trusted, and why" \
-  "certificate not trusted or not valid for ssh.site.test (unable to get local issuer certificate)" \
+  "its certificate for ssh.site.test is not trusted (unable to get local issuer certificate): set BURROW_CA to the edge's ca.pem" \
   BURROW_CA="$T/other-ca.pem"
+# TLS servers that are not our edge, with certificates of that other CA (trusted through BURROW_CA):
+# other-name for another name, expired for the right name but valid only in 2020 (both also for
+# 127.0.0.1, the address the connector dials), other-ip for another name only.
+cat >"$T/other-ca.cnf" <<EOF
+[ca]
+default_ca = other
+[other]
+database = $T/other-ca.idx
+serial = $T/other-ca.srl
+new_certs_dir = $T
+policy = any
+default_md = sha256
+copy_extensions = copy
+unique_subject = no
+[any]
+commonName = supplied
+EOF
+: >"$T/other-ca.idx"
+echo 01 >"$T/other-ca.srl"
+other_cert() { # NAME SAN OUT [openssl ca options]
+  local name=$1 san=$2 out=$3
+  shift 3
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$name" \
+    -addext "subjectAltName=$san" -keyout "$out.key" -out "$out.csr" 2>/dev/null &&
+    openssl ca -batch -config "$T/other-ca.cnf" -cert "$T/other-ca.pem" -keyfile "$T/other-ca.key" \
+      -in "$out.csr" -out "$out" "$@" >/dev/null 2>&1 || fail "openssl ca could not issue $out"
+}
+other_cert other.site.test DNS:other.site.test,IP:127.0.0.1 "$T/other-name.pem" -days 1
+other_cert other.site.test DNS:other.site.test "$T/other-ip.pem" -days 1
+other_cert ssh.site.test DNS:ssh.site.test,IP:127.0.0.1 "$T/expired.pem" -startdate 20200101000000Z -enddate 20200102000000Z
+for cert in other-name expired other-ip; do
+  port=$(free_port)
+  spawn "s_server-$cert" openssl s_server -quiet -accept "127.0.0.1:$port" -cert "$T/$cert.pem" \
+    -key "$T/$cert.pem.key"
+  wait_for 5 port_open "$port" || fail "openssl s_server ($cert) did not listen on $port"
+  eval "PORT_${cert//-/_}=$port"
+done
+tls_refused "an edge certificate for another name: says so, and to check BURROW_EDGE" \
+  "its certificate is not valid for ssh.site.test (hostname mismatch): check that BURROW_EDGE names the burrow edge that serves ssh.site.test" \
+  BURROW_CA="$T/other-ca.pem" BURROW_EDGE="127.0.0.1:$PORT_other_name"
+tls_refused "an expired edge certificate: says so, and to check the clocks" \
+  "its certificate for ssh.site.test is refused (certificate has expired): check this machine's clock and the edge's" \
+  BURROW_CA="$T/other-ca.pem" BURROW_EDGE="127.0.0.1:$PORT_expired"
+# The connector logs the same causes, each with its own hint, and keeps retrying.
+connector_tls_refused() { # WHAT EDGE-PORT NEEDLE
+  local what=$1 port=$2 needle=$3 log=$LOGS/connector-tls-$2.log
+  test_case "$what"
+  spawn "connector-tls-$port" env BURROW_CA="$T/other-ca.pem" "$BURROW" tunnel run \
+    --credentials-file "$T/host3.json" --hostname ssh3.site.test --url "ssh://localhost:1" \
+    --edge "127.0.0.1:$port" --ha-connections 1 --logfile "$log" --loglevel info
+  local pid=$BG_PID
+  wait_for 10 grep -q 'failed: TLS handshake' "$log" || fail "no TLS failure in the connector's log within 10 s"
+  step "$(grep -m1 'failed: TLS handshake' "$log")"
+  assert_contains "$(grep -m1 'failed: TLS handshake' "$log")" "$needle"
+  _alive "$pid" || fail "the connector exited after a failed handshake"
+  stop_pid "$pid"
+  pass
+}
+connector_tls_refused "connector, edge certificate for another name: log says so, and to check --edge" \
+  "$PORT_other_ip" \
+  "certificate for another host: IP address mismatch (does --edge name the edge by a name its certificate holds?)"
+connector_tls_refused "connector, expired edge certificate: log says so, and to check the clocks" "$PORT_expired" \
+  "certificate refused: certificate has expired (check the clocks of this machine and the edge)"
 tls_refused "BURROW_CA that does not exist: says it cannot read it" "cannot read CA file $T/missing.pem" \
   BURROW_CA="$T/missing.pem"
 # burrow reads OpenSSL's configuration only when OPENSSL_CONF names one (start-up time); one that
