@@ -127,19 +127,20 @@ other_cert() { # NAME SAN OUT [openssl ca options]
 other_cert other.site.test DNS:other.site.test,IP:127.0.0.1 "$T/other-name.pem" -days 1
 other_cert other.site.test DNS:other.site.test "$T/other-ip.pem" -days 1
 other_cert ssh.site.test DNS:ssh.site.test,IP:127.0.0.1 "$T/expired.pem" -startdate 20200101000000Z -enddate 20200102000000Z
+declare -A PORT=()
 for cert in other-name expired other-ip; do
   port=$(free_port)
   spawn "s_server-$cert" openssl s_server -quiet -accept "127.0.0.1:$port" -cert "$T/$cert.pem" \
     -key "$T/$cert.pem.key"
   wait_for 5 port_open "$port" || fail "openssl s_server ($cert) did not listen on $port"
-  eval "PORT_${cert//-/_}=$port"
+  PORT[$cert]=$port
 done
 tls_refused "an edge certificate for another name: says so, and to check BURROW_EDGE" \
   "its certificate is not valid for ssh.site.test (hostname mismatch): check that BURROW_EDGE names the burrow edge that serves ssh.site.test" \
-  BURROW_CA="$T/other-ca.pem" BURROW_EDGE="127.0.0.1:$PORT_other_name"
+  BURROW_CA="$T/other-ca.pem" BURROW_EDGE="127.0.0.1:${PORT[other-name]}"
 tls_refused "an expired edge certificate: says so, and to check the clocks" \
   "its certificate for ssh.site.test is refused (certificate has expired): check this machine's clock and the edge's" \
-  BURROW_CA="$T/other-ca.pem" BURROW_EDGE="127.0.0.1:$PORT_expired"
+  BURROW_CA="$T/other-ca.pem" BURROW_EDGE="127.0.0.1:${PORT[expired]}"
 # The connector logs the same causes, each with its own hint, and keeps retrying.
 connector_tls_refused() { # WHAT EDGE-PORT NEEDLE
   local what=$1 port=$2 needle=$3 log=$LOGS/connector-tls-$2.log
@@ -156,9 +157,9 @@ connector_tls_refused() { # WHAT EDGE-PORT NEEDLE
   pass
 }
 connector_tls_refused "connector, edge certificate for another name: log says so, and to check --edge" \
-  "$PORT_other_ip" \
+  "${PORT[other-ip]}" \
   "certificate for another host: IP address mismatch (does --edge name the edge by a name its certificate holds?)"
-connector_tls_refused "connector, expired edge certificate: log says so, and to check the clocks" "$PORT_expired" \
+connector_tls_refused "connector, expired edge certificate: log says so, and to check the clocks" "${PORT[expired]}" \
   "certificate refused: certificate has expired (check the clocks of this machine and the edge)"
 tls_refused "BURROW_CA that does not exist: says it cannot read it" "cannot read CA file $T/missing.pem" \
   BURROW_CA="$T/missing.pem"
