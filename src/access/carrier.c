@@ -299,16 +299,14 @@ static void tls_failed(carrier_t *k, conn_t *c)
 	switch (kind) {
 	case CONN_TLS_FAIL_NAME:
 		fail(k,
-		     "TLS handshake with edge %s:%s failed: its certificate is not valid for %s (%s): check "
-		     "that "
-		     "BURROW_EDGE names the burrow edge that serves %s",
+		     "TLS handshake with edge %s:%s failed: its certificate is not valid for %s (%s): "
+		     "check that BURROW_EDGE names the burrow edge that serves %s",
 		     k->edge_host, k->edge_port, host, why, host);
 		break;
 	case CONN_TLS_FAIL_TIME:
 		fail(k,
-		     "TLS handshake with edge %s:%s failed: its certificate for %s is refused (%s): check "
-		     "this "
-		     "machine's clock and the edge's",
+		     "TLS handshake with edge %s:%s failed: its certificate for %s is refused (%s): "
+		     "check this machine's clock and the edge's",
 		     k->edge_host, k->edge_port, host, why);
 		break;
 	case CONN_TLS_FAIL_TRUST:

@@ -243,8 +243,8 @@ static int seal_at(tlsrec_t *r, uint8_t *dst, const uint8_t *a, size_t an, const
 	return 0;
 }
 
-/* Appends one record of content p (n bytes) and type; ERR_TOOBIG when out
- * has no room for it. */
+/* Appends one record of content a then b (an + bn bytes) and type;
+ * ERR_TOOBIG when out has no room for it. */
 static int seal_two(tlsrec_t *r, uint8_t type, const uint8_t *a, size_t an, const uint8_t *b, size_t bn,
 		    buf_t *out)
 {
