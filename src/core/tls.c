@@ -31,9 +31,11 @@ void tls_init_short_lived(void)
 }
 
 /* Trust a client context loads late: its CA file. Parsing a certificate
- * costs OpenSSL 3.0 a decoder set-up of ~0.4 ms, so the file is read while
- * the edge works on its answer to the ClientHello (tls_client_prepare), or
- * at the latest when a certificate chain is verified. */
+ * costs OpenSSL 3.0 a decoder set-up of ~0.4 ms, so the file is read once
+ * the ClientHello is out (tls_client_prepare), or at the latest when a
+ * certificate chain is verified. On loopback the kernel often runs the
+ * woken edge on our CPU, and then the two take turns anyway (README,
+ * "Time to banner"). */
 typedef struct tls_trust {
 	bool loaded;
 	bool failed;

@@ -22,7 +22,8 @@ SSL_CTX *tls_client_ctx(const char *ca_file, bool defer_ca, const unsigned char 
 			char *err, size_t errlen);
 
 /* Loads a deferred CA file if not done yet (conn.c calls it once a
- * ClientHello is out, so that the parse overlaps the server's work).
+ * ClientHello is out, so that the parse can overlap the server's work
+ * where the server runs on another core).
  * false when it could not be loaded: tls_client_trust_error() says why,
  * and every verification with this context fails. */
 bool tls_client_prepare(SSL_CTX *ctx);
