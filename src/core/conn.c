@@ -1,13 +1,12 @@
 /* conn.c — byte streams on libuv with optional TLS (conn_tls.c), whose
  * idle buffers a sweep gives back (conn_sweep.c), and which can send a
- * caller's bytes without copying them (conn_lent.c).
+ * caller's bytes without copying them (conn_lent.c); socket options and
+ * the peer address are in conn_sock.c.
  *
  * Must never: block, grow a buffer past its cap, or free the conn before
  * libuv's close callback. */
 #include "core/conn.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,9 +255,8 @@ int conn_write_frame(conn_t *c, const void *h, size_t hn, const void *p, size_t 
 	 * half-way through a record (which would tie OpenSSL to p). 64 bytes
 	 * cover a record's header, tag and padding. The SSL (a connection not
 	 * on TLS 1.3) cannot seal two pieces as one: it gets one piece only. */
-	bool direct = !c->closing && !c->shut_req && c->tls && !c->handshaking && buf_used(&c->wbuf) == 0 &&
-		      total <= INT32_MAX && (c->rec || hn == 0) &&
-		      tout_room(c, total + 64 * (total / 16384 + 1));
+	bool direct = c->tls && !c->handshaking && buf_used(&c->wbuf) == 0 && total <= INT32_MAX &&
+		      (c->rec || hn == 0) && tout_room(c, total + 64 * (total / 16384 + 1));
 	if (!direct) {
 		int r = hn ? conn_write(c, h, hn) : 0;
 		return r ? r : conn_write(c, p, n);
@@ -845,63 +843,4 @@ int conn_open_stdio(conn_t *c)
 	c->opened = true;
 	conn_start_reading(c);
 	return 0;
-}
-
-void conn_set_read_budget(conn_t *c, size_t n) { c->read_budget = n ? n : CONN_TURN_READ; }
-
-void conn_set_water(conn_t *c, size_t high, size_t low)
-{
-	c->high_water = high;
-	c->low_water = low;
-	/* An owner that finds the conn full now waits for on_drain: no write
-	 * may come to mark it. */
-	if (conn_full(c))
-		c->above_high = true;
-}
-
-/* The socket of a TCP conn; false before it has one (on_connect applies
- * the options set meanwhile) and for stdio. */
-static bool tcp_fd(conn_t *c, uv_os_fd_t *fd)
-{
-	return !c->stdio && uv_fileno((uv_handle_t *)&c->h.tcp, fd) == 0;
-}
-
-void conn_set_notsent_lowat(conn_t *c, int n)
-{
-	uv_os_fd_t fd;
-	c->notsent_lowat = n;
-	if (!tcp_fd(c, &fd))
-		return;
-	setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &n, sizeof(n));
-}
-
-/* Linux 6.15 UAPI; older headers lack it, older kernels refuse it. */
-#ifndef TCP_RTO_MIN_US
-#define TCP_RTO_MIN_US 45
-#endif
-
-void conn_set_carrier(conn_t *c)
-{
-	uv_os_fd_t fd;
-	int us = CONN_CARRIER_RTO_MIN_US;
-	c->carrier = true;
-	if (!tcp_fd(c, &fd))
-		return;
-	setsockopt(fd, IPPROTO_TCP, TCP_RTO_MIN_US, &us, sizeof(us));
-}
-
-void conn_peer_ip(conn_t *c, char *out, size_t outlen, struct sockaddr_storage *ss)
-{
-	struct sockaddr_storage tmp;
-	int len = sizeof(tmp);
-	if (!ss)
-		ss = &tmp;
-	memset(ss, 0, sizeof(*ss));
-	out[0] = '\0';
-	if (c->stdio || uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)ss, &len) != 0)
-		return;
-	if (ss->ss_family == AF_INET)
-		uv_ip4_name((struct sockaddr_in *)ss, out, outlen);
-	else if (ss->ss_family == AF_INET6)
-		uv_ip6_name((struct sockaddr_in6 *)ss, out, outlen);
 }

@@ -170,22 +170,22 @@ static void s_on_open(h2_session_t *h, int status)
 	if (status == ERR_TLS) {
 		enum conn_tls_fail kind;
 		const char *why = conn_tls_failure(h2_session_conn(h), &kind);
-		static const char *const what[] = {
-		    [CONN_TLS_FAIL_HANDSHAKE] = "",
-		    [CONN_TLS_FAIL_TRUST] = "certificate not trusted: ",
-		    [CONN_TLS_FAIL_NAME] = "certificate for another host: ",
-		    [CONN_TLS_FAIL_TIME] = "certificate refused: ",
-		    [CONN_TLS_FAIL_CERT] = "certificate not trusted: ",
-		};
-		static const char *const hint[] = {
-		    [CONN_TLS_FAIL_HANDSHAKE] = "",
-		    [CONN_TLS_FAIL_TRUST] = " (is BURROW_CA the edge's ca.pem?)",
-		    [CONN_TLS_FAIL_NAME] = " (does --edge name the edge by a name its certificate holds?)",
-		    [CONN_TLS_FAIL_TIME] = " (check the clocks of this machine and the edge)",
-		    [CONN_TLS_FAIL_CERT] = " (is BURROW_CA the edge's ca.pem?)",
+		/* What failed, and what to look at, by kind. */
+		static const struct {
+			const char *what, *hint;
+		} say[] = {
+		    [CONN_TLS_FAIL_HANDSHAKE] = {"", ""},
+		    [CONN_TLS_FAIL_TRUST] = {"certificate not trusted: ",
+					     " (is BURROW_CA the edge's ca.pem?)"},
+		    [CONN_TLS_FAIL_NAME] = {"certificate for another host: ",
+					    " (does --edge name the edge by a name its certificate holds?)"},
+		    [CONN_TLS_FAIL_TIME] = {"certificate refused: ",
+					    " (check the clocks of this machine and the edge)"},
+		    [CONN_TLS_FAIL_CERT] = {"certificate not trusted: ",
+					    " (is BURROW_CA the edge's ca.pem?)"},
 		};
 		log_warn("connection %d to edge %s failed: TLS handshake: %s%s%s", s->index, s->edge,
-			 what[kind], why ? why : "the edge closed the connection", hint[kind]);
+			 say[kind].what, why ? why : "the edge closed the connection", say[kind].hint);
 	} else if (status < 0) {
 		log_warn("connection %d to edge %s failed: %s", s->index, s->edge, err_str(status));
 	}
