@@ -5,6 +5,7 @@
 #   make demo       install deps, build, run a local demo (edge, connector, sshd, ssh)
 #   make fuzz-smoke short libFuzzer runs of every fuzz target (clang)
 #   make fuzz       long runs of every fuzz target (FUZZ_SECONDS each, default 600)
+#   make mutants    every tests/mutants/*.patch must be caught by the tests it names (slow)
 
 BUILD ?= build
 CC ?= cc
@@ -51,7 +52,7 @@ EDGE_OBJ := $(call obj,$(EDGE_SRC))
 CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test unit unit-bins e2e demo clean fuzz fuzz-smoke bench bench-quick format deps fuzz-bins lint
+.PHONY: all test unit unit-bins e2e demo clean fuzz fuzz-smoke bench bench-quick format deps fuzz-bins lint mutants
 all: $(BUILD)/burrow $(BUILD)/burrow-edge
 
 $(BUILD)/burrow: $(call obj,src/main.c) $(CLIENT_OBJ) $(CORE_OBJ) $(filter /%,$(CLIENT_ARCHIVES))
@@ -91,6 +92,11 @@ unit:
 e2e:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g" SAN="$(ASAN)" all
 	BUILD=build/asan tests/run-all e2e
+
+# Mutants (not part of make test, slow): each tests/mutants/*.patch must make its tests fail.
+# MUTANTS="a b" runs only those.
+mutants: deps
+	tests/mutants/run $(MUTANTS)
 
 demo:
 	scripts/install-deps
