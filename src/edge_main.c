@@ -189,6 +189,7 @@ int main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);
 
 	edge_t e = {0};
+	int rc = 1; /* until the loop runs: a start-up failure frees what it made, and exits 1 */
 	char err[512];
 	e.loop = uv_default_loop();
 	e.data_dir = data_dir;
@@ -196,39 +197,40 @@ int main(int argc, char **argv)
 	e.rl = &rl;
 	if ((r = mkdir_p(data_dir)) != 0) {
 		fprintf(stderr, "burrow: edge: cannot create data directory %s: %s\n", data_dir, err_str(r));
-		return 1;
+		goto out;
 	}
 	char dbpath[4096];
 	snprintf(dbpath, sizeof(dbpath), "%s/burrow.db", data_dir);
 	if (store_open(dbpath, &e.store, err, sizeof(err)) != 0) {
 		fprintf(stderr, "burrow: edge: %s\n", err);
-		return 1;
+		goto out;
 	}
 	if ((r = model_load(e.store, &e.model)) != 0) {
 		fprintf(stderr, "burrow: edge: cannot load configuration from %s: %s\n", dbpath, err_str(r));
-		return 1;
+		goto out;
 	}
 	if ((r = load_admin_token(data_dir, e.admin_hash)) != 0) {
 		fprintf(stderr, "burrow: edge: cannot read or create %s/admin-token: %s\n", data_dir, err_str(r));
-		return 1;
+		goto out;
 	}
 	if (pki_open(data_dir, &e.pki, err, sizeof(err)) != 0) {
 		fprintf(stderr, "burrow: edge: %s\n", err);
-		return 1;
+		goto out;
 	}
 	pki_set_known(e.pki, serves_host, &e);
 	if (edge_unauth_init(&e, (uint32_t)cap) != 0) {
 		fprintf(stderr, "burrow: edge: out of memory\n");
-		return 1;
+		goto out;
 	}
 	if (certs.n != keys.n) {
 		fprintf(stderr, "burrow: edge: give each --tls-cert its --tls-key\n");
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	for (int i = 0; i < certs.n; i++)
 		if (pki_add_user_cert(e.pki, certs.v[i], keys.v[i], err, sizeof(err)) != 0) {
 			fprintf(stderr, "burrow: edge: %s\n", err);
-			return 1;
+			goto out;
 		}
 	const char *san[CLI_LIST_MAX + 2];
 	size_t nsan = 0;
@@ -245,19 +247,19 @@ int main(int argc, char **argv)
 	e.tunnel_ctx = pki_default_ctx(e.pki, san, nsan, 1);
 	if (!e.app_ctx || !e.tunnel_ctx) {
 		fprintf(stderr, "burrow: edge: cannot create TLS contexts\n");
-		return 1;
+		goto out;
 	}
 	if ((r = front_listen(&e, listen)) != 0) {
 		fprintf(stderr, "burrow: edge: cannot listen on %s: %s\n", listen, err_str(r));
-		return 1;
+		goto out;
 	}
 	if ((r = tunnels_listen(&e, tunnel_listen)) != 0) {
 		fprintf(stderr, "burrow: edge: cannot listen for tunnels on %s: %s\n", tunnel_listen, err_str(r));
-		return 1;
+		goto out;
 	}
 	if (metrics && (r = metrics_listen(&e, metrics)) != 0) {
 		fprintf(stderr, "burrow: edge: cannot serve metrics on %s: %s\n", metrics, err_str(r));
-		return 1;
+		goto out;
 	}
 	sync_start(&e);
 	uv_signal_init(e.loop, &e.sigint);
@@ -268,14 +270,17 @@ int main(int argc, char **argv)
 	log_info("edge ready: apps and admin API on %s, tunnels on %s, data in %s", listen, tunnel_listen,
 		 data_dir);
 	uv_run(e.loop, UV_RUN_DEFAULT);
+	rc = 0;
 	/* Stopping: outstanding sessions end with the process; the store is
 	 * consistent after every job (transactions). */
+out:
 	edge_unauth_free(&e);
 	store_close(e.store);
 	model_free(e.model);
 	pki_free(e.pki);
 	SSL_CTX_free(e.app_ctx);
 	SSL_CTX_free(e.tunnel_ctx);
-	log_info("edge stopped");
-	return 0;
+	if (rc == 0)
+		log_info("edge stopped");
+	return rc;
 }

@@ -316,11 +316,23 @@ require_burrow() {
 # start_sshd: a real sshd on 127.0.0.1:$SSHD_PORT (chosen unless set) with fresh keys; sets SSHD_PID,
 # SSHD_PORT, SSH_KEY.
 start_sshd() {
-  SSHD_PORT=${SSHD_PORT:-$(free_port)}
-  sshd_setup "$T/sshd" "$SSHD_PORT" >>"$LOGS/sshd.err" 2>&1 || fail "sshd setup failed: $(tail -n 2 "$LOGS/sshd.err")"
-  spawn sshd "${SSHD_CMD[@]}"
-  SSHD_PID=$BG_PID
-  wait_port "$SSHD_PORT" 10 "$SSHD_PID" || fail "sshd not listening on $SSHD_PORT: $(tail -n 2 "$LOGS/sshd.err")"
+  local mine=0 try
+  [ -n "${SSHD_PORT:-}" ] || mine=1
+  for try in 1 2 3; do
+    SSHD_PORT=${SSHD_PORT:-$(free_port)}
+    sshd_setup "$T/sshd" "$SSHD_PORT" >>"$LOGS/sshd.err" 2>&1 || fail "sshd setup failed: $(tail -n 2 "$LOGS/sshd.err")"
+    spawn sshd "${SSHD_CMD[@]}"
+    SSHD_PID=$BG_PID
+    wait_port "$SSHD_PORT" 10 "$SSHD_PID" && break
+    # a port taken since free_port chose it (another test on this machine): a new one
+    if [ "$mine" -eq 1 ] && [ "$try" -lt 3 ] && grep -q 'Address already in use' "$LOGS/sshd.err"; then
+      step "sshd: port $SSHD_PORT taken meanwhile; another"
+      stop_pid "$SSHD_PID"
+      SSHD_PORT=""
+      continue
+    fi
+    fail "sshd not listening on $SSHD_PORT: $(tail -n 2 "$LOGS/sshd.err")"
+  done
   SSH_KEY=$T/sshd/id_ed25519
 }
 
@@ -345,8 +357,8 @@ _tls_ready() {
   timeout 5 openssl s_client -connect "127.0.0.1:$1" -noservername </dev/null >/dev/null 2>&1
 }
 
-_edge_ready() {
-  _alive "$EDGE_PID" || fail "edge exited during start-up: $(tail -n 3 "$LOGS/edge.err")"
+_edge_ready() { # (also true once the edge has exited: the caller tells the two apart)
+  _alive "$EDGE_PID" || return 0
   [ -s "$EDGE_DIR/admin-token" ] && [ -s "$EDGE_DIR/ca.pem" ] &&
     port_open "$EDGE_TUNNEL_PORT" && _tls_ready "$EDGE_PORT"
 }
@@ -357,14 +369,27 @@ _edge_ready() {
 start_edge() {
   require_burrow
   EDGE_DIR=${EDGE_DIR:-$T/edge}
-  EDGE_PORT=${EDGE_PORT:-$(free_port)}
-  EDGE_TUNNEL_PORT=${EDGE_TUNNEL_PORT:-$(free_port)}
-  local args=(edge --data-dir "$EDGE_DIR" --listen "127.0.0.1:$EDGE_PORT"
-    --tunnel-listen "127.0.0.1:$EDGE_TUNNEL_PORT" --loglevel "$LOGLEVEL" --logfile "$LOGS/edge.log")
-  [ -z "${EDGE_METRICS_PORT:-}" ] || args+=(--metrics "127.0.0.1:$EDGE_METRICS_PORT")
-  spawn edge "$BURROW" "${args[@]}" "$@"
-  EDGE_PID=$BG_PID
-  wait_for 30 _edge_ready || fail "edge not ready within 30 s on $EDGE_PORT/$EDGE_TUNNEL_PORT"
+  local mine=0 try args
+  [ -n "${EDGE_PORT:-}" ] || [ -n "${EDGE_TUNNEL_PORT:-}" ] || mine=1
+  for try in 1 2 3; do
+    EDGE_PORT=${EDGE_PORT:-$(free_port)}
+    EDGE_TUNNEL_PORT=${EDGE_TUNNEL_PORT:-$(free_port)}
+    args=(edge --data-dir "$EDGE_DIR" --listen "127.0.0.1:$EDGE_PORT"
+      --tunnel-listen "127.0.0.1:$EDGE_TUNNEL_PORT" --loglevel "$LOGLEVEL" --logfile "$LOGS/edge.log")
+    [ -z "${EDGE_METRICS_PORT:-}" ] || args+=(--metrics "127.0.0.1:$EDGE_METRICS_PORT")
+    spawn edge "$BURROW" "${args[@]}" "$@"
+    EDGE_PID=$BG_PID
+    wait_for 30 _edge_ready || fail "edge not ready within 30 s on $EDGE_PORT/$EDGE_TUNNEL_PORT"
+    _alive "$EDGE_PID" && break
+    # a port taken since free_port chose it (another test on this machine): new ones
+    if [ "$mine" -eq 1 ] && [ "$try" -lt 3 ] && tail -n 1 "$LOGS/edge.err" | grep -q 'address already in use'; then
+      step "edge: $(tail -n 1 "$LOGS/edge.err"); other ports"
+      stop_pid "$EDGE_PID"
+      EDGE_PORT="" EDGE_TUNNEL_PORT=""
+      continue
+    fi
+    fail "edge exited during start-up: $(tail -n 3 "$LOGS/edge.err")"
+  done
   BURROW_ADMIN_TOKEN=$(cat "$EDGE_DIR/admin-token")
   export BURROW_ADMIN_URL=https://127.0.0.1:$EDGE_PORT BURROW_ADMIN_TOKEN
   export BURROW_CA=$EDGE_DIR/ca.pem BURROW_EDGE=127.0.0.1:$EDGE_PORT
@@ -433,12 +458,14 @@ _registered_at_least() { # NAME N
 
 declare -A CONNECTOR_PIDS=()
 
-# start_connector NAME HOSTNAME URL [HA]: burrow tunnel run with $T/NAME.json; waits (10 s) until its
-# log shows HA (default 4) registered connections. Sets CONNECTOR_PID.
+# start_connector NAME HOSTNAME URL [HA [EXTRA ARGS...]]: burrow tunnel run with $T/NAME.json; waits
+# (10 s) until its log shows HA (default 4) registered connections. Sets CONNECTOR_PID.
 start_connector() {
   local name=$1 host=$2 url=$3 ha=${4:-}
+  shift 3
+  [ $# -eq 0 ] || shift
   local args=(tunnel run --credentials-file "$T/$name.json" --hostname "$host" --url "$url"
-    --edge "127.0.0.1:$EDGE_TUNNEL_PORT" --logfile "$LOGS/connector-$name.log" --loglevel "$LOGLEVEL")
+    --edge "127.0.0.1:$EDGE_TUNNEL_PORT" --logfile "$LOGS/connector-$name.log" --loglevel "$LOGLEVEL" "$@")
   [ -z "$ha" ] || args+=(--ha-connections "$ha")
   spawn "connector-$name" "$BURROW" "${args[@]}"
   CONNECTOR_PID=$BG_PID

@@ -15,13 +15,18 @@ if [ -z "${PYTHON:-}" ]; then
   if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=$(command -v python3 || true); fi
 fi
 
-# free_port: prints a TCP port nobody listens on. Asks the kernel (bind to port 0) when python3 is
-# there, else tries random ports below the ephemeral range. Ports already handed out in this run
-# are remembered in $PORTS_FILE (when set), so two calls never return the same port.
+# free_port: prints a TCP port nobody uses, below the kernel's ephemeral range (so no outgoing
+# connection can take it between this call and the bind: the kernel hands out local ports only from
+# that range), and never one handed out before in this run ($PORTS_FILE, when set). A listener that
+# still finds it taken (another test on the machine) is retried on a new port by start_edge and
+# start_sshd. Where the ephemeral range starts too low to leave room, asks the kernel (bind to 0).
 free_port() {
-  local p _
-  for _ in $(seq 1 50); do
-    if [ -n "$PYTHON" ]; then
+  local p _ lo=32768
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    if [ "$lo" -gt 12000 ]; then
+      p=$((10000 + RANDOM % (lo - 10000)))
+    elif [ -n "$PYTHON" ]; then
       p=$("$PYTHON" -c 'import socket
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
@@ -30,7 +35,7 @@ print(s.getsockname()[1])') || return 1
       p=$((20000 + RANDOM % 12000))
     fi
     if [ -n "${PORTS_FILE:-}" ] && grep -qx "$p" "$PORTS_FILE" 2>/dev/null; then continue; fi
-    if command -v ss >/dev/null && [ -n "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then continue; fi
+    if command -v ss >/dev/null && [ -n "$(ss -Htuan "( sport = :$p )" 2>/dev/null)" ]; then continue; fi
     [ -n "${PORTS_FILE:-}" ] && echo "$p" >>"$PORTS_FILE"
     echo "$p"
     return 0
