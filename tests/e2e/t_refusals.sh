@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every refusal reaches the user quickly as one "burrow: HOST: ... (STATUS) ..." line on ssh's stderr
-# and a failed ssh: 401 wrong or revoked secret, 403 token the policy does not name, 404 unknown
+# and a failed ssh: 401 wrong, revoked or expired secret, 403 token the policy does not name, 404 unknown
 # hostname, 502 no connector or origin refused. Afterwards the edge counts none of those connections
 # as unauthenticated any more (src/edge/unauth.c).
 # shellcheck source=tests/e2e/lib.sh
@@ -13,6 +13,10 @@ OTHER_ID=$TOKEN_ID OTHER_SECRET=$TOKEN_SECRET
 create_service_token gone # allowed, then revoked
 GONE_ID=$TOKEN_ID GONE_SECRET=$TOKEN_SECRET
 admin policy add --app ssh --action service_auth --include service-token=gone >/dev/null
+admin service-token create --name short --duration 2s --json >"$T/token-short.json" # expires at once
+SHORT_AT=$(now_ms)
+SHORT_ID=$(json_get client_id <"$T/token-short.json") SHORT_SECRET=$(json_get client_secret <"$T/token-short.json")
+admin policy add --app ssh --action service_auth --include service-token=short >/dev/null
 admin app create --name ssh2 --hostname ssh2.site.test >/dev/null # no tunnel serves it
 admin policy add --app ssh2 --action service_auth --include service-token=ci >/dev/null
 admin app create --name ssh3 --hostname ssh3.site.test >/dev/null # served, but nothing listens
@@ -63,6 +67,16 @@ out=$(timeout 30 ssh -F "$SSH_CFG" -o ProxyCommand="$BURROW access ssh --hostnam
 if [ "${out:-}" = ok ]; then
   admin service-token revoke gone >/dev/null
   if refused 401 ssh.site.test "$GONE_ID" "$GONE_SECRET"; then pass; else fail_continue "$REASON"; fi
+fi
+
+test_case "service token created with --duration 2s: 401 'expired' once 2 s have passed"
+while [ $(($(now_ms) - SHORT_AT)) -lt 3000 ]; do sleep 0.2; done
+if ! refused 401 ssh.site.test "$SHORT_ID" "$SHORT_SECRET"; then
+  fail_continue "$REASON"
+elif [ "$(grep '^burrow: ' "$T/refused-401-ssh.site.test.err")" != "burrow: ssh.site.test: edge refused the session (401 Unauthorized): service token expired: create a new one with burrow admin service-token create" ]; then
+  fail_continue "the refusal does not say the token expired: $(grep '^burrow: ' "$T/refused-401-ssh.site.test.err")"
+else
+  pass
 fi
 
 check "token no policy names: 403" 403 ssh.site.test "$OTHER_ID" "$OTHER_SECRET"

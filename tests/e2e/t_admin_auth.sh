@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The admin API answers only to the admin token: none or a wrong one is refused with 401 and the
+# line `burrow admin` prints names the fix; a refused request changes nothing; 10 wrong tokens
+# within 60 s from one address make that address wait (429, even with the right token), while the
+# right token from another address still works.
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+start_edge
+ATTACKER=127.0.0.5
+OTHER=127.0.0.6
+
+# api ADDR TOKEN [CURL ARGS...]: GET /api/v1/apps from ADDR with "Authorization: Bearer TOKEN" (no
+# header when TOKEN is "-"); prints "STATUS BODY".
+api() {
+  local src=$1 tok=$2 hdr=()
+  shift 2
+  [ "$tok" = - ] || hdr=(-H "Authorization: Bearer $tok")
+  curl -sS --max-time 10 --cacert "$BURROW_CA" --interface "$src" "${hdr[@]}" -w ' %{http_code}' "$@" \
+    "$BURROW_ADMIN_URL/api/v1/apps" 2>>"$LOGS/curl.err" | awk '{ s = $NF; $NF = ""; sub(/ $/, ""); print s, $0 }'
+}
+
+WRONG=$(printf 'x%.0s' $(seq 1 43))
+
+test_case "burrow admin without a token: exit 2 and one line naming BURROW_ADMIN_TOKEN, before any request"
+rc=0
+out=$(env -u BURROW_ADMIN_TOKEN "$BURROW" admin app list 2>&1) || rc=$?
+step "exit $rc: $out"
+assert_eq 2 "$rc" "exit status"
+assert_eq "burrow: admin: no admin token: pass --token or set BURROW_ADMIN_TOKEN (the edge keeps it in <data-dir>/admin-token)" "$out" "stderr"
+pass
+
+test_case "a wrong token: 401, burrow admin exits 1 saying so, and the app is not created"
+rc=0
+out=$(BURROW_ADMIN_TOKEN=$WRONG "$BURROW" admin app create --name evil --hostname evil.site.test 2>&1) || rc=$?
+step "exit $rc: $out"
+assert_eq 1 "$rc" "exit status"
+assert_eq "burrow: admin: edge refused the admin token (401): admin token missing or wrong: pass --token or set BURROW_ADMIN_TOKEN" "$out" "stderr"
+apps=$(admin app list)
+assert_not_contains "$apps" "evil" "app list after the refused create"
+pass
+
+test_case "no Authorization header, and a non-Bearer one: 401 with the JSON error"
+got=$(api "$OTHER" -)
+assert_eq '401 {"error":"admin token missing or wrong: pass --token or set BURROW_ADMIN_TOKEN"}' "$got" "no header"
+got=$(api "$OTHER" - -H "Authorization: Basic $(printf 'admin:%s' "$BURROW_ADMIN_TOKEN" | base64 -w0)")
+assert_eq 401 "${got%% *}" "Basic with the right token"
+got=$(api "$OTHER" "${BURROW_ADMIN_TOKEN}x")
+assert_eq 401 "${got%% *}" "the right token with one character more"
+got=$(api "$OTHER" "${BURROW_ADMIN_TOKEN:0:${#BURROW_ADMIN_TOKEN}-1}")
+assert_eq 401 "${got%% *}" "the right token less its last character"
+pass
+
+test_case "10 wrong tokens from $ATTACKER: 401 each; the 11th, and the right token, then get 429"
+codes=""
+for _ in $(seq 1 10); do
+  got=$(api "$ATTACKER" "$WRONG")
+  codes="$codes ${got%% *}"
+done
+step "statuses:$codes"
+assert_eq " 401 401 401 401 401 401 401 401 401 401" "$codes" "the first 10 wrong tokens"
+got=$(api "$ATTACKER" "$WRONG")
+step "11th: $got"
+assert_match "$got" '^429 \{"error":"too many failed attempts from this address: retry in [0-9]+ s"\}$' "the 11th wrong token"
+got=$(api "$ATTACKER" "$BURROW_ADMIN_TOKEN")
+assert_eq 429 "${got%% *}" "the right token from the blocked address"
+pass
+
+test_case "the right token from another address ($OTHER) still works: 200 and the app list"
+got=$(api "$OTHER" "$BURROW_ADMIN_TOKEN")
+assert_eq '200 {"apps":[]}' "$got" "GET /api/v1/apps from $OTHER"
+pass
+
+test_case "the edge logged each refusal with the address, and no token"
+n=$(grep -cE "admin API: refused /api/v1/apps from $ATTACKER: admin token missing or wrong$" "$LOGS/edge.log" || true)
+[ "$n" -eq 10 ] || fail "edge.log has $n refusals of $ATTACKER, expected 10"
+if grep -qF -- "$WRONG" "$LOGS"/*; then fail "a presented token reached the logs"; fi
+if grep -qF -- "$BURROW_ADMIN_TOKEN" "$LOGS"/*; then fail "the admin token reached the logs"; fi
+pass
