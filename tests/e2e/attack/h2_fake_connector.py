@@ -21,6 +21,11 @@ then attacks:
                         bytes each (HEADERS + 6 CONTINUATION): over the edge's 32 headers / 8 KiB
     data-unknown        DATA on stream 101, never opened
     window-overflow     WINDOW_UPDATE +2^31-1 on the connection (the edge's send window overflows)
+    silent              answers no CONNECT stream at all (a connector whose origin never answers):
+                        prints "registered", holds the connection (answering PINGs and SETTINGS)
+                        until the file $SILENT_STOP exists (60 s at most), then prints
+                        "silent streams=N reset=CODE,..." (the CONNECT streams the edge opened and
+                        how it reset each, "-" when it did not) instead of the line below
 
 and prints one line per case:
 
@@ -173,6 +178,15 @@ def case_window_overflow(c, host):
     return 1, ""
 
 
+def case_silent(c, host):
+    out("registered")
+    stop = os.environ.get("SILENT_STOP", "")
+    c.pump(lambda: bool(stop) and os.path.exists(stop), 60)
+    streams = [sid for sid in c.requests if sid > 3]
+    resets = ",".join(err_name(c.rst[sid]) if sid in c.rst else "-" for sid in streams)
+    return 0, " streams=%d reset=%s" % (len(streams), resets or "none")
+
+
 CASES = {
     "server-stream-even": case_server_stream_even,
     "server-stream-odd": case_server_stream_odd,
@@ -184,6 +198,7 @@ CASES = {
     "big-headers": case_big_headers,
     "data-unknown": case_data_unknown,
     "window-overflow": case_window_overflow,
+    "silent": case_silent,
 }
 
 
@@ -201,6 +216,11 @@ def main():
         except (OSError, RuntimeError, ValueError, EOFError) as e:
             out("setup %s: %s" % (name, e))
             sys.exit(1)
+        if name == "silent":
+            _, more = case_silent(c, host)
+            out("silent" + more)
+            c.close()
+            continue
         cpu0 = cpu_s(EDGE_PID)
         t0 = time.monotonic()
         try:

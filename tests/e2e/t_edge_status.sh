@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The edge's 504 (README "When the edge says no": "the connector did not reach the origin within
+# 15 s"): a connector that registered but never answers the CONNECT of a session (tests/e2e/attack/
+# h2_fake_connector.py silent) leaves the client waiting about 15 s, then burrow access prints one
+# "burrow: HOST: edge refused the session (504 Gateway Timeout): the connector did not reach the
+# origin in time" line and exits non-zero; the edge resets the stream it opened (CANCEL), counts
+# the refusal, and serves the next session normally.
+#
+# (The edge's 503, "edge cannot open a stream to the connector right now; retry", is not tested:
+# it answers only when h2_submit fails for a connection tunnels_pick chose, which happens only when
+# the edge is out of memory or has used all 2^30 client stream ids of that connection; a connector
+# at its SETTINGS_MAX_CONCURRENT_STREAMS does not cause it, nghttp2 queues the stream.)
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+EDGE_METRICS_PORT=$(free_port)
+start_stack
+admin app create --name slow --hostname slow.site.test >/dev/null
+admin policy add --app slow --action service_auth --include service-token=ci >/dev/null
+create_tunnel slow
+export EDGE_PORT EDGE_TUNNEL_PORT EDGE_PID ID SECRET
+export SILENT_STOP=$T/silent.stop
+spawn fake-connector "$PYTHON" "$E2E_DIR/attack/h2_fake_connector.py" "$T/slow.json" slow.site.test silent
+FAKE=$BG_PID
+fake_registered() {
+  _alive "$FAKE" || fail "the fake connector exited: $(tail -n 2 "$LOGS/fake-connector.out" "$LOGS/fake-connector.err" | tr '\n' '|')"
+  grep -qx registered "$LOGS/fake-connector.out"
+}
+wait_for 15 fake_registered || fail "the fake connector did not register within 15 s"
+
+test_case "a connector that never answers the CONNECT: after ~15 s the client prints one 504 line and fails"
+other0=$(edge_metric 'burrow_edge_refused_total{status="other"}')
+rc=0 t0=$(now_ms)
+timeout 40 "$BURROW" access ssh --hostname slow.site.test --id "$ID" --secret "$SECRET" \
+  >"$T/slow.out" 2>"$T/slow.err" || rc=$?
+ms=$(($(now_ms) - t0))
+cat "$T/slow.err" >>"$LOGS/access.err"
+step "burrow access exit $rc after $ms ms; stderr: $(tr '\n' '|' <"$T/slow.err" | cut -c1-300)"
+want="burrow: slow.site.test: edge refused the session (504 Gateway Timeout): the connector did not reach the origin in time"
+if [ "$rc" -eq 124 ]; then
+  fail_continue "burrow access still waiting after 40 s"
+elif [ "$rc" -eq 0 ]; then
+  fail_continue "burrow access exited 0"
+elif [ "$(cat "$T/slow.err")" != "$want" ]; then
+  fail_continue "stderr is not the one line '$want': '$(tr '\n' '|' <"$T/slow.err")'"
+elif [ "$ms" -lt 14000 ] || [ "$ms" -gt 25000 ]; then
+  fail_continue "refused after $ms ms, not ~15 s (14-25 s)"
+elif [ -s "$T/slow.out" ]; then
+  fail_continue "burrow access wrote to stdout: $(head -c 200 "$T/slow.out")"
+else pass; fi
+
+test_case "the edge reset the stream it had opened (CANCEL) and counted the 504 as a refusal"
+touch "$SILENT_STOP"
+wait_for 10 grep -q '^silent ' "$LOGS/fake-connector.out" || fail "the fake connector did not report"
+line=$(grep '^silent ' "$LOGS/fake-connector.out")
+step "fake connector: $line; refused{other}: $other0 -> $(edge_metric 'burrow_edge_refused_total{status="other"}')"
+if [ "$line" != "silent streams=1 reset=CANCEL" ]; then
+  fail_continue "expected 'silent streams=1 reset=CANCEL', got '$line'"
+elif [ "$(edge_metric 'burrow_edge_refused_total{status="other"}')" != $((other0 + 1)) ]; then
+  fail_continue "refused{other} went from $other0 to $(edge_metric 'burrow_edge_refused_total{status="other"}'), expected +1"
+elif ! grep -qE "refused service token ci slow\.site\.test from 127\.0\.0\.1(:[0-9]+)?: 504 the connector did not reach the origin in time" "$LOGS/edge.log"; then
+  fail_continue "the edge's log has no 504 line for the session: $(grep -m1 'slow.site.test' "$LOGS/edge.log")"
+else pass; fi
+
+test_case "afterwards a session through a real connector works"
+out=$(bssh "$SSH_USER@ssh.site.test" 'echo ok') || fail "ssh exited $?: $(tail -n 3 "$LOGS/ssh.err")"
+assert_eq ok "$out" "remote output"
+pass
