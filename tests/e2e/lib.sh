@@ -118,9 +118,11 @@ fail() {
   exit 1
 }
 
-# fail_continue MSG: records the open case as failed; the script goes on.
+# fail_continue MSG: records the open case as failed; the script goes on (unless
+# BURROW_TEST_FAIL_FAST is set: tests/mutants/run needs only the first failure).
 fail_continue() {
   _fail_record "$*"
+  [ -z "${BURROW_TEST_FAIL_FAST:-}" ] || exit 1
   return 0
 }
 

@@ -55,9 +55,11 @@ elif serving; then pass; else fail_continue "$REASON"; fi
 
 test_case "ping flood (10,000 pings of 125 bytes): pongs or a close; an open session keeps working"
 # a session that is open before the flood and must finish during it
+n0=$(grep -c 'session service token ci -> ssh.site.test .* started' "$LOGS/edge.log" || true)
 bssh "$SSH_USER@ssh.site.test" 'sleep 2; echo ok' >"$T/during.out" &
 DURING=$!
-sleep 0.7
+during_started() { [ "$(grep -c 'session service token ci -> ssh.site.test .* started' "$LOGS/edge.log")" -gt "$n0" ]; }
+wait_for 10 during_started || fail "the session to hold open during the flood did not start"
 got=$(attack ws ping-flood --count 10000) || true
 step "ws ping-flood: ${got:-(attacker client error: $(tail -n 1 "$LOGS/attack.err"))}"
 rc=0
