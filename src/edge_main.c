@@ -98,7 +98,7 @@ static void on_signal(uv_signal_t *s, int signum)
 static bool serves_host(void *arg, const char *host)
 {
 	const edge_t *e = arg;
-	return model_app_by_host(e->model, host) != NULL;
+	return model_app_by_host(e->model, host) != NULL || edge_is_admin_host(e, host);
 }
 
 static long parse_cap(const char *v)
@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 	const char *data_dir = NULL, *listen = "127.0.0.1:8443", *tunnel_listen = "127.0.0.1:7844";
 	const char *metrics = NULL, *loglevel = "info", *logfile = NULL;
 	const char *max_unauth = NULL;
-	cli_list_t names = {0}, certs = {0}, keys = {0};
+	cli_list_t names = {0}, certs = {0}, keys = {0}, admin_hosts = {0};
 	const cli_opt_t opts[] = {
 		{"data-dir", 0, CLI_STR, &data_dir, "DIR", "BURROW_DATA_DIR",
 		 "state: CA, keys, admin token, database (default $BURROW_HOME/edge); edges sharing it share state", NULL},
@@ -130,6 +130,10 @@ int main(int argc, char **argv)
 		 "apps and admin API, TLS (default 127.0.0.1:8443)", NULL},
 		{"tunnel-listen", 0, CLI_STR, &tunnel_listen, "ADDR", "BURROW_TUNNEL_LISTEN",
 		 "connectors' tunnels, TLS + HTTP/2 (default 127.0.0.1:7844)", NULL},
+		{"admin-hostname", 0, CLI_LIST, &admin_hosts, "HOST", NULL,
+		 "a hostname the admin API answers on, besides the edge's IP addresses (never on an app's "
+		 "hostname)",
+		 NULL},
 		{"name", 0, CLI_LIST, &names, "HOST", NULL,
 		 "a DNS name or IP clients use to reach the edge without SNI, added to its certificate", NULL},
 		{"tls-cert", 0, CLI_LIST, &certs, "FILE", NULL,
@@ -216,6 +220,15 @@ int main(int argc, char **argv)
 	if (pki_open(data_dir, &e.pki, err, sizeof(err)) != 0) {
 		fprintf(stderr, "burrow: edge: %s\n", err);
 		goto out;
+	}
+	for (int i = 0; i < admin_hosts.n; i++) {
+		const char *h = admin_hosts.v[i];
+		if (hostname_normalize(h, strlen(h), e.admin_hosts[e.nadmin_hosts]) != 0) {
+			fprintf(stderr, "burrow: edge: --admin-hostname %s is not a valid hostname\n", h);
+			rc = 2;
+			goto out;
+		}
+		e.nadmin_hosts++;
 	}
 	pki_set_known(e.pki, serves_host, &e);
 	if (edge_unauth_init(&e, (uint32_t)cap) != 0) {

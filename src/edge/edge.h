@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/cli.h"
 #include "core/conn.h"
 #include "core/h2.h"
+#include "core/hostname.h"
 #include "core/metrics_http.h"
 #include "edge/addrcap.h"
 #include "edge/model.h"
@@ -78,7 +80,14 @@ typedef struct edge {
 	addrcap_t *unauth[EDGE_LISTENERS]; /* unauthenticated connections per address */
 	uint64_t unauth_warned_ms;	   /* last "too many unauthenticated" warning */
 	uint64_t unauth_unlogged;	   /* refusals since that warning */
+	/* --admin-hostname, normalised: with the edge's IP literals, the only
+	 * hosts the admin API answers on (never an application hostname). */
+	char admin_hosts[CLI_LIST_MAX][HOSTNAME_MAX + 1];
+	int nadmin_hosts;
 } edge_t;
+
+/* Whether HOST (normalised) is one of the --admin-hostname names. */
+bool edge_is_admin_host(const edge_t *e, const char *host);
 
 /* ---- store jobs (edge/jobs.c) ---- */
 

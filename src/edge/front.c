@@ -11,6 +11,7 @@
  * Must never: log a secret, answer a 302 to a WebSocket request (it would
  * send the cloudflared client into a login it cannot finish), or route
  * before the policy allowed it. */
+#include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,6 +435,20 @@ static void handle_websocket(front_t *f)
 
 /* ---- request dispatch ---- */
 
+static bool is_ip_literal(const char *h)
+{
+	unsigned char a[16];
+	return inet_pton(AF_INET, h, a) == 1 || inet_pton(AF_INET6, h, a) == 1;
+}
+
+bool edge_is_admin_host(const edge_t *e, const char *host)
+{
+	for (int i = 0; i < e->nadmin_hosts; i++)
+		if (strcmp(e->admin_hosts[i], host) == 0)
+			return true;
+	return false;
+}
+
 static void handle_request(front_t *f)
 {
 	char path[1024];
@@ -461,18 +476,38 @@ static void handle_request(front_t *f)
 		if (colon)
 			*colon = '\0';
 	}
-	if (strncmp(path, "/api/v1/", 8) == 0 || strcmp(path, "/api/v1") == 0) {
-		handle_admin(f, path);
+	bool api = strncmp(path, "/api/v1/", 8) == 0 || strcmp(path, "/api/v1") == 0;
+	/* The edge's IP literals (a client that dials an IP sends no SNI) and
+	 * --admin-hostname are the admin host class; every other host is an
+	 * application's, where the admin API does not exist. */
+	const char *sni = conn_tls_sni(f->c);
+	if (is_ip_literal(hp)) {
+		if (sni) /* a TLS server name is never an IP: this TLS session is for a hostname */
+			refuse(f, 421, "Host header does not match the TLS server name");
+		else if (api)
+			handle_admin(f, path);
+		else
+			refuse(f, 404, "not found");
 		return;
 	}
 	if (hostname_normalize(hp, strlen(hp), f->host) != 0) {
 		refuse(f, 400, "invalid Host header");
 		return;
 	}
-	const char *sni = conn_tls_sni(f->c);
 	char sni_norm[HOSTNAME_MAX + 1];
 	if (sni && (hostname_normalize(sni, strlen(sni), sni_norm) != 0 || strcmp(sni_norm, f->host) != 0)) {
 		refuse(f, 421, "Host header does not match the TLS server name");
+		return;
+	}
+	if (edge_is_admin_host(f->e, f->host)) {
+		if (api)
+			handle_admin(f, path);
+		else
+			refuse(f, 404, "not found");
+		return;
+	}
+	if (api) { /* an application's hostname: no admin API here, whatever the token */
+		refuse(f, 404, "not found");
 		return;
 	}
 	if (f->hp->upgrade && http1_header_has_token(f->hp, "Upgrade", "websocket")) {

@@ -2,11 +2,13 @@
 # The admin API answers only to the admin token: none or a wrong one is refused with 401 and the
 # line `burrow admin` prints names the fix; a refused request changes nothing; 10 wrong tokens
 # within 60 s from one address make that address wait (429, even with the right token), while the
-# right token from another address still works.
+# right token from another address still works. The admin API answers only on the edge's IP
+# addresses and its --admin-hostname; on an application's hostname /api/v1/ is 404, token or not.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-start_edge
+start_edge --admin-hostname Edge.Site.Test.
+admin app create --name ssh --hostname ssh.site.test >/dev/null
 ATTACKER=127.0.0.5
 OTHER=127.0.0.6
 
@@ -68,7 +70,44 @@ pass
 
 test_case "the right token from another address ($OTHER) still works: 200 and the app list"
 got=$(api "$OTHER" "$BURROW_ADMIN_TOKEN")
-assert_eq '200 {"apps":[]}' "$got" "GET /api/v1/apps from $OTHER"
+assert_match "$got"  '^200 \{"apps":\[\{"id":"[0-9a-f-]+","name":"ssh",' "GET /api/v1/apps from $OTHER"
+pass
+
+# by_name NAME PATH: GET PATH on https://NAME:$EDGE_PORT (SNI and Host NAME) with the admin token;
+# prints "STATUS BODY" (the body's newlines dropped).
+by_name() {
+  local code
+  code=$(curl -sS --max-time 10 --cacert "$BURROW_CA" --resolve "$1:$EDGE_PORT:127.0.0.1" -o "$T/body" \
+    -H "Authorization: Bearer $BURROW_ADMIN_TOKEN" -w '%{http_code}' "https://$1:$EDGE_PORT$2" 2>>"$LOGS/curl.err")
+  printf '%s %s\n' "$code" "$(tr -d '\n' <"$T/body")"
+}
+
+test_case "--admin-hostname: the admin API answers there, any case (200); other paths there are 404"
+got=$(by_name edge.site.test /api/v1/apps)
+assert_match "$got"  '^200 \{"apps":\[\{"id":"[0-9a-f-]+","name":"ssh",' "GET /api/v1/apps on edge.site.test"
+got=$(by_name EDGE.site.test /api/v1/apps)
+assert_eq 200 "${got%% *}" "GET /api/v1/apps on EDGE.site.test"
+got=$(by_name edge.site.test /)
+assert_eq "404 not found" "$got" "GET / on edge.site.test"
+pass
+
+test_case "on an application hostname the admin API does not exist: 404 with the right token"
+got=$(by_name ssh.site.test /api/v1/apps)
+assert_eq "404 not found" "$got" "GET /api/v1/apps on ssh.site.test"
+got=$(by_name ssh.site.test /api/v1)
+assert_eq "404 not found" "$got" "GET /api/v1 on ssh.site.test"
+code=$(curl -sS --max-time 10 --cacert "$BURROW_CA" --resolve "ssh.site.test:$EDGE_PORT:127.0.0.1" -o /dev/null \
+  -H "Host: 127.0.0.1" -H "Authorization: Bearer $BURROW_ADMIN_TOKEN" -w '%{http_code}' \
+  "https://ssh.site.test:$EDGE_PORT/api/v1/apps" 2>>"$LOGS/curl.err")
+assert_eq 421 "$code" "Host 127.0.0.1 on a TLS session for ssh.site.test"
+pass
+
+test_case "--admin-hostname that is no hostname: the edge exits 2 with the reason"
+rc=0
+out=$("$BURROW" edge --data-dir "$T/bad-edge" --listen 127.0.0.1:1 --tunnel-listen 127.0.0.1:1 \
+  --admin-hostname 'bad host!' 2>&1) || rc=$?
+assert_eq 2 "$rc" "exit status"
+assert_eq "burrow: edge: --admin-hostname bad host! is not a valid hostname" "$(grep '^burrow: ' <<<"$out")" "stderr"
 pass
 
 test_case "the edge logged each refusal with the address, and no token"
