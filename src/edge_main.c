@@ -274,6 +274,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "burrow: edge: cannot serve metrics on %s: %s\n", metrics, err_str(r));
 		goto out;
 	}
+	if ((r = sessions_start(&e)) != 0) {
+		fprintf(stderr, "burrow: edge: cannot start the session check: %s\n", err_str(r));
+		goto out;
+	}
 	sync_start(&e);
 	uv_signal_init(e.loop, &e.sigint);
 	uv_signal_init(e.loop, &e.sigterm);

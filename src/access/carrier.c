@@ -199,6 +199,23 @@ static void remote_ended(carrier_t *k)
 	check_finished(k);
 }
 
+/* The edge ended a session it no longer allows (Close 1008): one line that
+ * says why, and a failed exit, as for a refusal. The reason is the edge's
+ * text; control bytes are not passed to the terminal. */
+static void ended_by_edge(carrier_t *k, const uint8_t *reason, size_t n)
+{
+	char why[WS_CLOSE_REASON_MAX + 1];
+	size_t i;
+	for (i = 0; i < n && i < WS_CLOSE_REASON_MAX; i++)
+		why[i] = reason[i] < 0x20 || reason[i] == 0x7f ? '?' : (char)reason[i];
+	why[i] = '\0';
+	if (!k->reported)
+		fprintf(stderr, "burrow: %s: session ended by the edge: %s\n", k->cfg->hostname,
+			i ? why : "no longer allowed");
+	k->reported = true;
+	k->status = 1;
+}
+
 static void open_session(carrier_t *k)
 {
 	const http1_header_t *acc = http1_header(&k->hp, "Sec-WebSocket-Accept");
@@ -282,8 +299,11 @@ static void e_on_data(conn_t *c, buf_t *in)
 			conn_write_borrow(k->local, ev.data, ev.len);
 		else if (ev.type == WS_EV_PING)
 			ws_send(k, WS_OP_PONG, ev.data, ev.len);
-		else if (ev.type == WS_EV_CLOSE)
+		else if (ev.type == WS_EV_CLOSE) {
+			if (ev.close_code == WS_CLOSE_POLICY)
+				ended_by_edge(k, ev.data, ev.len);
 			remote_ended(k);
+		}
 	}
 	buf_consume(in, off);
 	if (k->remote_in_end)

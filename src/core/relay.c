@@ -13,7 +13,7 @@
 #include "core/slab.h"
 #include "core/ws.h"
 
-typedef struct relay {
+struct relay {
 	conn_t *conn;
 	h2_stream_t *stream;
 	bool ws;
@@ -29,7 +29,7 @@ typedef struct relay {
 	bool conn_gone;
 	bool stream_gone;
 	int depth; /* > 0 while a callback of ours runs: free only at depth 0 */
-} relay_t;
+};
 
 static slab_t relay_slab = {.size = sizeof(relay_t)};
 
@@ -310,11 +310,43 @@ static const h2_stream_cbs_t relay_stream_cbs = {
 	.on_close = s_on_close,
 };
 
-int relay_start(conn_t *c, h2_stream_t *s, bool ws, relay_done_cb done, void *data)
+void relay_end(relay_t *r, uint16_t code, const char *reason)
+{
+	r->depth++;
+	if (!r->conn_gone) {
+		if (r->ws && !r->close_sent) {
+			uint8_t p[2 + WS_CLOSE_REASON_MAX];
+			size_t n = strlen(reason);
+			if (n > WS_CLOSE_REASON_MAX)
+				n = WS_CLOSE_REASON_MAX;
+			/* a cut must not split a UTF-8 sequence: the client checks */
+			while (n > 0 && n < strlen(reason) && ((uint8_t)reason[n] & 0xC0) == 0x80)
+				n--;
+			p[0] = (uint8_t)(code >> 8);
+			p[1] = (uint8_t)code;
+			memcpy(p + 2, reason, n);
+			r->close_sent = true;
+			ws_send(r->conn, WS_OP_CLOSE, p, 2 + n);
+		}
+		r->failed = true; /* s_on_close flushes the Close, then closes */
+		r->conn_in_end = true;
+		conn_pause(r->conn);
+	}
+	if (!r->stream_gone)
+		h2_stream_reset(r->stream, NGHTTP2_CANCEL);
+	else if (!r->conn_gone)
+		conn_finish(r->conn);
+	r->depth--;
+	relay_maybe_free(r);
+}
+
+int relay_start(conn_t *c, h2_stream_t *s, bool ws, relay_done_cb done, void *data, relay_t **out)
 {
 	relay_t *r = slab_alloc(&relay_slab);
 	if (!r)
 		return ERR_NOMEM;
+	if (out)
+		*out = r;
 	r->conn = c;
 	r->stream = s;
 	r->ws = ws;

@@ -24,10 +24,18 @@ typedef struct relay_stats {
 } relay_stats_t;
 
 typedef void (*relay_done_cb)(void *data, const relay_stats_t *st);
+typedef struct relay relay_t;
 
 /* Takes over c's and s's callbacks; both are closed by the relay, and
  * done(data, stats) runs once when both are gone. Bytes already buffered in c
- * are relayed first. */
-int relay_start(conn_t *c, h2_stream_t *s, bool ws, relay_done_cb done, void *data);
+ * are relayed first. *out (when out is not NULL) is the relay, valid until
+ * done runs. */
+int relay_start(conn_t *c, h2_stream_t *s, bool ws, relay_done_cb done, void *data, relay_t **out);
+
+/* Ends the session from outside: the stream is reset (CANCEL: the connector
+ * closes the origin), and a WebSocket conn gets a Close frame with code and
+ * reason (cut to WS_CLOSE_REASON_MAX bytes) before it closes; a raw conn just
+ * closes. done runs as for any end. Not from inside the relay's callbacks. */
+void relay_end(relay_t *r, uint16_t code, const char *reason);
 
 #endif

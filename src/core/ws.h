@@ -76,6 +76,12 @@ void ws_decoder_init(ws_decoder_t *d, bool server);
  * place). */
 int ws_decode(ws_decoder_t *d, uint8_t *p, size_t n, size_t *consumed, ws_event_t *ev);
 
+/* Close code of a session the edge ends because it is no longer allowed (RFC
+ * 6455 7.4.1: policy violation); the reason says why (burrow's edge ->
+ * client convention). A reason fits a control frame less the code. */
+#define WS_CLOSE_POLICY 1008
+#define WS_CLOSE_REASON_MAX 123
+
 /* A fresh masking key for a client frame (RFC 6455 5.3), from a pool of
  * RAND_bytes output. */
 void ws_mask_key(uint8_t mask[4]);

@@ -15,6 +15,7 @@
 #include "edge/model.h"
 #include "edge/pki.h"
 #include "edge/ratelimit.h"
+#include "edge/sessions.h"
 #include "edge/store.h"
 
 /* Listen backlog of the front and tunnel listeners (the kernel caps it at
@@ -84,6 +85,8 @@ typedef struct edge {
 	 * hosts the admin API answers on (never an application hostname). */
 	char admin_hosts[CLI_LIST_MAX][HOSTNAME_MAX + 1];
 	int nadmin_hosts;
+	edge_session_t *sessions; /* live sessions (edge/sessions.c) */
+	uv_timer_t sessions_timer;
 } edge_t;
 
 /* Whether HOST (normalised) is one of the --admin-hostname names. */

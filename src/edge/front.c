@@ -56,6 +56,7 @@ typedef struct front {
 	bool timer_closed;
 	time_t started;
 	addrcap_entry_t *unauth; /* until authenticated or closed (edge/unauth.c) */
+	edge_session_t sess;	 /* while relaying: what allowed it (edge/sessions.c) */
 	/* admin job */
 	char *method;
 	char *path;
@@ -234,6 +235,7 @@ static void session_done(void *data, const relay_stats_t *st)
 {
 	front_t *f = data;
 	edge_t *e = f->e;
+	sessions_remove(e, &f->sess);
 	e->m.sessions_active--;
 	e->m.bytes_up += st->up;
 	e->m.bytes_down += st->down;
@@ -277,12 +279,14 @@ static void cs_on_response(h2_stream_t *s)
 	timer_close(f);
 	conn_t *c = f->c;
 	f->c = NULL;
-	if (relay_start(c, s, true, session_done, f) != 0) {
+	f->sess.started = time(NULL);
+	if (relay_start(c, s, true, session_done, f, &f->sess.relay) != 0) {
 		h2_stream_reset(s, NGHTTP2_INTERNAL_ERROR);
 		conn_close(c); /* f_on_close drops the conn's reference */
 		front_unref(f);
 		return;
 	}
+	sessions_add(f->e, &f->sess);
 	front_unref(f);
 }
 
@@ -331,6 +335,22 @@ static int header_str(front_t *f, const char *name, char *out, size_t outlen)
 	memcpy(out, h->value, h->value_len);
 	out[h->value_len] = '\0';
 	return 0;
+}
+
+/* What allowed the session, for edge/sessions.c to check again later. */
+static void bind_session(front_t *f, const policy_subject_t *subj)
+{
+	edge_session_t *b = &f->sess;
+	memcpy(b->host, f->host, sizeof(b->host));
+	snprintf(b->token_id, sizeof(b->token_id), "%s", subj->token_id ? subj->token_id : "");
+	snprintf(b->token_name, sizeof(b->token_name), "%s", subj->token_name ? subj->token_name : "");
+	const model_route_t *route = model_route_by_host(f->e->model, f->host);
+	const model_tunnel_t *tun = route ? model_tunnel_by_id(f->e->model, route->tunnel_id) : NULL;
+	snprintf(b->tunnel_id, sizeof(b->tunnel_id), "%s", tun ? tun->id : "");
+	snprintf(b->tunnel_name, sizeof(b->tunnel_name), "%s", tun ? tun->name : "");
+	b->peer = f->peer_ss;
+	b->ident = f->ident;
+	b->peer_str = f->peer;
 }
 
 static void handle_websocket(front_t *f)
@@ -403,6 +423,7 @@ static void handle_websocket(front_t *f)
 	if (!f->ident[0])
 		snprintf(f->ident, sizeof(f->ident), "anonymous (bypass)");
 	front_authenticated(f);
+	bind_session(f, &subj);
 
 	const char *reason = NULL;
 	edge_tconn_t *t = tunnels_pick(e, f->host, &reason, why, sizeof(why));

@@ -39,6 +39,7 @@ static void job_after(uv_work_t *req, int status)
 	if (j->fresh) {
 		model_free(e->model);
 		e->model = j->fresh;
+		sessions_check(e); /* first: a session ends with its own reason, not with its tunnel */
 		tunnels_model_changed(e);
 	}
 	if (j->done)

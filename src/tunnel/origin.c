@@ -86,7 +86,7 @@ static void o_on_open(conn_t *c, int status)
 	/* From here the relay owns the conn and the stream; the stream's
 	 * reference moves to the relay. */
 	o->c = NULL;
-	if (relay_start(c, o->s, false, relay_done, o) != 0) {
+	if (relay_start(c, o->s, false, relay_done, o, NULL) != 0) {
 		h2_stream_reset(o->s, NGHTTP2_INTERNAL_ERROR);
 		conn_close(c);
 		return;

@@ -168,7 +168,7 @@ static void on_request(h2_session_t *h, h2_stream_t *s)
 {
 	assert_non_null(mid);
 	assert_int_equal(h2_respond(s, 200, NULL, 0, false), 0);
-	assert_int_equal(relay_start(mid, s, false, on_relay_done, NULL), 0);
+	assert_int_equal(relay_start(mid, s, false, on_relay_done, NULL, NULL), 0);
 }
 static const h2_session_cbs_t connector_cbs = {.on_request = on_request};
 static const h2_session_cbs_t edge_cbs = {0};
