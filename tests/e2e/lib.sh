@@ -238,14 +238,26 @@ _stop_pid() {
 
 # ---------------------------------------------------------------- cleanup
 
+# _sanitizer_scan: a sanitizer report anywhere under $T is a failure: not only $LOGS but every
+# place a script sends a process's stderr ($T/err, $T/c1.out, ...), recursively. Files named
+# *.err/*.out/*.log, and files without a dot (stderr captures such as $T/err) up to 64 MiB, are read
+# whole whatever their bytes; any other regular file only when it is text (grep -I: the first block
+# has no NUL), so the MiB of random test data, the edge's database and keys cost a few KiB each (and
+# a GiB of zeros is never read as one line). Only regular files: a test's FIFO would block.
+# $T/.results (this script's own report lines) is not a process's output.
 _sanitizer_scan() {
-  local f
-  for f in "$LOGS"/*; do
-    [ -f "$f" ] || continue
-    if grep -aqE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
-      _record FAIL "sanitizers" "report in logs/$(basename "$f"): $(grep -aE -m1 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f")"
-    fi
-  done
+  local size f rel re='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' opt hit
+  while IFS=$'\t' read -r -d '' size f; do
+    rel=${f#"$T"/}
+    [ "$rel" != .results ] || continue
+    case ${f##*/} in
+      *.err | *.out | *.log) opt=-a ;;
+      *.*) opt=-I ;;
+      *) if [ "$size" -le 67108864 ]; then opt=-a; else opt=-I; fi ;;
+    esac
+    hit=$(grep "$opt" -E -m1 -- "$re" "$f" 2>/dev/null) || continue
+    _record FAIL "sanitizers" "report in $rel: $hit"
+  done < <(find "$T" -type f -printf '%s\t%p\0' 2>/dev/null)
 }
 
 _dump_logs() {

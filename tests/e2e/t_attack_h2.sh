@@ -19,8 +19,8 @@
 #    connection within a bounded time (or, for floods of legal frames, keeps serving it
 #    cleanly), never crashes, and keeps serving ssh through the rightful connector of
 #    ssh.site.test throughout.
-# Debugging: BURROW_TEST_H2_EDGE_CASES / BURROW_TEST_H2_CONNECTOR_CASES="case ..." run only those
-# cases of each side (names in tests/e2e/attack/h2_fake_edge.py and h2_fake_connector.py).
+# Every case always runs: no environment variable picks a subset (in CI nothing may shrink this test
+# silently). To debug one case, run h2_fake_edge.py / h2_fake_connector.py by hand with its name.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -43,8 +43,7 @@ mkdir -p "$T/fake"
       -CAcreateserial -CAserial "$T/fake/ca.srl" -extfile "$T/fake/ext" -out "$T/fake/edge.pem"
 } >>"$LOGS/openssl.err" 2>&1 || fail "openssl could not issue the fake edge's certificate: $(tail -n 2 "$LOGS/openssl.err")"
 
-read -r -a EDGE_CASES <<<"${BURROW_TEST_H2_EDGE_CASES:-}"
-[ ${#EDGE_CASES[@]} -gt 0 ] || EDGE_CASES=(rapid-reset max-concurrent continuation-flood settings-flood settings-many ping-flood
+EDGE_CASES=(rapid-reset max-concurrent continuation-flood settings-flood settings-many ping-flood
   window-stream window-conn data-unopened data-closed)
 ORIGIN_PORT=$(free_port)
 spawn fake_edge "$PYTHON" "$E2E_DIR/attack/h2_fake_edge.py" "$T/fake/edge.pem" "$T/fake/edge.key" \
@@ -63,8 +62,7 @@ fake_done() { ! _alive "$FAKE_PID"; }
 wait_for 45 fake_done || fail "the fake edge did not finish within 45 s: $(tail -n 2 "$LOGS/fake_edge.out" | tr '\n' '|')"
 sed 's/^/   .. /' "$LOGS/fake_edge.out"
 
-# ran CASE: CASE was among the cases run (BURROW_TEST_H2_EDGE_CASES / _CONNECTOR_CASES pick a few
-# when debugging; by default all run).
+# ran CASE: CASE is in EDGE_CASES or CONN_CASES (all of them always run).
 ran() { [[ " ${EDGE_CASES[*]} ${CONN_CASES[*]} " == *" $1 "* ]]; }
 CONN_CASES=()
 
@@ -160,8 +158,7 @@ fi
 admin app create --name evil --hostname evil.site.test >/dev/null
 admin policy add --app evil --action service_auth --include service-token=ci >/dev/null
 create_tunnel evil
-read -r -a CONN_CASES <<<"${BURROW_TEST_H2_CONNECTOR_CASES:-}"
-[ ${#CONN_CASES[@]} -gt 0 ] || CONN_CASES=(big-headers server-stream-even server-stream-odd push-promise
+CONN_CASES=(big-headers server-stream-even server-stream-odd push-promise
   rst-idle rst-flood settings-flood ping-flood data-unknown window-overflow)
 EDGE_PID=$EDGE_PID EDGE_PORT=$EDGE_PORT EDGE_TUNNEL_PORT=$EDGE_TUNNEL_PORT ID=$ID SECRET=$SECRET \
   spawn fake_connector "$PYTHON" "$E2E_DIR/attack/h2_fake_connector.py" "$T/evil.json" evil.site.test "${CONN_CASES[@]}"
@@ -214,6 +211,9 @@ conn_case data-unknown "connector->edge DATA on a stream never opened: GOAWAY PR
 conn_case window-overflow "connector->edge connection WINDOW_UPDATE past 2^31-1: GOAWAY FLOW_CONTROL_ERROR" 'goaway:FLOW_CONTROL_ERROR|closed'
 
 test_case "the edge spends bounded CPU on each flood (under 2 s of CPU per 100,000 frames)"
+# (CPU time, not wall time: a loaded machine does not inflate it. Measured: rst-flood 0.02 s for
+# 100,000 frames, the others 0.00 s, so 2 s is a 100x margin; the closes above took 0.00-0.26 s
+# against their 2 s bound.)
 bad=""
 for c in rst-flood settings-flood ping-flood; do
   ran "$c" || continue

@@ -67,7 +67,7 @@ ms=$(($(now_ms) - t0))
 step "client got $out (exit $rc) after $ms ms; burrow access said: $(tail -n 1 "$LOGS/access.err")"
 assert_match "$out" "^b''$|reset" "what the client read"
 [ "$ms" -lt 3000 ] || fail "took $ms ms (limit 3000)"
-assert_match "$(tail -n 1 "$LOGS/access.err")" "^burrow: echo.site.test: .*502.*(refused|origin)" "burrow access's error line"
+assert_match "$(tail -n 1 "$LOGS/access.err")" "^burrow: echo\.site\.test: .*\(502 Bad Gateway\).*(refused|origin)" "burrow access's error line"
 pass
 
 test_case "once the origin is back, a new session works"

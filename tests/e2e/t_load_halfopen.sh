@@ -7,7 +7,7 @@
 # send nothing, then the other half send the first half of a TLS ClientHello. The edge's memory
 # per half-open connection of each kind is reported and bounded; ssh through burrow works while
 # they are open; the edge closes every one at its 10 s head/registration timeout (README "When
-# the edge says no", ±2 s); afterwards it holds as many descriptors as before, counts no
+# the edge says no": between 8 and 20 s after connect); afterwards it holds as many descriptors as before, counts no
 # unauthenticated connection, and still serves ssh.
 # One address (the ASan build from here on, so the new paths run under the sanitizers):
 # (a) 5,000 silent connections to the front listener and 1,000 to the tunnel listener from
@@ -19,8 +19,10 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-N_FRONT=${BURROW_TEST_HALFOPEN_FRONT:-10000}
-N_TUNNEL=${BURROW_TEST_HALFOPEN_TUNNEL:-1000}
+# Fixed: no environment variable shrinks these (in CI nothing may shrink a test silently); a machine
+# whose descriptor limit cannot hold them skips the whole test, reported as skipped.
+N_FRONT=10000
+N_TUNNEL=1000
 SPREAD=100                           # source addresses for the many-address part
 CAP=256                              # the edge's default --max-unauth-per-addr (src/edge/edge.h)
 FLOOD_ADDR=127.0.0.2                 # the one address of (a) and (b)
@@ -94,7 +96,11 @@ if serving; then pass; else fail_continue "$REASON"; fi
 for p in "${HALF_PIDS[@]}"; do wait "$p" || true; done
 cat "$T"/halfopen-*.out | sed 's/^/   .. /'
 
-# closed_in_time KIND TITLE: the edge closed every connection of KIND 10 s (±2 s) after its connect.
+# closed_in_time KIND TITLE: the edge closed every connection of KIND 8-20 s after its connect: the
+# 10 s timeout, 2 s below it (libuv's cached loop time under 11,000 connections) and 10 s above it
+# for a loaded 2-core machine (halfopen.py watches 11,000 sockets in Python; the old +2 s was
+# tight there). Measured: 9.8-10.2 s. A timeout gone leaves them open past halfopen.py's 25 s
+# ("closed" fails); one that fires early, e.g. at 5 s, fails the lower bound.
 closed_in_time() {
   local line n closed min max
   test_case "$2"
@@ -104,15 +110,15 @@ closed_in_time() {
     fail_continue "no result for $1: $(tail -n 1 "$LOGS/halfopen.err")"
   elif [ "$closed" != "$n" ]; then
     fail_continue "$closed of $n closed by the edge within 25 s ($line)"
-  elif ! awk -v a="$min" -v b="$max" 'BEGIN { exit !(a >= 8 && b <= 12) }'; then
-    fail_continue "closed between ${min}s and ${max}s after connect, not 10 s ±2 ($line)"
+  elif ! awk -v a="$min" -v b="$max" 'BEGIN { exit !(a >= 8 && b <= 20) }'; then
+    fail_continue "closed between ${min}s and ${max}s after connect, not within 8-20 s ($line)"
   else pass; fi
 }
 
-closed_in_time front-silent "front listener: the silent ones are closed at the 10 s head timeout (±2 s)"
-closed_in_time front-half-hello "front listener: the half ClientHellos are closed at the 10 s head timeout (±2 s)"
-closed_in_time tunnel-silent "tunnel listener: the silent ones are closed at the 10 s registration timeout (±2 s)"
-closed_in_time tunnel-half-hello "tunnel listener: the half ClientHellos are closed at the 10 s registration timeout (±2 s)"
+closed_in_time front-silent "front listener: the silent ones are closed at the 10 s head timeout (8-20 s)"
+closed_in_time front-half-hello "front listener: the half ClientHellos are closed at the 10 s head timeout (8-20 s)"
+closed_in_time tunnel-silent "tunnel listener: the silent ones are closed at the 10 s registration timeout (8-20 s)"
+closed_in_time tunnel-half-hello "tunnel listener: the half ClientHellos are closed at the 10 s registration timeout (8-20 s)"
 
 test_case "afterwards the edge holds as many descriptors as before, counts no unauthenticated connection and still serves ssh"
 settle() { [ "$(fds)" -le $((fd0 + 2)) ]; }
@@ -169,11 +175,13 @@ for kind in front-silent tunnel-silent; do
   step "${kind%-*} listener: held $held of $n from $FLOOD_ADDR, the other $refused reset after $(field p50_ms "$line") ms (median), $(field p99_ms "$line") ms (p99), $(field max_ms "$line") ms at most"
   # (timed from connect() returning, so a SYN dropped on a full listen backlog, retransmitted after
   # 1 s, does not count; p99, not the maximum: on a busy machine one connection in thousands can
-  # still take long when a process is descheduled)
+  # still take long when a process is descheduled). Limit 2 s: measured p99 71 ms (front) and
+  # 290 ms (tunnel, ASan build), the old 500 ms limit was within 2x of that; a connection over the
+  # cap that is held instead of reset waits for the 10 s timeout, far past 2 s.
   if [ "$held" != "$CAP" ] || [ "$refused" != $((n - CAP)) ]; then
     bad+="${kind%-*}: held $held and reset $refused of $n (expected $CAP and $((n - CAP))); "
-  elif ! awk -v m="$(field p99_ms "$line")" 'BEGIN { exit !(m < 500) }'; then
-    bad+="${kind%-*}: 1% of the refused ones were reset $(field p99_ms "$line") ms or more after their connect (limit 500); "
+  elif ! awk -v m="$(field p99_ms "$line")" 'BEGIN { exit !(m < 2000) }'; then
+    bad+="${kind%-*}: 1% of the refused ones were reset $(field p99_ms "$line") ms or more after their connect (limit 2000); "
   fi
 done
 if [ -n "$bad" ]; then fail_continue "$bad"; else pass; fi
@@ -268,7 +276,11 @@ HOLD=$!
 d_open() { [ -e "$T/d.ready" ] || { _alive "$HOLD" || fail "halfopen.py: $(tail -n 1 "$LOGS/halfopen.err")"; return 1; }; }
 wait_for 20 d_open || fail "the 8 silent connections did not open"
 rc=0
-out=$(timeout 10 "$BURROW" access ssh --hostname ssh.site.test --id "$ID" --secret "$SECRET" </dev/null 2>&1) || rc=$?
+# (its output in $LOGS, not only in $out: the sanitizer scan must see it, and a refusal is expected,
+# so its exit status cannot tell an ASan abort from the refusal)
+timeout 10 "$BURROW" access ssh --hostname ssh.site.test --id "$ID" --secret "$SECRET" </dev/null \
+  >"$LOGS/access-capped.err" 2>&1 || rc=$?
+out=$(cat "$LOGS/access-capped.err")
 touch "$T/d.stop"
 wait "$HOLD" 2>/dev/null || true
 step "burrow access (exit $rc): $out"
