@@ -4,7 +4,9 @@
 # a plain TCP server (sshd) gives "TLS handshake with edge ...: wrong version number: check that
 # BURROW_EDGE names the edge's listener". Either way `burrow access ssh` prints exactly that one line
 # on stderr and exits non-zero within seconds, and ssh using it as its ProxyCommand fails just as fast
-# with that line among its own. (The certificate and CA lines are t_refusals'.)
+# with that line among its own. A listener that resets the connection before TLS (an edge over its
+# --max-unauth-per-addr cap) gives "edge ... closed the connection before the TLS handshake finished
+# (...): retry shortly, ...". (The certificate and CA lines are t_refusals'.)
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -67,3 +69,22 @@ direct_says "BURROW_EDGE at sshd (plain TCP): 'TLS handshake ... wrong version n
   "$NOT_TLS" BURROW_EDGE="127.0.0.1:$SSHD_PORT"
 ssh_says "ssh with BURROW_EDGE at sshd: fails at once with burrow's 'wrong version number' line" \
   "$NOT_TLS" BURROW_EDGE="127.0.0.1:$SSHD_PORT"
+
+# A listener that resets every connection before TLS starts (what an edge does to an address over
+# its --max-unauth-per-addr cap): the client says the edge closed it, why an edge would, and to retry.
+cat >"$T/reset.py" <<'PY'
+import socket, struct, sys
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+while True:
+    c, _ = s.accept()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+PY
+RESET_PORT=$(free_port)
+spawn resetter "$PYTHON" "$T/reset.py" "$RESET_PORT"
+wait_for 10 port_open "$RESET_PORT" || fail "the resetting listener is not listening on $RESET_PORT"
+direct_says "BURROW_EDGE at a listener that resets before TLS: 'closed the connection before the TLS handshake finished ...'" \
+  "burrow: ssh.site.test: edge 127.0.0.1:$RESET_PORT closed the connection before the TLS handshake finished (an edge refuses addresses holding more than --max-unauth-per-addr unfinished connections): retry shortly, and check BURROW_EDGE=HOST:PORT" \
+  BURROW_EDGE="127.0.0.1:$RESET_PORT"
