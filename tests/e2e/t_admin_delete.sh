@@ -3,7 +3,9 @@
 # `burrow admin policy delete ID` leaves the service token with 403 (no policy of app "ssh" allows it)
 # and the policy gone from `policy list`; `burrow admin app delete NAME` leaves its hostname with 404
 # "unknown hostname ..." and the app and its policies gone from the lists, other apps untouched.
-# Deleting what does not exist exits non-zero with one clear line naming it.
+# `burrow admin tunnel delete NAME` drops its route and ends its running connector (exit 1, "refused
+# registration: tunnel credentials rejected ..."). Deleting what does not exist exits non-zero with one
+# clear line naming it.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -95,4 +97,33 @@ pass
 
 test_case "app delete of an app that does not exist: non-zero exit, says no such app"
 admin_fails 'burrow: admin: app delete failed (404): no app named "ssh"' app delete ssh
+pass
+
+# The tunnel: its running connector (host1, 4 connections) must stop, its route must go.
+test_case "before tunnel delete: tunnel list shows host1, route list routes ssh.site.test to it"
+assert_eq host1 "$(admin tunnel list | awk 'NR > 1 { print $1 }')" "tunnels listed"
+assert_eq "ssh.site.test host1" "$(admin route list | awk 'NR > 1 { print $1, $2 }')" "routes listed"
+_alive "${CONNECTOR_PIDS[host1]}" || fail "connector host1 is not running"
+pass
+
+test_case "tunnel delete host1: exit 0, says so, tunnel and its route gone from the lists"
+out=$(admin tunnel delete host1)
+assert_match "$out" '^Tunnel "host1" deleted \(id [0-9a-f-]{36}\), with its routes\.$' "output"
+assert_eq "" "$(admin tunnel list | awk 'NR > 1 { print $1 }')" "tunnels listed"
+assert_eq "" "$(admin route list | awk 'NR > 1 { print $1, $2 }')" "routes listed"
+pass
+
+test_case "the deleted tunnel's running connector ends within 10 s, exit 1, saying its credentials were rejected"
+pid=${CONNECTOR_PIDS[host1]}
+wait_for 10 eval '! _alive '"$pid" || fail "connector host1 still running 10 s after its tunnel was deleted"
+rc=0
+wait "$pid" || rc=$?
+assert_eq 1 "$rc" "the connector's exit status"
+want="burrow: tunnel: edge 127.0.0.1:$EDGE_TUNNEL_PORT refused registration: tunnel credentials rejected: unknown tunnel or wrong secret"
+step "connector stderr: $(tr '\n' '|' <"$LOGS/connector-host1.err" | cut -c1-400)"
+assert_eq "$want" "$(grep '^burrow: ' "$LOGS/connector-host1.err" | sort -u)" "the connector's 'burrow: ' lines"
+pass
+
+test_case "tunnel delete of that tunnel again: non-zero exit, says no such tunnel"
+admin_fails 'burrow: admin: tunnel delete failed (404): no tunnel named "host1"' tunnel delete host1
 pass
