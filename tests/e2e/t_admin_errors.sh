@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# What `burrow admin` says when it cannot do what it was asked: one line on stderr, nothing on stdout,
+# exit 2 when the command line lacks the edge's URL or token, 1 for everything the edge or the network
+# refused (edge not listening, a CA that is not the edge's, a hostname another app has, an app or
+# token that does not exist, a wrong admin token), and nothing changes on the edge. After 10 wrong
+# admin tokens from one address within 60 s, that address gets 429 "too many failed attempts" even
+# with the right token (README: 429).
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+start_edge
+admin app create --name ssh --hostname ssh.site.test >/dev/null
+CLOSED_PORT=$(free_port)
+WRONG_TOKEN=$(printf '0%.0s' $(seq 1 64))
+FAILED_TOKENS=0 # wrong admin tokens sent so far (the edge counts them per address)
+
+# admin_says WHAT STATUS LINE -- [VAR=VALUE...] ARGS...: burrow admin ARGS, with VAR=VALUE in its
+# environment (VAR= alone removes VAR), exits STATUS within 10 s with nothing on stdout and exactly
+# LINE on stderr.
+admin_says() {
+  local what=$1 want_rc=$2 want=$3 rc=0 t0 ms envs=()
+  shift 4
+  while [ $# -gt 0 ] && [[ $1 == [A-Z_]*=* ]]; do
+    if [[ $1 == *= ]]; then envs+=(-u "${1%=}"); else envs+=("$1"); fi
+    shift
+  done
+  test_case "$what"
+  t0=$(now_ms)
+  env "${envs[@]}" timeout 15 "$BURROW" admin "$@" </dev/null >"$T/out" 2>"$T/err" || rc=$?
+  ms=$(($(now_ms) - t0))
+  cat "$T/err" >>"$LOGS/admin.err"
+  step "burrow admin $*: exit $rc after $ms ms: $(tr '\n' '|' <"$T/err" | cut -c1-300)"
+  [ "$rc" -ne 124 ] || { fail_continue "still running after 15 s"; return; }
+  [ "$rc" -eq "$want_rc" ] || { fail_continue "exit status $rc, expected $want_rc"; return; }
+  [ "$ms" -lt 10000 ] || { fail_continue "took $ms ms"; return; }
+  [ ! -s "$T/out" ] || { fail_continue "printed on stdout: $(head -c 200 "$T/out")"; return; }
+  [ "$want" = "$(cat "$T/err")" ] || { fail_continue "stderr: expected '$want', got '$(head -c 300 "$T/err")'"; return; }
+  pass
+}
+apps() { admin app list | awk 'NR > 1 { print $1 }' | tr '\n' ' ' | sed 's/ $//'; }
+
+admin_says "no BURROW_ADMIN_URL and no --url: exit 2, says how to name the edge" 2 \
+  "burrow: admin: no admin URL: pass --url or set BURROW_ADMIN_URL (e.g. https://127.0.0.1:8443)" \
+  -- BURROW_ADMIN_URL= app list
+admin_says "no BURROW_ADMIN_TOKEN and no --token: exit 2, says where the token is" 2 \
+  "burrow: admin: no admin token: pass --token or set BURROW_ADMIN_TOKEN (the edge keeps it in <data-dir>/admin-token)" \
+  -- BURROW_ADMIN_TOKEN= app list
+admin_says "edge not listening: exit 1, one line naming the address" 1 \
+  "burrow: admin: cannot connect to 127.0.0.1:$CLOSED_PORT: Connection refused (is the edge running, and is --url right?)" \
+  -- BURROW_ADMIN_URL="https://127.0.0.1:$CLOSED_PORT" app list
+admin_says "app create with a hostname app ssh has: exit 1, names the conflict" 1 \
+  'burrow: admin: app create failed (409): hostname "ssh.site.test" already belongs to app "ssh"' \
+  -- app create --name ssh2 --hostname ssh.site.test
+admin_says "policy add to an app that does not exist: exit 1" 1 \
+  'burrow: admin: policy add failed (404): no app named "nope"' \
+  -- policy add --app nope --action service_auth --include service-token=ci
+admin_says "service-token revoke of a token that does not exist: exit 1" 1 \
+  'burrow: admin: service-token revoke failed (404): no service token named "nope"' \
+  -- service-token revoke nope
+
+admin_says "a wrong admin token: exit 1, 401 and what to pass" 1 \
+  "burrow: admin: edge refused the admin token (401): admin token missing or wrong: pass --token or set BURROW_ADMIN_TOKEN" \
+  -- BURROW_ADMIN_TOKEN="$WRONG_TOKEN" app create --name sneaky --hostname sneaky.site.test
+FAILED_TOKENS=$((FAILED_TOKENS + 1))
+
+test_case "nothing the refused commands asked for happened: app list shows ssh alone"
+assert_eq ssh "$(apps)" "apps listed"
+pass
+
+test_case "10 wrong admin tokens within 60 s: each 401, then even the right token gets 429 for a while"
+while [ "$FAILED_TOKENS" -lt 10 ]; do
+  rc=0
+  BURROW_ADMIN_TOKEN=$WRONG_TOKEN "$BURROW" admin app list >/dev/null 2>"$T/err" || rc=$?
+  FAILED_TOKENS=$((FAILED_TOKENS + 1))
+  [ "$rc" -eq 1 ] || fail "wrong token $FAILED_TOKENS: exit $rc"
+  assert_contains "$(cat "$T/err")" "edge refused the admin token (401)" "wrong token $FAILED_TOKENS"
+done
+rc=0
+"$BURROW" admin app list >"$T/out" 2>"$T/err" || rc=$?
+step "right token after 10 wrong: exit $rc: $(cat "$T/err")"
+assert_eq 1 "$rc" "exit status with the right token"
+assert_match "$(cat "$T/err")" '^burrow: admin: app list failed \(429\): too many failed attempts from this address: retry in [0-9]+ s$' "stderr"
+pass
