@@ -515,5 +515,30 @@ start_stack() {
   ssh_cfg
 }
 
+# says WHAT STATUS LINE -- [VAR=VALUE...] ARGS...: a test case WHAT: burrow ARGS, with VAR=VALUE in
+# its environment (VAR= alone removes VAR), exits STATUS within 10 s with nothing on stdout and
+# exactly LINE on stderr (kept in $LOGS/says.err).
+says() {
+  local what=$1 want_rc=$2 want=$3 rc=0 t0 ms envs=()
+  shift 4
+  while [ $# -gt 0 ] && [[ $1 == [A-Z_]*=* ]]; do
+    if [[ $1 == *= ]]; then envs+=(-u "${1%=}"); else envs+=("$1"); fi
+    shift
+  done
+  test_case "$what"
+  t0=$(now_ms)
+  env "${envs[@]}" timeout 15 "$BURROW" "$@" </dev/null >"$T/says.out" 2>"$T/says.err" || rc=$?
+  ms=$(($(now_ms) - t0))
+  cat "$T/says.err" >>"$LOGS/says.err"
+  step "burrow $*: exit $rc after $ms ms: $(tr '\n' '|' <"$T/says.err" | cut -c1-300)"
+  [ "$rc" -ne 124 ] || { fail_continue "still running after 15 s"; return; }
+  [ "$rc" -eq "$want_rc" ] || { fail_continue "exit status $rc, expected $want_rc"; return; }
+  [ "$ms" -lt 10000 ] || { fail_continue "took $ms ms"; return; }
+  [ ! -s "$T/says.out" ] || { fail_continue "printed on stdout: $(head -c 200 "$T/says.out")"; return; }
+  [ "$want" = "$(cat "$T/says.err")" ] ||
+    { fail_continue "stderr: expected '$want', got '$(head -c 300 "$T/says.err")'"; return; }
+  pass
+}
+
 # sha FILE: the sha256 of FILE.
 sha() { sha256sum "$1" | cut -d' ' -f1; }

@@ -27,24 +27,6 @@ BUSY_PORT=$(free_port)
 spawn holder "$PYTHON" "$T/hold.py" "$BUSY_PORT"
 wait_for 10 port_open "$BUSY_PORT" || fail "the port holder is not listening on $BUSY_PORT"
 
-# says WHAT STATUS LINE -- ARGS...: burrow ARGS exits STATUS within 10 s with nothing on stdout and
-# exactly LINE on stderr.
-says() {
-  local what=$1 want_rc=$2 want=$3 rc=0 t0 ms
-  shift 4
-  test_case "$what"
-  t0=$(now_ms)
-  timeout 15 "$BURROW" "$@" </dev/null >"$T/out" 2>"$T/err" || rc=$?
-  ms=$(($(now_ms) - t0))
-  cat "$T/err" >>"$LOGS/burrow.err"
-  step "burrow $*: exit $rc after $ms ms: $(tr '\n' '|' <"$T/err" | cut -c1-300)"
-  [ "$rc" -ne 124 ] || { fail_continue "still running after 15 s"; return; }
-  [ "$rc" -eq "$want_rc" ] || { fail_continue "exit status $rc, expected $want_rc"; return; }
-  [ "$ms" -lt 10000 ] || { fail_continue "took $ms ms"; return; }
-  [ ! -s "$T/out" ] || { fail_continue "printed on stdout: $(head -c 200 "$T/out")"; return; }
-  [ "$want" = "$(cat "$T/err")" ] || { fail_continue "stderr: expected '$want', got '$(head -c 300 "$T/err")'"; return; }
-  pass
-}
 TUN=(tunnel run --credentials-file "$T/creds.json" --hostname ssh.site.test --edge "127.0.0.1:$CLOSED_PORT")
 
 says "connector, --url http://...: unsupported scheme, exit 2" 2 \
