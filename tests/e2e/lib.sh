@@ -12,7 +12,7 @@
 # A case is reported as one line "ok   t_name: case" or "FAIL t_name: case: reason" on stdout and
 # appended to $BURROW_TEST_RESULTS (one "ok|FAIL<TAB>name<TAB>reason" line) when tests/run-all sets it.
 # fail() ends the script; fail_continue() records the failure and lets the script go on.
-# After the processes stop, any sanitizer report in $T/logs is one more failure.
+# After the processes stop, a sanitizer report in any file under $T is one more failure.
 # shellcheck shell=bash
 # (variables and optional arguments here are for the scripts that source this file)
 # shellcheck disable=SC2034,SC2119,SC2120

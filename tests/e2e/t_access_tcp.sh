@@ -16,10 +16,15 @@ out=$(bssh -p "$LPORT" "$SSH_USER@127.0.0.1" 'echo ok') || fail "ssh exited $?: 
 assert_eq ok "$out" "remote output"
 pass
 
-test_case "the listener carries several connections at once"
+test_case "the listener carries several connections at once (all 3 open together)"
+# Each remote command waits until all three have started (a file each in $T/bar), so the three
+# sessions provably overlap; one that waits 30 s in vain prints "alone" instead.
+mkdir -p "$T/bar"
 pids=()
 for i in 1 2 3; do
-  (bssh -p "$LPORT" "$SSH_USER@127.0.0.1" "echo ok$i" >"$T/tcp$i.out" || echo "exit $?" >>"$T/tcp$i.out") &
+  (bssh -p "$LPORT" "$SSH_USER@127.0.0.1" "touch $T/bar/$i; n=0; while [ \$(ls $T/bar | wc -l) -lt 3 ]; do
+    n=\$((n + 1)); [ \$n -lt 300 ] || { echo alone$i; exit 0; }; sleep 0.1; done; echo ok$i" \
+    >"$T/tcp$i.out" || echo "exit $?" >>"$T/tcp$i.out") &
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p" || true; done
