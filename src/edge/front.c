@@ -146,16 +146,22 @@ static void respond(front_t *f, int status, const char *ctype, const char *body,
 	conn_finish(f->c);
 }
 
-/* A refusal: status plus one line saying what is wrong and what to do. */
-static void refuse(front_t *f, int status, const char *reason)
+/* A refusal: status plus one line saying what is wrong and what to do. The
+ * log gets detail instead when there is more the client must not see. */
+static void refuse_detail(front_t *f, int status, const char *reason, const char *detail)
 {
 	char line[600];
 	snprintf(line, sizeof(line), "%s\n", reason);
 	if (status >= 400)
 		f->e->m.refused[status_slot(status)]++;
-	log_info("refused %s %s from %s: %d %s", f->ident[0] ? f->ident : "anonymous", f->host[0] ? f->host : "-",
-		 f->peer, status, reason);
+	log_info("refused %s %s from %s: %d %s", f->ident[0] ? f->ident : "anonymous",
+		 f->host[0] ? f->host : "-", f->peer, status, detail ? detail : reason);
 	respond(f, status, "text/plain; charset=utf-8", line, NULL);
+}
+
+static void refuse(front_t *f, int status, const char *reason)
+{
+	refuse_detail(f, status, reason, NULL);
 }
 
 /* ---- admin API ---- */
@@ -249,13 +255,18 @@ static void cs_on_response(h2_stream_t *s)
 		return;
 	int status = h2_stream_status(s);
 	if (status != 200) {
+		/* burrow-error may name the origin's address: the log's alone. */
 		const char *why = h2_stream_header(s, "burrow-error");
-		char line[512];
-		snprintf(line, sizeof(line), "origin unreachable: %s", why ? why : "connector refused the stream");
+		const char *cause = h2_stream_header(s, "burrow-client-error");
+		char line[512], detail[512];
+		snprintf(line, sizeof(line), "origin unreachable: %s",
+			 cause ? cause : "the connector refused the session (the edge's log has its reason)");
+		snprintf(detail, sizeof(detail), "origin unreachable: %s",
+			 why ? why : "connector refused the stream");
 		h2_stream_set_cbs(s, NULL, NULL);
 		h2_stream_reset(s, NGHTTP2_CANCEL);
 		f->stream = NULL;
-		refuse(f, 502, line);
+		refuse_detail(f, 502, line, detail);
 		front_unref(f); /* the stream's reference */
 		return;
 	}
