@@ -440,7 +440,8 @@ static void handle_websocket(front_t *f)
 	f->state = F_CONNECTING;
 	f->started = time(NULL);
 	uv_timer_start(&f->timer, on_timeout, FRONT_CONNECT_TIMEOUT_MS, 0);
-	conn_pause(f->c);
+	/* Still reading: a client that goes away meanwhile is seen at once
+	 * (f_on_eof, f_on_close); bytes it sends early pause it (f_on_data). */
 }
 
 /* ---- request dispatch ---- */
@@ -527,20 +528,25 @@ static void f_on_data(conn_t *c, buf_t *in)
 static void f_on_eof(conn_t *c, int status)
 {
 	front_t *f = c->data;
-	if (f->state == F_READING || status < 0)
+	if (f->state == F_READING || f->state == F_CONNECTING || status < 0)
 		conn_close(c);
 }
 
 static void f_on_close(conn_t *c)
 {
 	front_t *f = c->data;
+	/* The client left, not the connector: no refusal (cs_on_close, which
+	 * the reset may call at once, sees F_DONE). */
+	if (f->state == F_CONNECTING)
+		log_info("session %s -> %s from %s: client went away before the session started", f->ident,
+			 f->host, f->peer);
+	f->state = F_DONE;
+	f->c = NULL;
 	if (f->stream) {
 		h2_stream_t *s = f->stream;
 		f->stream = NULL;
 		h2_stream_reset(s, NGHTTP2_CANCEL);
 	}
-	f->state = F_DONE;
-	f->c = NULL;
 	edge_unauth_release(f->e, EDGE_CLIENT, &f->unauth);
 	timer_close(f);
 	front_unref(f);
