@@ -92,6 +92,8 @@ out:
 
 char *reg_request_encode(const reg_request_t *r)
 {
+	if (r->secret_len > REG_MAX_SECRET)
+		return NULL;
 	json_t *hosts = json_array();
 	for (size_t i = 0; hosts && i < r->nhosts; i++)
 		json_array_append_new(hosts, json_string(r->hosts[i]));

@@ -16,10 +16,11 @@
 
 #define REG_MAX_HOSTS 64
 #define REG_MAX_BODY (64 * 1024)
+#define REG_MAX_SECRET 159 /* bytes; the edge issues 64 */
 
 typedef struct reg_request {
 	char tunnel_id[64];
-	char secret[160]; /* wipe with reg_request_wipe */
+	char secret[REG_MAX_SECRET + 1]; /* wipe with reg_request_wipe */
 	size_t secret_len;
 	char version[48];
 	int conn_index;
@@ -36,7 +37,8 @@ typedef struct reg_result {
 
 /* Returns 0, or ERR_PROTO with a one-line reason in err. */
 int reg_request_parse(const uint8_t *p, size_t n, reg_request_t *out, char *err, size_t errlen);
-/* malloc'd JSON text (caller wipes and frees: it holds the secret); NULL on failure. */
+/* malloc'd JSON text (caller wipes and frees: it holds the secret); NULL on failure, or when
+ * secret_len exceeds REG_MAX_SECRET. */
 char *reg_request_encode(const reg_request_t *r);
 void reg_request_wipe(reg_request_t *r);
 

@@ -12,7 +12,8 @@
  * TLS versions and ciphers). Call before any other OpenSSL function. */
 void tls_init_short_lived(void);
 
-/* A client context: TLS 1.2+, peer verification against the system's hashed
+/* A client context: TLS 1.2+ (1.2 only with ECDHE and AES-GCM or
+ * ChaCha20-Poly1305), peer verification against the system's hashed
  * CA directory (loaded lazily, per certificate: DESIGN.md "Client start-up")
  * plus ca_file (PEM; may be NULL), ALPN alpn (wire format, may be NULL).
  * ca_file must be readable now; with defer_ca it is parsed later
@@ -29,7 +30,8 @@ SSL_CTX *tls_client_ctx(const char *ca_file, bool defer_ca, const unsigned char 
 bool tls_client_prepare(SSL_CTX *ctx);
 const char *tls_client_trust_error(SSL_CTX *ctx);
 
-/* A server context: TLS 1.2+, no client certificates, modern ciphers.
+/* A server context: TLS 1.2+ (1.2 only with ECDHE and AES-GCM or
+ * ChaCha20-Poly1305), no client certificates.
  * Certificates are set by the caller. */
 SSL_CTX *tls_server_ctx(char *err, size_t errlen);
 

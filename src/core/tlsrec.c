@@ -396,6 +396,9 @@ static int open_one(tlsrec_t *r, const uint8_t *h, size_t blen, buf_t *out, size
 	const uint8_t *body = h + TLSREC_HEADER;
 	size_t clen = blen - TAG_LEN;
 	int l = 0;
+	/* §5.4: content, type and padding together are at most 2^14 + 1 bytes */
+	if (clen > TLSREC_PLAIN_MAX + 1)
+		return fail(alert, TLSREC_RECORD_OVERFLOW);
 	if (!ctx)
 		return fail(alert, TLSREC_INTERNAL_ERROR); /* no memory to key it */
 	nonce(d, iv);
@@ -414,8 +417,6 @@ static int open_one(tlsrec_t *r, const uint8_t *h, size_t blen, buf_t *out, size
 		return fail(alert, TLSREC_UNEXPECTED_MESSAGE);
 	*type = dst[i - 1];
 	*plen = i - 1;
-	if (*plen > TLSREC_PLAIN_MAX)
-		return fail(alert, TLSREC_RECORD_OVERFLOW);
 	return 0;
 }
 

@@ -148,16 +148,22 @@ static void respond(front_t *f, int status, const char *ctype, const char *body,
 	conn_finish(f->c);
 }
 
-/* A refusal: status plus one line saying what is wrong and what to do. */
-static void refuse(front_t *f, int status, const char *reason)
+/* A refusal: status plus one line saying what is wrong and what to do. The
+ * log gets detail instead when there is more the client must not see. */
+static void refuse_detail(front_t *f, int status, const char *reason, const char *detail)
 {
 	char line[600];
 	snprintf(line, sizeof(line), "%s\n", reason);
 	if (status >= 400)
 		f->e->m.refused[status_slot(status)]++;
-	log_info("refused %s %s from %s: %d %s", f->ident[0] ? f->ident : "anonymous", f->host[0] ? f->host : "-",
-		 f->peer, status, reason);
+	log_info("refused %s %s from %s: %d %s", f->ident[0] ? f->ident : "anonymous",
+		 f->host[0] ? f->host : "-", f->peer, status, detail ? detail : reason);
 	respond(f, status, "text/plain; charset=utf-8", line, NULL);
+}
+
+static void refuse(front_t *f, int status, const char *reason)
+{
+	refuse_detail(f, status, reason, NULL);
 }
 
 /* ---- admin API ---- */
@@ -252,13 +258,18 @@ static void cs_on_response(h2_stream_t *s)
 		return;
 	int status = h2_stream_status(s);
 	if (status != 200) {
+		/* burrow-error may name the origin's address: the log's alone. */
 		const char *why = h2_stream_header(s, "burrow-error");
-		char line[512];
-		snprintf(line, sizeof(line), "origin unreachable: %s", why ? why : "connector refused the stream");
+		const char *cause = h2_stream_header(s, "burrow-client-error");
+		char line[512], detail[512];
+		snprintf(line, sizeof(line), "origin unreachable: %s",
+			 cause ? cause : "the connector refused the session (the edge's log has its reason)");
+		snprintf(detail, sizeof(detail), "origin unreachable: %s",
+			 why ? why : "connector refused the stream");
 		h2_stream_set_cbs(s, NULL, NULL);
 		h2_stream_reset(s, NGHTTP2_CANCEL);
 		f->stream = NULL;
-		refuse(f, 502, line);
+		refuse_detail(f, 502, line, detail);
 		front_unref(f); /* the stream's reference */
 		return;
 	}
@@ -451,7 +462,8 @@ static void handle_websocket(front_t *f)
 	f->state = F_CONNECTING;
 	f->started = time(NULL);
 	uv_timer_start(&f->timer, on_timeout, FRONT_CONNECT_TIMEOUT_MS, 0);
-	conn_pause(f->c);
+	/* Still reading: a client that goes away meanwhile is seen at once
+	 * (f_on_eof, f_on_close); bytes it sends early pause it (f_on_data). */
 }
 
 /* ---- request dispatch ---- */
@@ -572,20 +584,25 @@ static void f_on_data(conn_t *c, buf_t *in)
 static void f_on_eof(conn_t *c, int status)
 {
 	front_t *f = c->data;
-	if (f->state == F_READING || status < 0)
+	if (f->state == F_READING || f->state == F_CONNECTING || status < 0)
 		conn_close(c);
 }
 
 static void f_on_close(conn_t *c)
 {
 	front_t *f = c->data;
+	/* The client left, not the connector: no refusal (cs_on_close, which
+	 * the reset may call at once, sees F_DONE). */
+	if (f->state == F_CONNECTING)
+		log_info("session %s -> %s from %s: client went away before the session started", f->ident,
+			 f->host, f->peer);
+	f->state = F_DONE;
+	f->c = NULL;
 	if (f->stream) {
 		h2_stream_t *s = f->stream;
 		f->stream = NULL;
 		h2_stream_reset(s, NGHTTP2_CANCEL);
 	}
-	f->state = F_DONE;
-	f->c = NULL;
 	edge_unauth_release(f->e, EDGE_CLIENT, &f->unauth);
 	timer_close(f);
 	front_unref(f);

@@ -12,6 +12,7 @@
 #include "core/duration.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/regmsg.h"
 #include "core/tls.h"
 #include "tunnel/tunnel.h"
 
@@ -44,10 +45,21 @@ static int load_credentials(connector_t *cn, const char *path)
 		json_decref(j);
 		return ERR_INVAL;
 	}
+	size_t secret_len = strlen(secret);
+	if (secret_len > REG_MAX_SECRET) {
+		fprintf(
+		    stderr,
+		    "burrow: tunnel: the tunnel secret in %s is %zu characters long; a tunnel secret has at "
+		    "most %d (use the file that burrow admin tunnel create wrote)\n",
+		    path, secret_len, REG_MAX_SECRET);
+		OPENSSL_cleanse((void *)secret, secret_len);
+		json_decref(j);
+		return ERR_INVAL;
+	}
 	snprintf(cn->tunnel_id, sizeof(cn->tunnel_id), "%s", id);
 	snprintf(cn->tunnel_name, sizeof(cn->tunnel_name), "%s", *name ? name : id);
 	cn->secret = strdup(secret);
-	OPENSSL_cleanse((void *)secret, strlen(secret));
+	OPENSSL_cleanse((void *)secret, secret_len);
 	json_decref(j);
 	return cn->secret ? 0 : ERR_NOMEM;
 }

@@ -1,6 +1,10 @@
 /* origin.c — one CONNECT stream from the edge: dial the origin the ingress
  * rules name for the stream's hostname, answer 200 once it is up (or an
- * error status with a one-line burrow-error), then relay bytes. */
+ * error status with a one-line burrow-error), then relay bytes.
+ *
+ * Must never: put the origin's address in burrow-client-error, which the
+ * edge shows to the client (burrow-error, the whole story, goes only to the
+ * edge's log). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +35,21 @@ static void origin_unref(origin_t *o)
 		free(o);
 }
 
-static void refuse(h2_stream_t *s, int status, const char *why)
+/* why: the whole reason, for the edge's log; cause: what the client may be
+ * told, without the origin's address (NULL: why holds none). */
+static void refuse(h2_stream_t *s, int status, const char *why, const char *cause)
 {
-	nghttp2_nv nv = h2_nv("burrow-error", why);
-	h2_respond(s, status, &nv, 1, true);
+	nghttp2_nv nv[2] = {h2_nv("burrow-error", why), h2_nv("burrow-client-error", cause ? cause : why)};
+	h2_respond(s, status, nv, 2, true);
+}
+
+static void refuse_dial(origin_t *o, const char *why, const char *err)
+{
+	char cause[256];
+	snprintf(cause, sizeof(cause), "the connector could not connect to the origin: %s", err);
+	log_warn("%s", why);
+	o->cn->m.origin_failures++;
+	refuse(o->s, 502, why, cause);
 }
 
 static void pend_on_data(h2_stream_t *s, const uint8_t *p, size_t n) { h2_stream_consume(s, n); }
@@ -70,9 +85,7 @@ static void o_on_open(conn_t *c, int status)
 		char why[1024];
 		snprintf(why, sizeof(why), "origin %s:%s for %s: %s", o->rule->host, o->rule->port, o->host,
 			 err_str(status));
-		log_warn("%s", why);
-		o->cn->m.origin_failures++;
-		refuse(o->s, 502, why);
+		refuse_dial(o, why, err_str(status));
 		return;
 	}
 	if (h2_respond(o->s, 200, NULL, 0, false) != 0) {
@@ -118,10 +131,13 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		char why[1024];
 		snprintf(why, sizeof(why), "origin %s for %s: cannot resolve: %s", o->rule->host, o->host,
 			 uv_strerror(status));
+		char cause[256];
+		snprintf(cause, sizeof(cause), "the connector could not resolve the origin's name: %s",
+			 uv_strerror(status));
 		log_warn("%s", why);
 		o->cn->m.origin_failures++;
 		uv_freeaddrinfo(res);
-		refuse(o->s, 502, why);
+		refuse(o->s, 502, why, cause);
 		origin_unref(o);
 		return;
 	}
@@ -142,9 +158,7 @@ static void origin_dial(origin_t *o, const struct sockaddr *sa)
 		char why[1024];
 		snprintf(why, sizeof(why), "origin %s:%s for %s: %s", o->rule->host, o->rule->port, o->host,
 			 err_str(r));
-		log_warn("%s", why);
-		o->cn->m.origin_failures++;
-		refuse(o->s, 502, why);
+		refuse_dial(o, why, err_str(r));
 		if (o->c)
 			conn_close(o->c);
 	}
@@ -186,27 +200,27 @@ void origin_serve(connector_t *cn, h2_stream_t *s)
 	const char *kind = h2_stream_header(s, "burrow-kind");
 	char host[HOSTNAME_MAX + 1];
 	if (cn->stopping) {
-		refuse(s, 503, "connector is shutting down");
+		refuse(s, 503, "connector is shutting down", NULL);
 		return;
 	}
 	if (!auth || hostname_normalize(auth, strlen(auth), host) != 0) {
-		refuse(s, 400, "missing or invalid hostname");
+		refuse(s, 400, "missing or invalid hostname", NULL);
 		return;
 	}
 	if (kind && strcmp(kind, "tcp") != 0) {
-		refuse(s, 501, "stream kind not supported by this connector");
+		refuse(s, 501, "stream kind not supported by this connector", NULL);
 		return;
 	}
 	const ingress_rule_t *rule = ingress_match(&cn->ingress, host);
 	if (!rule) {
 		char why[400];
 		snprintf(why, sizeof(why), "no ingress rule for %s on this connector", host);
-		refuse(s, 404, why);
+		refuse(s, 404, why, NULL);
 		return;
 	}
 	origin_t *o = calloc(1, sizeof(*o));
 	if (!o) {
-		refuse(s, 503, "connector out of memory");
+		refuse(s, 503, "connector out of memory", NULL);
 		return;
 	}
 	o->cn = cn;
@@ -230,7 +244,7 @@ void origin_serve(connector_t *cn, h2_stream_t *s)
 	hints.ai_socktype = SOCK_STREAM;
 	o->gai.data = o;
 	if (uv_getaddrinfo(cn->loop, &o->gai, on_resolved, rule->host, rule->port, &hints) != 0) {
-		refuse(s, 502, "cannot resolve origin");
+		refuse(s, 502, "cannot resolve origin", "the connector could not resolve the origin's name");
 		o->refs--;
 	}
 }

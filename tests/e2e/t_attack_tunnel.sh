@@ -5,7 +5,10 @@
 # free hostname — and a connector with host1's credentials that asks for host2's hostname are
 # refused: each exits non-zero at once with one "burrow: " line naming the hostname, and claims
 # nothing. A wrong secret, an unknown or deleted tunnel, or host2's id with host1's secret: "tunnel
-# credentials rejected". After each, the rightful connectors still serve their hostnames.
+# credentials rejected". A credentials file whose secret is longer than a registration holds (200
+# characters) is refused at start with one line naming the limit (the connector used to send the
+# bytes after the secret's buffer, then retry for ever). After each, the rightful connectors still
+# serve their hostnames.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -125,6 +128,11 @@ PY
 chmod 600 "$T/unknown.json"
 refused_connector "an unknown tunnel id with host1's secret: credentials rejected" \
   "tunnel credentials rejected" unknown free.site.test
+
+creds long-secret "$T/host1.json" "$(printf 'a%.0s' $(seq 1 200))"
+refused_connector "a credentials file whose secret is 200 characters: refused at start, naming the limit" \
+  "the tunnel secret in $T/long-secret.json is 200 characters long; a tunnel secret has at most 159" \
+  long-secret ssh.site.test
 
 test_case "after every refusal host1 and host2 keep all their registered connections"
 lost=$(grep -hE 'to edge .* (lost|failed)' "$LOGS/connector-host1.log" "$LOGS/connector-host2.log" || true)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every refusal reaches the user quickly as one "burrow: HOST: ... (STATUS) ..." line on ssh's stderr
 # and a failed ssh: 401 wrong, revoked or expired secret, 403 token the policy does not name, 404 unknown
-# hostname, 502 no connector or origin refused. Afterwards the edge counts none of those connections
+# hostname, 502 no connector or origin refused (naming the cause, not the origin's address, which only
+# the edge's log holds). Afterwards the edge counts none of those connections
 # as unauthenticated any more (src/edge/unauth.c).
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -22,7 +23,8 @@ admin policy add --app ssh2 --action service_auth --include service-token=ci >/d
 admin app create --name ssh3 --hostname ssh3.site.test >/dev/null # served, but nothing listens
 admin policy add --app ssh3 --action service_auth --include service-token=ci >/dev/null
 create_tunnel host3
-start_connector host3 ssh3.site.test "ssh://localhost:$(free_port)"
+CLOSED_PORT=$(free_port)
+start_connector host3 ssh3.site.test "ssh://localhost:$CLOSED_PORT"
 
 WRONG_SECRET=$(printf '0%.0s' $(seq 1 64))
 REASON=""
@@ -82,7 +84,23 @@ fi
 check "token no policy names: 403" 403 ssh.site.test "$OTHER_ID" "$OTHER_SECRET"
 check "unknown hostname nope.site.test: 404" 404 nope.site.test "$ID" "$SECRET"
 check "app with no connector (ssh2.site.test): 502" 502 ssh2.site.test "$ID" "$SECRET"
-check "connector whose origin port is closed (ssh3.site.test): 502" 502 ssh3.site.test "$ID" "$SECRET"
+
+test_case "connector whose origin port is closed (ssh3.site.test): 502 with the cause, not the origin's address"
+# The origin's address is the connector's business: the client is told why, the edge's log where.
+if ! refused 502 ssh3.site.test "$ID" "$SECRET"; then
+  fail_continue "$REASON"
+else
+  line=$(grep '^burrow: ' "$T/refused-502-ssh3.site.test.err")
+  if [ "$line" != "burrow: ssh3.site.test: edge refused the session (502 Bad Gateway): origin unreachable: the connector could not connect to the origin: connection refused" ]; then
+    fail_continue "unexpected line: $line"
+  elif [[ $line == *"$CLOSED_PORT"* ]]; then
+    fail_continue "the client's line names the origin's port $CLOSED_PORT: $line"
+  elif ! grep -q "502 origin unreachable: origin localhost:$CLOSED_PORT for ssh3.site.test: connection refused" "$LOGS/edge.log"; then
+    fail_continue "the edge's log lacks the origin's address: $(grep -m1 'origin unreachable' "$LOGS/edge.log" || true)"
+  else
+    pass
+  fi
+fi
 
 # tls_refused WHAT NEEDLE VAR=VALUE: ssh through burrow with VAR=VALUE in the client's environment
 # fails within 10 s with one "burrow: " line on stderr that contains NEEDLE.

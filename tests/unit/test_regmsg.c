@@ -39,6 +39,29 @@ static void test_regmsg_request_roundtrip(void **st)
 	assert_string_equal(back.hosts[0], "ssh.site.test");
 }
 
+/* A secret longer than the request holds is refused, never read past the buffer (a connector
+ * once sent the bytes after it: ASan, heap-buffer-overflow, with a long secret). */
+static void test_regmsg_encode_refuses_secret_longer_than_buffer(void **st)
+{
+	reg_request_t *q = calloc(1, sizeof(*q)), back;
+	char err[256];
+	assert_non_null(q);
+	strcpy(q->tunnel_id, "t");
+	strcpy(q->version, "0.1.0");
+	memset(q->secret, 'a', REG_MAX_SECRET);
+	q->secret_len = REG_MAX_SECRET;
+	char *txt = reg_request_encode(q);
+	assert_non_null(txt);
+	assert_int_equal(reg_request_parse((uint8_t *)txt, strlen(txt), &back, err, sizeof(err)), 0);
+	free(txt);
+	assert_int_equal(back.secret_len, REG_MAX_SECRET);
+	q->secret_len = REG_MAX_SECRET + 1;
+	assert_null(reg_request_encode(q));
+	q->secret_len = sizeof(*q) + 64;
+	assert_null(reg_request_encode(q));
+	free(q);
+}
+
 static void test_regmsg_hostnames_are_normalised(void **st)
 {
 	reg_request_t q;
@@ -107,6 +130,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_regmsg_request_roundtrip),
+		cmocka_unit_test(test_regmsg_encode_refuses_secret_longer_than_buffer),
 		cmocka_unit_test(test_regmsg_hostnames_are_normalised),
 		cmocka_unit_test(test_regmsg_rejects_bad_shapes),
 		cmocka_unit_test(test_regmsg_too_many_hostnames),

@@ -575,6 +575,44 @@ static void test_bad_headers_and_sizes(void **state)
 	tlsrec_free(rx2);
 }
 
+/* §5.4: the whole TLSInnerPlaintext (content, type and padding) is at most 2^14 + 1 bytes, however
+ * little of it is content; past that the receiver ends the connection with record_overflow. */
+static void test_padding_counts_toward_the_record_limit(void **state)
+{
+	static const struct {
+		const char *name;
+		size_t content, padding;
+		int rc;
+		uint8_t alert;
+	} cases[] = {
+	    {"2^14 bytes of content, no padding", TLSREC_PLAIN_MAX, 0, 0, TLSREC_NO_ALERT},
+	    {"2^14 - 1 bytes of content, 1 of padding", TLSREC_PLAIN_MAX - 1, 1, 0, TLSREC_NO_ALERT},
+	    {"2^14 bytes of content, 1 of padding", TLSREC_PLAIN_MAX, 1, ERR_TLS, TLSREC_RECORD_OVERFLOW},
+	    {"2 bytes of content, 2^14 of padding", 2, TLSREC_PLAIN_MAX, ERR_TLS, TLSREC_RECORD_OVERFLOW},
+	};
+	uint8_t *inner = malloc(TLSREC_PLAIN_MAX + 3);
+	assert_non_null(inner);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tlsrec_t *tx = tlsrec_new(0x1301, false, sec_c, sec_s, 32);
+		tlsrec_t *rx = tlsrec_new(0x1301, true, sec_c, sec_s, 32);
+		size_t n = cases[i].content + 1 + cases[i].padding;
+		buf_t out;
+		uint8_t alert;
+		buf_init(&out, 1 << 20);
+		memset(inner, 'x', cases[i].content);
+		inner[cases[i].content] = 0x17;
+		memset(inner + cases[i].content + 1, 0, cases[i].padding);
+		int rc = deliver(tx, rx, inner, n, &out, &alert);
+		size_t want_out = cases[i].rc == 0 ? cases[i].content : 0;
+		if (rc != cases[i].rc || alert != cases[i].alert || buf_used(&out) != want_out)
+			fail_msg("%s: rc %d alert %u out %zu", cases[i].name, rc, alert, buf_used(&out));
+		buf_free(&out);
+		tlsrec_free(tx);
+		tlsrec_free(rx);
+	}
+	free(inner);
+}
+
 /* ---- conns: TLS 1.3 through tlsrec, TLS 1.2 through OpenSSL ---- */
 
 #define ECHO_TOTAL (1024 * 1024)
@@ -716,6 +754,7 @@ int main(void)
 	    cmocka_unit_test(test_record_rules),
 	    cmocka_unit_test(test_split_message_and_interleaving),
 	    cmocka_unit_test(test_bad_headers_and_sizes),
+	    cmocka_unit_test(test_padding_counts_toward_the_record_limit),
 	    cmocka_unit_test(test_conns_tls13_records_are_ours),
 	    cmocka_unit_test(test_conns_tls12_stays_with_openssl),
 	};

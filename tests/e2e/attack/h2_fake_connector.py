@@ -23,6 +23,7 @@ then attacks:
     window-overflow     WINDOW_UPDATE +2^31-1 on the connection (the edge's send window overflows)
     silent              answers no CONNECT stream at all (a connector whose origin never answers):
                         prints "registered", holds the connection (answering PINGs and SETTINGS)
+                        and prints "connect N" when the edge opens its Nth CONNECT stream,
                         until the file $SILENT_STOP exists (60 s at most), then prints
                         "silent streams=N reset=CODE,..." (the CONNECT streams the edge opened and
                         how it reset each, "-" when it did not) instead of the line below
@@ -181,7 +182,15 @@ def case_window_overflow(c, host):
 def case_silent(c, host):
     out("registered")
     stop = os.environ.get("SILENT_STOP", "")
-    c.pump(lambda: bool(stop) and os.path.exists(stop), 60)
+    seen = [0]
+
+    def stopped():
+        while seen[0] < len([sid for sid in c.requests if sid > 3]):
+            seen[0] += 1
+            out("connect %d" % seen[0])
+        return bool(stop) and os.path.exists(stop)
+
+    c.pump(stopped, 60)
     streams = [sid for sid in c.requests if sid > 3]
     resets = ",".join(err_name(c.rst[sid]) if sid in c.rst else "-" for sid in streams)
     return 0, " streams=%d reset=%s" % (len(streams), resets or "none")
