@@ -2,7 +2,7 @@
  *
  * Kept apart from the burrow binary so libraries only the edge needs
  * (SQLite now; libcurl, libpq, ldns later) never load into the client's and
- * connector's processes (DESIGN.md "Client start-up"). */
+ * connector's processes (docs/design.md "Client start-up"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>

@@ -191,7 +191,8 @@ out:
 	return r;
 }
 
-/* A FIN without close_notify is a plain end of stream (DESIGN.md). */
+/* A FIN without close_notify is a plain end of stream (docs/design.md
+ * "Hot path"). */
 static bool is_eof(SSL *ssl, int ssl_err)
 {
 	if (ssl_err == SSL_ERROR_ZERO_RETURN)

@@ -3,7 +3,7 @@
  * One type for every socket burrow touches: the edge's client and tunnel
  * connections, the connector's edge and origin connections, the client's
  * edge connection and its stdio. TLS runs over two bounded buffers, the
- * BIO-pair design of DESIGN.md "Hot path": libuv reads ciphertext straight
+ * BIO-pair design of docs/design.md "Hot path": libuv reads ciphertext straight
  * into tin, and records are decrypted into rbuf; wbuf is encrypted into
  * tout until tout is full, then one uv_write sends every record that piled
  * up. OpenSSL handshakes through a BIO of our own over tin and tout; a TLS

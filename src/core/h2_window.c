@@ -1,7 +1,7 @@
 /* h2_window.c — receive windows of HTTP/2 streams: a stream's window opens
  * at its share of memory and is autotuned from its pace and the session's
- * round trip, measured with PING (DESIGN.md "Hot path": large windows, opened
- * only as the reader takes the bytes). */
+ * round trip, measured with PING (docs/design.md "Hot path": large windows,
+ * opened only as the reader takes the bytes). */
 #include "core/h2_int.h"
 
 #include <string.h>

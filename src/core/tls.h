@@ -14,8 +14,9 @@ void tls_init_short_lived(void);
 
 /* A client context: TLS 1.2+ (1.2 only with ECDHE and AES-GCM or
  * ChaCha20-Poly1305), peer verification against the system's hashed
- * CA directory (loaded lazily, per certificate: DESIGN.md "Client start-up")
- * plus ca_file (PEM; may be NULL), ALPN alpn (wire format, may be NULL).
+ * CA directory (loaded lazily, per certificate: docs/design.md "Client
+ * start-up") plus ca_file (PEM; may be NULL), ALPN alpn (wire format, may
+ * be NULL).
  * ca_file must be readable now; with defer_ca it is parsed later
  * (tls_client_prepare), else now. Returns NULL with a one-line reason in
  * err. */

@@ -5,8 +5,8 @@
  * and frees the SSL. Records are then opened from the conn's ciphertext
  * buffer straight into its plaintext buffer and sealed from plaintext
  * straight into the ciphertext buffer: one pass each way, where OpenSSL's
- * record layer behind a BIO copies twice more each way (DESIGN.md "Hot
- * path"). An idle connection keeps two cipher contexts (about 2 KiB)
+ * record layer behind a BIO copies twice more each way (docs/design.md
+ * "Hot path"). An idle connection keeps two cipher contexts (about 2 KiB)
  * instead of an SSL (about 13 KiB).
  *
  * Covers what may follow a handshake: application data, closure and error

@@ -1,5 +1,5 @@
-/* ws.h — RFC 6455 WebSocket framing, our own (see DESIGN.md: measured 13x
- * faster unmasking than wslay).
+/* ws.h — RFC 6455 WebSocket framing, our own (see docs/design.md "Hot
+ * path": measured 13x faster unmasking than wslay).
  *
  * The decoder is streaming and zero-copy: it parses frames in place in the
  * caller's buffer, unmasks payload bytes in place 8 bytes at a time and hands
