@@ -4,7 +4,7 @@
  * request here through uv_queue_work; this module reads and writes the store
  * and produces a JSON response. When the request changed state, resp->changed
  * is set and the edge reloads its model. Endpoints and bodies are documented
- * in README.md ("Admin API"). Errors are {"error": "<one line>"}. */
+ * in docs/admin-api.md. Errors are {"error": "<one line>"}. */
 #ifndef BURROW_EDGE_ADMIN_API_H
 #define BURROW_EDGE_ADMIN_API_H
 
