@@ -352,14 +352,14 @@ static int header_str(front_t *f, const char *name, char *out, size_t outlen)
 static void bind_session(front_t *f, const policy_subject_t *subj)
 {
 	edge_session_t *b = &f->sess;
-	memcpy(b->host, f->host, sizeof(b->host));
+	b->host = f->host;
 	snprintf(b->token_id, sizeof(b->token_id), "%s", subj->token_id ? subj->token_id : "");
 	snprintf(b->token_name, sizeof(b->token_name), "%s", subj->token_name ? subj->token_name : "");
 	const model_route_t *route = model_route_by_host(f->e->model, f->host);
 	const model_tunnel_t *tun = route ? model_tunnel_by_id(f->e->model, route->tunnel_id) : NULL;
 	snprintf(b->tunnel_id, sizeof(b->tunnel_id), "%s", tun ? tun->id : "");
 	snprintf(b->tunnel_name, sizeof(b->tunnel_name), "%s", tun ? tun->name : "");
-	b->peer = f->peer_ss;
+	b->peer = &f->peer_ss;
 	b->ident = f->ident;
 	b->peer_str = f->peer;
 }

@@ -56,7 +56,7 @@ static bool still_allowed(const edge_t *e, const edge_session_t *s, time_t now, 
 		return false;
 	}
 	policy_subject_t subj = {0};
-	subj.addr = (const struct sockaddr *)&s->peer;
+	subj.addr = (const struct sockaddr *)s->peer;
 	if (s->token_id[0]) {
 		const model_token_t *t = model_token_by_id(e->model, s->token_id);
 		if (!t || t->revoked) {

@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "core/hostname.h"
 #include "core/relay.h"
 
 typedef struct edge edge_t;
@@ -23,13 +22,14 @@ typedef struct edge_session {
 	relay_t *relay;
 	bool ending;
 	time_t started;
-	char host[HOSTNAME_MAX + 1];
 	char token_id[128]; /* "" without a service token (bypass) */
 	char token_name[96];
 	char tunnel_id[64];
 	char tunnel_name[80];
-	struct sockaddr_storage peer;
-	const char *ident; /* for logs: "service token ci" (the owner's string) */
+	/* the owner's, alive as long as the session */
+	const char *host;
+	const struct sockaddr_storage *peer;
+	const char *ident; /* for logs: "service token ci" */
 	const char *peer_str;
 } edge_session_t;
 
