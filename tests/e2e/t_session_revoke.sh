@@ -29,11 +29,11 @@ declare -A SPID=()
 # session NAME TOKEN HOST CMD: ssh through burrow with TOKEN's credentials in the background;
 # stdout in $T/NAME.out, stderr in $T/NAME.err; waits until the edge logs it started.
 session() {
-  local name=$1 tok=$2 host=$3 cmd=$4 id secret n0
+  local name=$1 tok=$2 host=$3 remote=$4 id secret n0
   id=$(json_get client_id <"$T/token-$tok.json") secret=$(json_get client_secret <"$T/token-$tok.json")
   n0=$(grep -c "session service token $tok -> $host .* started" "$LOGS/edge.log" || true)
   timeout 60 ssh -F "$SSH_CFG" -o ProxyCommand="$BURROW access ssh --hostname %h --id $id --secret $secret" \
-    "$SSH_USER@$host" "$cmd" >"$T/$name.out" 2>"$T/$name.err" &
+    "$SSH_USER@$host" "$remote" >"$T/$name.out" 2>"$T/$name.err" &
   SPID[$name]=$!
   _started() { [ "$(grep -c "session service token $1 -> $2 .* started" "$LOGS/edge.log")" -gt "$3" ]; }
   wait_for 15 _started "$tok" "$host" "$n0" || fail "session $name ($tok -> $host) did not start: $(cat "$T/$name.err")"
