@@ -206,8 +206,12 @@ static void ended_by_edge(carrier_t *k, const uint8_t *reason, size_t n)
 {
 	char why[WS_CLOSE_REASON_MAX + 1];
 	size_t i;
-	for (i = 0; i < n && i < WS_CLOSE_REASON_MAX; i++)
-		why[i] = reason[i] < 0x20 || reason[i] == 0x7f ? '?' : (char)reason[i];
+	for (i = 0; i < n && i < WS_CLOSE_REASON_MAX; i++) {
+		char ch = (char)reason[i];
+		if (reason[i] < 0x20 || reason[i] == 0x7f)
+			ch = '?';
+		why[i] = ch;
+	}
 	why[i] = '\0';
 	if (!k->reported)
 		fprintf(stderr, "burrow: %s: session ended by the edge: %s\n", k->cfg->hostname,

@@ -324,7 +324,8 @@ void relay_end(relay_t *r, uint16_t code, const char *reason)
 				n--;
 			p[0] = (uint8_t)(code >> 8);
 			p[1] = (uint8_t)code;
-			memcpy(p + 2, reason, n);
+			for (size_t i = 0; i < n; i++) /* bytes of a frame, no C string */
+				p[2 + i] = (uint8_t)reason[i];
 			r->close_sent = true;
 			ws_send(r->conn, WS_OP_CLOSE, p, 2 + n);
 		}
