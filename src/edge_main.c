@@ -199,6 +199,16 @@ int main(int argc, char **argv)
 	e.data_dir = data_dir;
 	static ratelimit_t rl; /* one per process, lives as long as it */
 	e.rl = &rl;
+	/* flags first: a wrong one must not create or open the data directory */
+	for (int i = 0; i < admin_hosts.n; i++) {
+		const char *h = admin_hosts.v[i];
+		if (hostname_normalize(h, strlen(h), e.admin_hosts[e.nadmin_hosts]) != 0) {
+			fprintf(stderr, "burrow: edge: --admin-hostname %s is not a valid hostname\n", h);
+			rc = 2;
+			goto out;
+		}
+		e.nadmin_hosts++;
+	}
 	if ((r = mkdir_p(data_dir)) != 0) {
 		fprintf(stderr, "burrow: edge: cannot create data directory %s: %s\n", data_dir, err_str(r));
 		goto out;
@@ -220,15 +230,6 @@ int main(int argc, char **argv)
 	if (pki_open(data_dir, &e.pki, err, sizeof(err)) != 0) {
 		fprintf(stderr, "burrow: edge: %s\n", err);
 		goto out;
-	}
-	for (int i = 0; i < admin_hosts.n; i++) {
-		const char *h = admin_hosts.v[i];
-		if (hostname_normalize(h, strlen(h), e.admin_hosts[e.nadmin_hosts]) != 0) {
-			fprintf(stderr, "burrow: edge: --admin-hostname %s is not a valid hostname\n", h);
-			rc = 2;
-			goto out;
-		}
-		e.nadmin_hosts++;
 	}
 	pki_set_known(e.pki, serves_host, &e);
 	if (edge_unauth_init(&e, (uint32_t)cap) != 0) {

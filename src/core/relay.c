@@ -316,11 +316,11 @@ void relay_end(relay_t *r, uint16_t code, const char *reason)
 	if (!r->conn_gone) {
 		if (r->ws && !r->close_sent) {
 			uint8_t p[2 + WS_CLOSE_REASON_MAX];
-			size_t n = strlen(reason);
+			size_t len = strlen(reason), n = len;
 			if (n > WS_CLOSE_REASON_MAX)
 				n = WS_CLOSE_REASON_MAX;
 			/* a cut must not split a UTF-8 sequence: the client checks */
-			while (n > 0 && n < strlen(reason) && ((uint8_t)reason[n] & 0xC0) == 0x80)
+			while (n > 0 && n < len && ((uint8_t)reason[n] & 0xC0) == 0x80)
 				n--;
 			p[0] = (uint8_t)(code >> 8);
 			p[1] = (uint8_t)code;

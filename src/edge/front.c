@@ -514,25 +514,19 @@ static void handle_request(front_t *f)
 	 * --admin-hostname are the admin host class; every other host is an
 	 * application's, where the admin API does not exist. */
 	const char *sni = conn_tls_sni(f->c);
-	if (is_ip_literal(hp)) {
-		if (sni) /* a TLS server name is never an IP: this TLS session is for a hostname */
-			refuse(f, 421, "Host header does not match the TLS server name");
-		else if (api)
-			handle_admin(f, path);
-		else
-			refuse(f, 404, "not found");
-		return;
-	}
-	if (hostname_normalize(hp, strlen(hp), f->host) != 0) {
+	bool ip = is_ip_literal(hp);
+	if (!ip && hostname_normalize(hp, strlen(hp), f->host) != 0) {
 		refuse(f, 400, "invalid Host header");
 		return;
 	}
 	char sni_norm[HOSTNAME_MAX + 1];
-	if (sni && (hostname_normalize(sni, strlen(sni), sni_norm) != 0 || strcmp(sni_norm, f->host) != 0)) {
+	/* (a TLS server name is never an IP: with one, an IP Host mismatches) */
+	if (sni &&
+	    (ip || hostname_normalize(sni, strlen(sni), sni_norm) != 0 || strcmp(sni_norm, f->host) != 0)) {
 		refuse(f, 421, "Host header does not match the TLS server name");
 		return;
 	}
-	if (edge_is_admin_host(f->e, f->host)) {
+	if (ip || edge_is_admin_host(f->e, f->host)) {
 		if (api)
 			handle_admin(f, path);
 		else

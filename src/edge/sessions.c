@@ -85,23 +85,20 @@ static bool still_allowed(const edge_t *e, const edge_session_t *s, time_t now, 
 	return true;
 }
 
-int sessions_check(edge_t *e)
+void sessions_check(edge_t *e)
 {
 	time_t now = time(NULL);
-	int ended = 0;
 	char why[512];
 	edge_session_t *next;
 	for (edge_session_t *s = e->sessions; s; s = next) {
 		next = s->next; /* relay_end may finish s (sessions_remove) at once */
-		if (s->ending || !s->relay || still_allowed(e, s, now, why, sizeof(why)))
+		if (s->ending || still_allowed(e, s, now, why, sizeof(why)))
 			continue;
 		s->ending = true;
 		log_info("session %s -> %s from %s ended by the edge: %s", s->ident, s->host, s->peer_str,
 			 why);
 		relay_end(s->relay, WS_CLOSE_POLICY, why);
-		ended++;
 	}
-	return ended;
 }
 
 static void on_check(uv_timer_t *t)
@@ -117,9 +114,4 @@ int sessions_start(edge_t *e)
 	e->sessions_timer.data = e;
 	uv_unref((uv_handle_t *)&e->sessions_timer);
 	return uv_timer_start(&e->sessions_timer, on_check, SESSIONS_CHECK_MS, SESSIONS_CHECK_MS);
-}
-
-void sessions_stop(edge_t *e)
-{
-	uv_timer_stop(&e->sessions_timer);
 }

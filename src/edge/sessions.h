@@ -37,11 +37,9 @@ typedef struct edge_session {
 void sessions_add(edge_t *e, edge_session_t *s);
 /* Its relay is done (before the owner frees s). */
 void sessions_remove(edge_t *e, edge_session_t *s);
-/* Ends every live session the current model no longer allows; returns how
- * many it ended. */
-int sessions_check(edge_t *e);
+/* Ends every live session the current model no longer allows. */
+void sessions_check(edge_t *e);
 /* The once-a-second check (expiries, session durations). */
 int sessions_start(edge_t *e);
-void sessions_stop(edge_t *e);
 
 #endif

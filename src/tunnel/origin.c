@@ -43,10 +43,12 @@ static void refuse(h2_stream_t *s, int status, const char *why, const char *caus
 	h2_respond(s, status, nv, 2, true);
 }
 
-static void refuse_dial(origin_t *o, const char *why, const char *err)
+/* The origin could not be reached: logged, counted, 502. what says which step
+ * failed for the client ("connect to the origin"), err how. */
+static void refuse_origin(origin_t *o, const char *why, const char *what, const char *err)
 {
 	char cause[256];
-	snprintf(cause, sizeof(cause), "the connector could not connect to the origin: %s", err);
+	snprintf(cause, sizeof(cause), "the connector could not %s: %s", what, err);
 	log_warn("%s", why);
 	o->cn->m.origin_failures++;
 	refuse(o->s, 502, why, cause);
@@ -85,7 +87,7 @@ static void o_on_open(conn_t *c, int status)
 		char why[1024];
 		snprintf(why, sizeof(why), "origin %s:%s for %s: %s", o->rule->host, o->rule->port, o->host,
 			 err_str(status));
-		refuse_dial(o, why, err_str(status));
+		refuse_origin(o, why, "connect to the origin", err_str(status));
 		return;
 	}
 	if (h2_respond(o->s, 200, NULL, 0, false) != 0) {
@@ -131,13 +133,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		char why[1024];
 		snprintf(why, sizeof(why), "origin %s for %s: cannot resolve: %s", o->rule->host, o->host,
 			 uv_strerror(status));
-		char cause[256];
-		snprintf(cause, sizeof(cause), "the connector could not resolve the origin's name: %s",
-			 uv_strerror(status));
-		log_warn("%s", why);
-		o->cn->m.origin_failures++;
 		uv_freeaddrinfo(res);
-		refuse(o->s, 502, why, cause);
+		refuse_origin(o, why, "resolve the origin's name", uv_strerror(status));
 		origin_unref(o);
 		return;
 	}
@@ -158,7 +155,7 @@ static void origin_dial(origin_t *o, const struct sockaddr *sa)
 		char why[1024];
 		snprintf(why, sizeof(why), "origin %s:%s for %s: %s", o->rule->host, o->rule->port, o->host,
 			 err_str(r));
-		refuse_dial(o, why, err_str(r));
+		refuse_origin(o, why, "connect to the origin", err_str(r));
 		if (o->c)
 			conn_close(o->c);
 	}
