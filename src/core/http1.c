@@ -219,11 +219,13 @@ static int on_headers_complete(http_parser *hp)
 		} else {
 			p->upgrade = false;
 		}
-	} else if ((hp->flags & F_CONTENTLENGTH) && hp->content_length > p->max_body) {
+	} else if (!p->head_first && (hp->flags & F_CONTENTLENGTH) && hp->content_length > p->max_body) {
 		p->body_too_large = true;
 		return cb_fail(p, ERR_TOOBIG);
 	}
 	p->keep_alive = http_should_keep_alive(hp);
+	p->has_body = (hp->flags & F_CHUNKED) || hp->uses_transfer_encoding ||
+		      ((hp->flags & F_CONTENTLENGTH) && hp->content_length > 0);
 	set_phase(p, PH_BODY);
 	/* Stop at the head's last byte so http1_feed knows where it ends. */
 	http_parser_pause(hp, 1);
@@ -284,6 +286,9 @@ void http1_reset(http1_parser_t *p)
 	p->upgrade = false;
 	p->keep_alive = false;
 	p->body_too_large = false;
+	p->has_body = false;
+	if (p->head_first)
+		p->max_body = p->body.max = 0;
 	buf_reset(&p->body);
 	buf_reset(&p->store);
 	p->head_bytes = 0;
@@ -358,6 +363,10 @@ int http1_feed(http1_parser_t *p, const uint8_t *data, size_t n, size_t *consume
 			if (phase(p) == PH_DONE)
 				break;
 			http_parser_pause(&p->hp, 0); /* end of head: go on with the body */
+			if (in_head && p->head_first && p->has_body && !p->upgrade) {
+				r = HTTP1_HEAD; /* the caller sets the body bound first */
+				goto out;
+			}
 		} else if (e != HPE_OK) {
 			r = fail(p, ERR_PROTO);
 			goto out;
@@ -392,6 +401,23 @@ int http1_feed_eof(http1_parser_t *p)
 		return fail(p, ERR_PROTO);
 	/* A clean end before any byte of a message: nothing to complete. */
 	return HTTP1_MORE;
+}
+
+void http1_init_head_first(http1_parser_t *p)
+{
+	http1_init(p, true, 0);
+	p->head_first = true;
+}
+
+int http1_set_max_body(http1_parser_t *p, size_t max_body)
+{
+	p->max_body = max_body;
+	p->body.max = max_body;
+	if ((p->hp.flags & F_CONTENTLENGTH) && p->hp.content_length > max_body) {
+		p->body_too_large = true;
+		return fail(p, ERR_TOOBIG);
+	}
+	return 0;
 }
 
 /* Header pointers are set only when the head is complete (p->url then set):

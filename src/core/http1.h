@@ -42,6 +42,8 @@ typedef struct http1_parser {
 	bool upgrade;    /* request asked for / response switched to another protocol */
 	bool keep_alive; /* connection may carry another message */
 	bool body_too_large; /* ERR_TOOBIG came from the body bound (413), not the head (431) */
+	bool has_body;	     /* the head announced a body (Content-Length > 0 or chunked) */
+	bool head_first;     /* http1_feed stops with HTTP1_HEAD before a body (http1_init_head_first) */
 	buf_t body;
 	/* private */
 	buf_t store; /* url and header strings */
@@ -50,10 +52,19 @@ typedef struct http1_parser {
 	int error;
 } http1_parser_t;
 
-enum { HTTP1_MORE = 0, HTTP1_DONE = 1 };
+enum { HTTP1_MORE = 0, HTTP1_DONE = 1, HTTP1_HEAD = 2 };
 
 /* max_body: largest body accepted (0: none allowed). */
 void http1_init(http1_parser_t *p, bool is_request, size_t max_body);
+/* A request parser that accepts no body until its caller has read the head
+ * and decided (e.g. after authentication): http1_feed returns HTTP1_HEAD
+ * when a head that announces a body is complete; http1_set_max_body then
+ * sets the bound and feeding goes on. A request without a body ends in
+ * HTTP1_DONE as usual. */
+void http1_init_head_first(http1_parser_t *p);
+/* The body bound for the message being parsed. ERR_TOOBIG when its
+ * Content-Length already exceeds it (answer 413). */
+int http1_set_max_body(http1_parser_t *p, size_t max_body);
 void http1_free(http1_parser_t *p);
 /* Prepares for the next message on the same connection. */
 void http1_reset(http1_parser_t *p);

@@ -1,16 +1,21 @@
 /* front.c — the edge's front door: TLS, HTTP/1.1, admin API, WebSocket.
  *
- * Every client connection arrives here. A request is parsed with hard
- * bounds; /api/v1/ goes to the admin API (bearer token, run on the store
- * thread); a WebSocket upgrade is authenticated (service token headers, as
- * the cloudflared client sends them), checked against the application's
- * policies, routed to a live connector connection as one HTTP/2 stream, and
- * answered 101 only once the connector has the origin connection up. Every
- * refusal is a plain HTTP response with a one-line reason.
+ * Every client connection arrives here. A request head is parsed with hard
+ * bounds and routed by host class (docs/design.md): on the admin class
+ * /api/v1/ goes to the admin API (bearer token, run on the store thread);
+ * on an application hostname a WebSocket upgrade is authenticated
+ * (edge/authn.c), checked against the application's policies, routed to a
+ * live connector connection as one HTTP/2 stream, and answered 101 only
+ * once the connector has the origin connection up. A request body is read
+ * only after its credentials passed (admin: up to 1 MiB); before that the
+ * edge holds nothing but the head. Authenticated admin requests keep the
+ * connection open for the next (pipelined requests are answered in order);
+ * every refusal is a plain HTTP response with a one-line reason and ends
+ * the connection.
  *
- * Must never: log a secret, answer a 302 to a WebSocket request (it would
- * send the cloudflared client into a login it cannot finish), or route
- * before the policy allowed it. */
+ * Must never: log a secret, buffer a body before authentication, answer a
+ * 302 to a WebSocket request (it would send the cloudflared client into a
+ * login it cannot finish), or route before the policy allowed it. */
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -28,17 +33,22 @@
 #include "core/slab.h"
 #include "core/ws.h"
 #include "edge/admin_api.h"
+#include "edge/authn.h"
 #include "edge/edge.h"
 #include "edge/policy.h"
 
+/* An admin request body, once its token passed. */
 #define FRONT_MAX_BODY (1024 * 1024)
 /* A client has this long from accept to a complete request head (TLS
- * handshake included): slowloris connections cannot pile up. */
+ * handshake included), and a kept-alive connection as long between
+ * requests: slowloris connections cannot pile up. */
 #define FRONT_HEAD_TIMEOUT_MS 10000
+/* An authenticated admin request's body has this long to arrive. */
+#define FRONT_BODY_TIMEOUT_MS 30000
 /* The connector has this long to connect to the origin and answer. */
 #define FRONT_CONNECT_TIMEOUT_MS 15000
 
-enum front_state { F_READING, F_ADMIN, F_CONNECTING, F_RELAYING, F_DONE };
+enum front_state { F_READING, F_BODY, F_ADMIN, F_CONNECTING, F_RELAYING, F_DONE };
 
 typedef struct front {
 	edge_t *e;
@@ -46,6 +56,8 @@ typedef struct front {
 	http1_parser_t *hp; /* the request head; freed once the session relays */
 	enum front_state state;
 	int refs;
+	bool head_only;	   /* HEAD: the response carries no body */
+	uint32_t requests; /* answered on this connection */
 	char peer[64];
 	struct sockaddr_storage peer_ss;
 	char host[HOSTNAME_MAX + 1];
@@ -128,24 +140,42 @@ static int status_slot(int status)
 	}
 }
 
-/* Writes a complete response and closes after it. */
-static void respond(front_t *f, int status, const char *ctype, const char *body, const char *extra_headers)
+static void on_timeout(uv_timer_t *t);
+static void next_request(front_t *f);
+
+/* Writes a complete response; with keep, the connection then waits for the
+ * next request, else it closes after the response. */
+static void respond_keep(front_t *f, int status, const char *ctype, const char *body, bool keep)
 {
-	buf_t b;
-	buf_init(&b, FRONT_MAX_BODY + 4096);
 	size_t blen = body ? strlen(body) : 0;
-	buf_printf(&b,
-		   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
-		   "Connection: close\r\n%s\r\n",
-		   status, http1_reason(status), ctype, blen, extra_headers ? extra_headers : "");
-	if (blen)
-		buf_append(&b, body, blen);
-	conn_write(f->c, buf_head(&b), buf_used(&b));
+	buf_t b;
+	buf_init(&b, blen + 512); /* the head below is < 256 bytes: nothing is cut */
+	int r = buf_printf(
+	    &b,
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+	    "Connection: %s\r\n\r\n",
+	    status, http1_reason(status), ctype, blen, keep ? "keep-alive" : "close");
+	if (r == 0 && blen && !f->head_only)
+		r = buf_append(&b, body, blen);
+	if (r == 0)
+		conn_write(f->c, buf_head(&b), buf_used(&b));
+	else
+		log_error("client %s: response of %zu bytes not sent: %s", f->peer, blen, err_str(r));
 	buf_free(&b);
+	f->requests++;
+	if (keep && r == 0) {
+		next_request(f);
+		return;
+	}
 	f->state = F_DONE;
 	if (!f->timer_closed)
 		uv_timer_stop(&f->timer);
 	conn_finish(f->c);
+}
+
+static void respond(front_t *f, int status, const char *ctype, const char *body)
+{
+	respond_keep(f, status, ctype, body, false);
 }
 
 /* A refusal: status plus one line saying what is wrong and what to do. The
@@ -158,7 +188,7 @@ static void refuse_detail(front_t *f, int status, const char *reason, const char
 		f->e->m.refused[status_slot(status)]++;
 	log_info("refused %s %s from %s: %d %s", f->ident[0] ? f->ident : "anonymous",
 		 f->host[0] ? f->host : "-", f->peer, status, detail ? detail : reason);
-	respond(f, status, "text/plain; charset=utf-8", line, NULL);
+	respond(f, status, "text/plain; charset=utf-8", line);
 }
 
 static void refuse(front_t *f, int status, const char *reason)
@@ -179,48 +209,24 @@ static void admin_work(edge_t *e, void *arg, bool *changed)
 static void admin_done(edge_t *e, void *arg)
 {
 	front_t *f = arg;
-	if (f->state == F_ADMIN)
-		respond(f, f->resp.status, "application/json", f->resp.body ? f->resp.body : "{}", NULL);
+	if (f->state == F_ADMIN) {
+		bool keep = f->hp->keep_alive;
+		respond_keep(f, f->resp.status, "application/json", f->resp.body ? f->resp.body : "{}", keep);
+	}
 	front_unref(f);
 }
 
-static bool admin_token_ok(front_t *f)
+/* The request (head and body) is complete: run it on the store thread. */
+static void admin_start(front_t *f)
 {
-	const http1_header_t *h = http1_header(f->hp, "Authorization");
-	if (!h || h->value_len < 8 || strncasecmp(h->value, "Bearer ", 7) != 0)
-		return false;
-	uint8_t got[32];
-	model_hash_secret(h->value + 7, h->value_len - 7, got);
-	return CRYPTO_memcmp(got, f->e->admin_hash, 32) == 0;
-}
-
-static void handle_admin(front_t *f, const char *path)
-{
-	uint64_t now = uv_now(f->e->loop);
-	uint64_t wait_ms = rl_blocked_ms(f->e->rl, &f->peer_ss, now);
-	if (wait_ms) {
-		char body[160];
-		snprintf(body, sizeof(body), "{\"error\":\"too many failed attempts from this address: retry in %llu s\"}",
-			 (unsigned long long)(wait_ms + 999) / 1000);
-		f->e->m.refused[5]++;
-		respond(f, 429, "application/json", body, NULL);
-		return;
-	}
-	if (!admin_token_ok(f)) {
-		rl_fail(f->e->rl, &f->peer_ss, now);
-		f->e->m.refused[0]++;
-		log_info("admin API: refused %s from %s: admin token missing or wrong", path, f->peer);
-		respond(f, 401, "application/json",
-			"{\"error\":\"admin token missing or wrong: pass --token or set BURROW_ADMIN_TOKEN\"}", NULL);
-		return;
-	}
-	front_authenticated(f);
-	f->method = strdup(http_method_str((enum http_method)f->hp->method));
-	f->path = strdup(path);
+	/* HEAD is GET without the body (the store never sees HEAD). */
+	const char *method =
+	    f->hp->method == HTTP_HEAD ? "GET" : http_method_str((enum http_method)f->hp->method);
+	f->method = strdup(method);
 	f->body_len = buf_used(&f->hp->body);
 	f->body = malloc(f->body_len + 1);
-	if (!f->method || !f->path || !f->body) {
-		respond(f, 500, "application/json", "{\"error\":\"edge out of memory\"}", NULL);
+	if (!f->method || !f->body) {
+		respond(f, 500, "application/json", "{\"error\":\"edge out of memory\"}");
 		return;
 	}
 	if (f->body_len)
@@ -228,11 +234,43 @@ static void handle_admin(front_t *f, const char *path)
 	f->state = F_ADMIN;
 	uv_timer_stop(&f->timer);
 	f->refs++;
-	conn_pause(f->c);
+	conn_pause(f->c); /* a pipelined next request waits for this answer */
 	if (edge_job_submit(f->e, admin_work, admin_done, f) != 0) {
 		f->refs--;
-		respond(f, 500, "application/json", "{\"error\":\"edge out of memory\"}", NULL);
+		respond(f, 500, "application/json", "{\"error\":\"edge out of memory\"}");
 	}
+}
+
+static void handle_admin(front_t *f, const char *path)
+{
+	authn_t a;
+	authn_req_t rq = {f->hp, &f->peer_ss, f->peer};
+	if (!authn_admin(f->e, &rq, &a)) {
+		f->e->m.refused[status_slot(a.status)]++;
+		log_info("admin API: refused %s from %s: %s", path, f->peer,
+			 a.status == 429 ? "too many failed attempts" : "admin token missing or wrong");
+		respond(f, a.status, "application/json", a.reason);
+		return;
+	}
+	front_authenticated(f);
+	f->path = strdup(path);
+	if (!f->path) {
+		respond(f, 500, "application/json", "{\"error\":\"edge out of memory\"}");
+		return;
+	}
+	if (f->hp->has_body && f->state == F_READING) {
+		/* Only now may a body be read, and only so much. */
+		if (http1_set_max_body(f->hp, FRONT_MAX_BODY) != 0) {
+			f->e->m.refused[5]++;
+			respond(f, 413, "application/json",
+				"{\"error\":\"request body too large (at most 1 MiB)\"}");
+			return;
+		}
+		f->state = F_BODY;
+		uv_timer_start(&f->timer, on_timeout, FRONT_BODY_TIMEOUT_MS, 0);
+		return; /* f_on_data goes on with the body */
+	}
+	admin_start(f);
 }
 
 /* ---- WebSocket sessions ---- */
@@ -323,9 +361,12 @@ static const h2_stream_cbs_t connect_cbs = {
 static void on_timeout(uv_timer_t *t)
 {
 	front_t *f = t->data;
-	if (f->state == F_READING) {
-		log_debug("client %s sent no complete request in %d ms; closing", f->peer, FRONT_HEAD_TIMEOUT_MS);
-		f->e->m.refused[5]++;
+	if (f->state == F_READING || f->state == F_BODY) {
+		/* (a kept-alive connection idle between requests is no refusal) */
+		if (f->requests == 0 || f->state == F_BODY) {
+			log_debug("client %s sent no complete request in time; closing", f->peer);
+			f->e->m.refused[5]++;
+		}
 		f->state = F_DONE;
 		conn_close(f->c);
 	} else if (f->state == F_CONNECTING && f->stream) {
@@ -336,16 +377,6 @@ static void on_timeout(uv_timer_t *t)
 		refuse(f, 504, "the connector did not reach the origin in time");
 		front_unref(f); /* the stream's reference */
 	}
-}
-
-static int header_str(front_t *f, const char *name, char *out, size_t outlen)
-{
-	const http1_header_t *h = http1_header(f->hp, name);
-	if (!h || h->value_len == 0 || h->value_len >= outlen)
-		return -1;
-	memcpy(out, h->value, h->value_len);
-	out[h->value_len] = '\0';
-	return 0;
 }
 
 /* What allowed the session, for edge/sessions.c to check again later. */
@@ -385,41 +416,19 @@ static void handle_websocket(front_t *f)
 	}
 
 	/* Credentials: the service-token pair, as the cloudflared client sends it. */
-	policy_subject_t subj = {0};
-	subj.addr = (const struct sockaddr *)&f->peer_ss;
-	char cid[128], secret[256];
-	bool has_id = header_str(f, "Cf-Access-Client-Id", cid, sizeof(cid)) == 0;
-	bool has_secret = header_str(f, "Cf-Access-Client-Secret", secret, sizeof(secret)) == 0;
-	bool has_jwt = http1_header(f->hp, "cf-access-token") != NULL;
-	uint64_t now = uv_now(e->loop);
-	uint64_t wait_ms = rl_blocked_ms(e->rl, &f->peer_ss, now);
-	if (wait_ms && (has_id || has_secret)) {
-		OPENSSL_cleanse(secret, sizeof(secret));
-		snprintf(why, sizeof(why), "too many failed attempts from %s: retry in %llu s", f->peer,
-			 (unsigned long long)(wait_ms + 999) / 1000);
-		refuse(f, 429, why);
+	authn_t an;
+	authn_req_t rq = {f->hp, &f->peer_ss, f->peer};
+	authn_client(e, &rq, &an);
+	memcpy(f->ident, an.ident, sizeof(f->ident));
+	if (an.status) {
+		refuse(f, an.status, an.reason);
 		return;
 	}
-	if (has_id || has_secret) {
-		const model_token_t *t = has_id && has_secret ? model_token_by_id(e->model, cid) : NULL;
-		bool ok = t && model_secret_ok(t->secret_hash, secret, strlen(secret));
-		OPENSSL_cleanse(secret, sizeof(secret));
-		if (!ok || t->revoked) {
-			rl_fail(e->rl, &f->peer_ss, now);
-			refuse(f, 401, "service token unknown or revoked: check --id/--secret");
-			return;
-		}
-		if (t->expires_at && t->expires_at <= (int64_t)time(NULL)) {
-			snprintf(f->ident, sizeof(f->ident), "service token %s", t->name);
-			refuse(f, 401, "service token expired: create a new one with burrow admin service-token create");
-			return;
-		}
-		subj.token_id = t->id;
-		subj.token_name = t->name;
-		snprintf(f->ident, sizeof(f->ident), "service token %s", t->name);
-	} else if (has_jwt) {
-		refuse(f, 401, "app tokens are not accepted by this edge yet: use a service token (--id/--secret)");
-		return;
+	policy_subject_t subj = {0};
+	subj.addr = (const struct sockaddr *)&f->peer_ss;
+	if (an.token) {
+		subj.token_id = an.token->id;
+		subj.token_name = an.token->name;
 	}
 
 	policy_decision_t d;
@@ -485,6 +494,7 @@ bool edge_is_admin_host(const edge_t *e, const char *host)
 static void handle_request(front_t *f)
 {
 	char path[1024];
+	f->head_only = f->hp->method == HTTP_HEAD;
 	char hostbuf[HOSTNAME_MAX + 8];
 	if (http1_path(f->hp, path, sizeof(path)) != 0) {
 		refuse(f, 414, "request target too long");
@@ -549,11 +559,35 @@ static void handle_request(front_t *f)
 	refuse(f, 404, "not found");
 }
 
+/* The connection waits for its next request: what the last one kept is
+ * released, and bytes a client pipelined meanwhile are parsed now. */
+static void next_request(front_t *f)
+{
+	free(f->method);
+	free(f->path);
+	free(f->body);
+	f->method = f->path = NULL;
+	f->body = NULL;
+	f->body_len = 0;
+	if (f->resp.body) {
+		OPENSSL_cleanse(f->resp.body, strlen(f->resp.body));
+		free(f->resp.body);
+	}
+	memset(&f->resp, 0, sizeof(f->resp));
+	http1_reset(f->hp);
+	f->head_only = false;
+	f->host[0] = f->ident[0] = '\0';
+	f->state = F_READING;
+	uv_timer_start(&f->timer, on_timeout, FRONT_HEAD_TIMEOUT_MS, 0);
+	conn_resume(f->c);
+}
+
 static void f_on_data(conn_t *c, buf_t *in)
 {
 	front_t *f = c->data;
-	if (f->state != F_READING) {
-		/* Bytes after the head (e.g. early WebSocket frames) wait. */
+	if (f->state != F_READING && f->state != F_BODY) {
+		/* Bytes after the head (early WebSocket frames, a pipelined
+		 * request) wait. */
 		conn_pause(c);
 		return;
 	}
@@ -571,14 +605,16 @@ static void f_on_data(conn_t *c, buf_t *in)
 		refuse(f, 400, "malformed HTTP request");
 		return;
 	}
-	if (r == HTTP1_DONE)
+	if (r == HTTP1_DONE && f->state == F_BODY)
+		admin_start(f);
+	else if (r == HTTP1_HEAD || r == HTTP1_DONE)
 		handle_request(f);
 }
 
 static void f_on_eof(conn_t *c, int status)
 {
 	front_t *f = c->data;
-	if (f->state == F_READING || f->state == F_CONNECTING || status < 0)
+	if (f->state == F_READING || f->state == F_BODY || f->state == F_CONNECTING || status < 0)
 		conn_close(c);
 }
 
@@ -630,7 +666,7 @@ static void on_front_connection(uv_stream_t *server, int status)
 	memcpy(f->peer, a.peer, sizeof(f->peer));
 	f->peer_ss = a.peer_ss;
 	f->refs = 2; /* the conn's and the timer's */
-	http1_init(f->hp, true, FRONT_MAX_BODY);
+	http1_init_head_first(f->hp);
 	uv_timer_init(e->loop, &f->timer);
 	f->timer.data = f;
 	uv_timer_start(&f->timer, on_timeout, FRONT_HEAD_TIMEOUT_MS, 0);

@@ -1,4 +1,4 @@
-/* ratelimit.c — a small open-addressing table of failure counters. */
+/* ratelimit.c — small open-addressing tables of failure counters. */
 #include "edge/ratelimit.h"
 
 #include <netinet/in.h>
@@ -34,12 +34,12 @@ static uint32_t hash_key(const uint8_t key[8])
 
 /* The key's entry; with create, a new one in the first free slot of its
  * probe range, else in the one whose window started longest ago. */
-static rl_entry_t *find(ratelimit_t *rl, const uint8_t key[8], bool create, uint64_t now)
+static rl_entry_t *find(rl_entry_t *slots, const uint8_t key[8], bool create, uint64_t now)
 {
 	uint32_t h = hash_key(key);
 	rl_entry_t *victim = NULL;
 	for (int i = 0; i < RL_PROBE; i++) {
-		rl_entry_t *e = &rl->slots[(h + (uint32_t)i) % RL_SLOTS];
+		rl_entry_t *e = &slots[(h + (uint32_t)i) % RL_SLOTS];
 		if (e->used && memcmp(e->key, key, 8) == 0)
 			return e;
 		if (!victim || (victim->used && (!e->used || e->window_start < victim->window_start)))
@@ -54,21 +54,17 @@ static rl_entry_t *find(ratelimit_t *rl, const uint8_t key[8], bool create, uint
 	return victim;
 }
 
-uint64_t rl_blocked_ms(ratelimit_t *rl, const struct sockaddr_storage *addr, uint64_t now_ms)
+static uint64_t blocked(rl_entry_t *slots, const uint8_t key[8], uint64_t now_ms)
 {
-	uint8_t key[8];
-	key_of(addr, key);
-	rl_entry_t *e = find(rl, key, false, now_ms);
+	rl_entry_t *e = find(slots, key, false, now_ms);
 	if (!e || now_ms - e->window_start >= RL_WINDOW_MS || e->failures < RL_MAX_FAILURES)
 		return 0;
 	return RL_WINDOW_MS - (now_ms - e->window_start);
 }
 
-void rl_fail(ratelimit_t *rl, const struct sockaddr_storage *addr, uint64_t now_ms)
+static void count_failure(rl_entry_t *slots, const uint8_t key[8], uint64_t now_ms)
 {
-	uint8_t key[8];
-	key_of(addr, key);
-	rl_entry_t *e = find(rl, key, true, now_ms);
+	rl_entry_t *e = find(slots, key, true, now_ms);
 	if (!e)
 		return;
 	if (now_ms - e->window_start >= RL_WINDOW_MS) {
@@ -76,4 +72,42 @@ void rl_fail(ratelimit_t *rl, const struct sockaddr_storage *addr, uint64_t now_
 		e->failures = 0;
 	}
 	e->failures++;
+}
+
+/* FNV-1a, 64 bits: ids are chosen by whoever presents them, but a
+ * collision only makes some wrong attempts 429 instead of 401. */
+static void id_key(const char *id, size_t idlen, uint8_t key[8])
+{
+	uint64_t h = 14695981039346656037ull;
+	for (size_t i = 0; i < idlen; i++)
+		h = (h ^ (uint8_t)id[i]) * 1099511628211ull;
+	memcpy(key, &h, 8);
+}
+
+uint64_t rl_blocked_ms(ratelimit_t *rl, const struct sockaddr_storage *addr, uint64_t now_ms)
+{
+	uint8_t key[8];
+	key_of(addr, key);
+	return blocked(rl->slots, key, now_ms);
+}
+
+void rl_fail(ratelimit_t *rl, const struct sockaddr_storage *addr, uint64_t now_ms)
+{
+	uint8_t key[8];
+	key_of(addr, key);
+	count_failure(rl->slots, key, now_ms);
+}
+
+uint64_t rl_blocked_id_ms(ratelimit_t *rl, const char *id, size_t idlen, uint64_t now_ms)
+{
+	uint8_t key[8];
+	id_key(id, idlen, key);
+	return blocked(rl->ids, key, now_ms);
+}
+
+void rl_fail_id(ratelimit_t *rl, const char *id, size_t idlen, uint64_t now_ms)
+{
+	uint8_t key[8];
+	id_key(id, idlen, key);
+	count_failure(rl->ids, key, now_ms);
 }

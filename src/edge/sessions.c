@@ -11,6 +11,7 @@
 #include "core/duration.h"
 #include "core/log.h"
 #include "core/ws.h"
+#include "edge/authn.h"
 #include "edge/edge.h"
 #include "edge/model.h"
 #include "edge/policy.h"
@@ -59,14 +60,8 @@ static bool still_allowed(const edge_t *e, const edge_session_t *s, time_t now, 
 	subj.addr = (const struct sockaddr *)s->peer;
 	if (s->token_id[0]) {
 		const model_token_t *t = model_token_by_id(e->model, s->token_id);
-		if (!t || t->revoked) {
-			snprintf(why, whylen, "service token %.80s revoked", s->token_name);
+		if (authn_token_state(t, s->token_name, now, why, whylen) != AUTHN_TOKEN_OK)
 			return false;
-		}
-		if (t->expires_at && t->expires_at <= (int64_t)now) {
-			snprintf(why, whylen, "service token %.80s expired", s->token_name);
-			return false;
-		}
 		subj.token_id = t->id;
 		subj.token_name = t->name;
 	}

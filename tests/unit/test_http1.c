@@ -690,6 +690,63 @@ static void test_http1_response_url_is_empty(void **state)
 	http1_free(&p);
 }
 
+/* Head first: nothing of a body is accepted until the caller set a bound. */
+static void test_http1_head_first_stops_before_body(void **state)
+{
+	static const char req[] = "POST /api HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET / "
+				  "HTTP/1.1\r\nHost: h\r\n\r\n";
+	http1_parser_t p;
+	size_t used;
+	http1_init_head_first(&p);
+	assert_int_equal(http1_feed(&p, (const uint8_t *)req, strlen(req), &used), HTTP1_HEAD);
+	/* (the head's last LF stays unconsumed: http-parser paused on it) */
+	assert_int_equal(used, strlen(req) - strlen("\nhelloGET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+	assert_true(p.has_body);
+	assert_int_equal(buf_used(&p.body), 0);
+	assert_int_equal(http1_set_max_body(&p, 5), 0);
+	size_t more;
+	assert_int_equal(http1_feed(&p, (const uint8_t *)req + used, strlen(req) - used, &more), HTTP1_DONE);
+	assert_int_equal(more, 6);
+	assert_memory_equal(buf_head(&p.body), "hello", 5);
+	/* the pipelined next request, after a reset: no body, so DONE at once */
+	http1_reset(&p);
+	size_t off = used + more;
+	assert_int_equal(http1_feed(&p, (const uint8_t *)req + off, strlen(req) - off, &more), HTTP1_DONE);
+	assert_int_equal(off + more, strlen(req));
+	assert_false(p.has_body);
+	http1_free(&p);
+}
+
+static void test_http1_head_first_bounds(void **state)
+{
+	static const char big[] = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2000000\r\n\r\nxx";
+	static const char chunked[] =
+	    "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n";
+	http1_parser_t p;
+	size_t used;
+	http1_init_head_first(&p);
+	assert_int_equal(http1_feed(&p, (const uint8_t *)big, strlen(big), &used), HTTP1_HEAD);
+	assert_int_equal(http1_set_max_body(&p, 1024 * 1024), ERR_TOOBIG);
+	assert_true(p.body_too_large);
+	http1_free(&p);
+	/* a caller that feeds on without a bound gets nothing buffered */
+	http1_init_head_first(&p);
+	assert_int_equal(http1_feed(&p, (const uint8_t *)chunked, strlen(chunked), &used), HTTP1_HEAD);
+	size_t more;
+	assert_int_equal(http1_feed(&p, (const uint8_t *)chunked + used, strlen(chunked) - used, &more),
+			 ERR_TOOBIG);
+	assert_int_equal(buf_used(&p.body), 0);
+	http1_free(&p);
+	/* with a bound, a chunked body is read */
+	http1_init_head_first(&p);
+	assert_int_equal(http1_feed(&p, (const uint8_t *)chunked, strlen(chunked), &used), HTTP1_HEAD);
+	assert_int_equal(http1_set_max_body(&p, 16), 0);
+	assert_int_equal(http1_feed(&p, (const uint8_t *)chunked + used, strlen(chunked) - used, &more),
+			 HTTP1_DONE);
+	assert_memory_equal(buf_head(&p.body), "abcd", 4);
+	http1_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -736,6 +793,8 @@ int main(void)
 	    cmocka_unit_test(test_http1_reason_phrases),
 	    cmocka_unit_test(test_http1_error_is_sticky),
 	    cmocka_unit_test(test_http1_response_url_is_empty),
+	    cmocka_unit_test(test_http1_head_first_stops_before_body),
+	    cmocka_unit_test(test_http1_head_first_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
