@@ -16,6 +16,7 @@
 
 #include "core/addr.h"
 #include "core/cli.h"
+#include "core/duration.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/tls.h"
@@ -87,9 +88,8 @@ static int load_admin_token(const char *dir, uint8_t hash[32])
 static void on_signal(uv_signal_t *s, int signum)
 {
 	edge_t *e = s->data;
-	log_info("received %s, stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
-	e->stopping = true;
-	uv_stop(e->loop);
+	log_info("received %s", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	edge_drain(e); /* a second signal stops at once */
 }
 
 /* A whole number 0..1,000,000 (0 = no cap); -1 otherwise. */
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 {
 	const char *data_dir = NULL, *listen = "127.0.0.1:8443", *tunnel_listen = "127.0.0.1:7844";
 	const char *metrics = NULL, *loglevel = "info", *logfile = NULL;
-	const char *max_unauth = NULL;
+	const char *max_unauth = NULL, *grace = "30s";
 	cli_list_t names = {0}, certs = {0}, keys = {0}, admin_hosts = {0};
 	const cli_opt_t opts[] = {
 		{"data-dir", 0, CLI_STR, &data_dir, "DIR", "BURROW_DATA_DIR",
@@ -144,6 +144,10 @@ int main(int argc, char **argv)
 		 "authenticate; more are reset at once (default " BURROW_STR(EDGE_MAX_UNAUTH_PER_ADDR)
 		 ", 0 = no cap)",
 		 NULL},
+		{"grace-period", 0, CLI_STR, &grace, "DUR", "BURROW_GRACE_PERIOD",
+		 "on SIGTERM, how long open sessions may finish while connectors move to other edges "
+		 "(default 30s; a second signal stops at once)",
+		 NULL},
 		{"metrics", 0, CLI_STR, &metrics, "ADDR", "BURROW_METRICS", "Prometheus metrics, plain HTTP", NULL},
 		{"loglevel", 0, CLI_STR, &loglevel, "LEVEL", "BURROW_LOGLEVEL", "error, warn, info or debug",
 		 NULL},
@@ -165,6 +169,11 @@ int main(int argc, char **argv)
 			"burrow: edge: --max-unauth-per-addr must be a whole number from 0 (no cap) to "
 			"1000000, not %s\n",
 			max_unauth);
+		return 2;
+	}
+	int64_t grace_s = 0;
+	if (duration_parse(grace, &grace_s) != 0) {
+		fprintf(stderr, "burrow: edge: invalid --grace-period %s (e.g. 30s, 2m)\n", grace);
 		return 2;
 	}
 	int lvl = log_parse_level(loglevel);
@@ -197,6 +206,7 @@ int main(int argc, char **argv)
 	char err[512];
 	e.loop = uv_default_loop();
 	e.data_dir = data_dir;
+	e.grace_ms = (long long)grace_s * 1000;
 	static ratelimit_t rl; /* one per process, lives as long as it */
 	e.rl = &rl;
 	/* flags first: a wrong one must not create or open the data directory */

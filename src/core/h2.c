@@ -440,7 +440,10 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
 {
 	h2_session_t *h = user;
 	if (frame->hd.type == NGHTTP2_GOAWAY) {
+		bool first = !h->goaway;
 		h->goaway = true;
+		if (first && h->cbs->on_goaway)
+			h->cbs->on_goaway(h);
 		return 0;
 	}
 	if (frame->hd.type == NGHTTP2_SETTINGS && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
@@ -710,6 +713,11 @@ fail:
 }
 
 void *h2_session_data(h2_session_t *h) { return h->data; }
+void h2_session_set_owner(h2_session_t *h, const h2_session_cbs_t *cbs, void *data)
+{
+	h->cbs = cbs;
+	h->data = data;
+}
 conn_t *h2_session_conn(h2_session_t *h)
 {
 	return h->conn;

@@ -86,12 +86,17 @@ typedef struct h2_session_cbs {
 	void (*on_open)(h2_session_t *h, int status);
 	/* The session is gone (its conn closed); err says why (0: clean). */
 	void (*on_close)(h2_session_t *h, int err);
+	/* The peer sent GOAWAY: it takes no new streams and is going away
+	 * (open streams go on). Optional. */
+	void (*on_goaway)(h2_session_t *h);
 } h2_session_cbs_t;
 
 /* Takes ownership of c: from now on the session receives c's callbacks.
  * server: true for the HTTP/2 server role. */
 h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs, void *data);
 void *h2_session_data(h2_session_t *h);
+/* Hands the session to another owner: its callbacks and data from now on. */
+void h2_session_set_owner(h2_session_t *h, const h2_session_cbs_t *cbs, void *data);
 /* The conn the session runs on (owned by the session). */
 conn_t *h2_session_conn(h2_session_t *h);
 /* True once either side sent GOAWAY: no new streams. */

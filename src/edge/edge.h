@@ -87,6 +87,9 @@ typedef struct edge {
 	int nadmin_hosts;
 	edge_session_t *sessions; /* live sessions (edge/sessions.c) */
 	uv_timer_t sessions_timer;
+	long long grace_ms; /* --grace-period: how long a drain may take */
+	uv_timer_t grace;   /* edge/drain.c */
+	bool draining;
 } edge_t;
 
 /* Whether HOST (normalised) is one of the --admin-hostname names. */
@@ -142,9 +145,19 @@ edge_tconn_t *tunnels_pick(edge_t *e, const char *host, const char **why, char *
 h2_session_t *tunnels_session(edge_tconn_t *t);
 /* Drops connections of tunnels that no longer exist (after a model reload). */
 void tunnels_model_changed(edge_t *e);
+/* GOAWAY on every connector connection: open streams finish, none start. */
+void tunnels_drain_all(edge_t *e);
 
 /* ---- metrics (edge/metrics.c) ---- */
 int metrics_listen(edge_t *e, const char *addr);
 
+/* ---- lifecycle: draining on SIGTERM (edge/drain.c) ---- */
+/* Stops accepting, sends every connector connection GOAWAY (connectors
+ * move to other edges) and lets open sessions finish for e->grace_ms; the
+ * loop stops when the last tunnel connection has closed, or at the grace
+ * period's end. A second call stops at once. */
+void edge_drain(edge_t *e);
+/* A tunnel connection closed: during a drain, maybe the last. */
+void edge_drain_check(edge_t *e);
 
 #endif

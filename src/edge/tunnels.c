@@ -284,6 +284,7 @@ static void t_on_close(h2_session_t *h, int err)
 		t->next->prev = t->prev;
 	uv_close((uv_handle_t *)&t->timer, on_timer_closed);
 	tconn_unref(t);
+	edge_drain_check(e);
 }
 
 static const h2_session_cbs_t tunnel_session_cbs = {
@@ -390,4 +391,11 @@ void tunnels_model_changed(edge_t *e)
 			e->m.tunnel_conns--;
 			h2_session_close(t->h2);
 		}
+}
+
+void tunnels_drain_all(edge_t *e)
+{
+	for (edge_tconn_t *t = e->tconns; t; t = t->next)
+		if (t->h2)
+			h2_session_drain(t->h2);
 }

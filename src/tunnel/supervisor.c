@@ -55,7 +55,7 @@ static void slot_schedule(slot_t *s)
 
 static void all_closed_check(connector_t *cn)
 {
-	if (!cn->stopping)
+	if (!cn->stopping || cn->ndraining > 0)
 		return;
 	for (int i = 0; i < cn->nslots; i++)
 		if (cn->slots[i].h2 || cn->slots[i].dialing)
@@ -220,10 +220,54 @@ static void s_on_close(h2_session_t *h, int err)
 	slot_schedule(s);
 }
 
+/* ---- an edge going away: its GOAWAY says it is draining (SIGTERM). The
+ * connection's open sessions finish on it, detached from the slot, while the
+ * slot dials a replacement at once, to the next edge: capacity moves before
+ * the old edge is gone. */
+
+static void d_on_request(h2_session_t *h, h2_stream_t *st)
+{
+	nghttp2_nv e = h2_nv("burrow-error", "connection draining");
+	h2_respond(st, 503, &e, 1, true);
+}
+
+static void d_on_close(h2_session_t *h, int err)
+{
+	connector_t *cn = h2_session_data(h);
+	cn->ndraining--;
+	all_closed_check(cn);
+}
+
+static const h2_session_cbs_t draining_session_cbs = {
+    .on_request = d_on_request,
+    .on_close = d_on_close,
+};
+
+static void s_on_goaway(h2_session_t *h)
+{
+	slot_t *s = h2_session_data(h);
+	connector_t *cn = s->cn;
+	if (cn->stopping || !s->registered)
+		return; /* our own drain, or a refusal on the way (s_on_close handles it) */
+	s->attempt++;	/* this edge is going away: the next one */
+	const char *next = cn->edges[(s->index + s->attempt) % cn->nedges];
+	log_info(
+	    "connection %d: edge %s is shutting down; %zu open session(s) finish there; reconnecting to %s",
+	    s->index, s->edge, h2_session_streams(h), next);
+	cn->ndraining++;
+	h2_session_set_owner(h, &draining_session_cbs, cn);
+	s->h2 = NULL;
+	s->registered = false;
+	s->going_home = false;
+	buf_reset(&s->result);
+	slot_dial(s);
+}
+
 static const h2_session_cbs_t slot_session_cbs = {
-	.on_request = s_on_request,
-	.on_open = s_on_open,
-	.on_close = s_on_close,
+    .on_request = s_on_request,
+    .on_open = s_on_open,
+    .on_close = s_on_close,
+    .on_goaway = s_on_goaway,
 };
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)

@@ -53,6 +53,7 @@ struct connector {
 	long long grace_ms;
 	uv_timer_t grace;
 	uv_timer_t rebalance; /* slots away from their home edge probe it */
+	int ndraining;	      /* connections a stopping edge drains (supervisor.c) */
 	struct origin *dial_q; /* origins to dial after this turn's input (origin.c) */
 	uv_check_t dialer;
 	bool dialer_init;
