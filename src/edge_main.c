@@ -293,6 +293,7 @@ int main(int argc, char **argv)
 	 * consistent after every job (transactions). */
 out:
 	edge_unauth_free(&e);
+	metrics_http_free(&e.metrics);
 	store_close(e.store);
 	model_free(e.model);
 	pki_free(e.pki);
