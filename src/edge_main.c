@@ -19,6 +19,7 @@
 #include "core/duration.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/secret_file.h"
 #include "core/tls.h"
 #include "edge/edge.h"
 
@@ -48,36 +49,45 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
-/* Reads the admin token, creating it (0600) on first start. */
-static int load_admin_token(const char *dir, uint8_t hash[32])
+/* Reads the admin token, creating it (0600) on first start. A file others
+ * can read, or one that holds anything but a token, stops the start with
+ * one line in err saying what to do. */
+static int load_admin_token(const char *dir, uint8_t hash[32], char *err, size_t errlen)
 {
 	char path[4096], tok[65];
+	char *have = NULL;
+	size_t n = 0;
 	snprintf(path, sizeof(path), "%s/admin-token", dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, tok, sizeof(tok) - 1);
-		close(fd);
-		if (n <= 0)
-			return ERR_INVAL;
-		while (n > 0 && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' '))
-			n--;
-		model_hash_secret(tok, (size_t)n, hash);
-		OPENSSL_cleanse(tok, sizeof(tok));
+	int r = secret_file_read(path, "admin token", ADMIN_TOKEN_MAX, &have, &n, err, errlen);
+	if (r == 0) {
+		model_hash_secret(have, n, hash);
+		OPENSSL_cleanse(have, n);
+		free(have);
 		return 0;
 	}
+	if (r != -ENOENT)
+		return r;
 	unsigned char rnd[32];
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		snprintf(err, errlen, "cannot create %s: no random bytes", path);
 		return ERR_NOMEM;
+	}
 	for (int i = 0; i < 32; i++)
 		snprintf(tok + 2 * i, 3, "%02x", rnd[i]);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return r;
+	}
 	tok[64] = '\n';
 	ssize_t w = write(fd, tok, 65);
 	close(fd);
-	if (w != 65)
+	if (w != 65) {
+		snprintf(err, errlen, "cannot write %s: %s", path, w < 0 ? strerror(errno) : "short write");
+		OPENSSL_cleanse(tok, sizeof(tok));
 		return ERR_INVAL;
+	}
 	model_hash_secret(tok, 64, hash);
 	OPENSSL_cleanse(tok, sizeof(tok));
 	OPENSSL_cleanse(rnd, sizeof(rnd));
@@ -203,7 +213,7 @@ int main(int argc, char **argv)
 
 	edge_t e = {0};
 	int rc = 1; /* until the loop runs: a start-up failure frees what it made, and exits 1 */
-	char err[512];
+	char err[4096 + 512]; /* room for a path and what went wrong */
 	e.loop = uv_default_loop();
 	e.data_dir = data_dir;
 	e.grace_ms = (long long)grace_s * 1000;
@@ -223,6 +233,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "burrow: edge: cannot create data directory %s: %s\n", data_dir, err_str(r));
 		goto out;
 	}
+	/* before the store: a token file others can read stops the start first */
+	if (load_admin_token(data_dir, e.admin_hash, err, sizeof(err)) != 0) {
+		fprintf(stderr, "burrow: edge: %s\n", err);
+		goto out;
+	}
 	char dbpath[4096];
 	snprintf(dbpath, sizeof(dbpath), "%s/burrow.db", data_dir);
 	if (store_open(dbpath, &e.store, err, sizeof(err)) != 0) {
@@ -231,10 +246,6 @@ int main(int argc, char **argv)
 	}
 	if ((r = model_load(e.store, &e.model)) != 0) {
 		fprintf(stderr, "burrow: edge: cannot load configuration from %s: %s\n", dbpath, err_str(r));
-		goto out;
-	}
-	if ((r = load_admin_token(data_dir, e.admin_hash)) != 0) {
-		fprintf(stderr, "burrow: edge: cannot read or create %s/admin-token: %s\n", data_dir, err_str(r));
 		goto out;
 	}
 	if (pki_open(data_dir, &e.pki, err, sizeof(err)) != 0) {
@@ -303,6 +314,7 @@ int main(int argc, char **argv)
 	 * consistent after every job (transactions). */
 out:
 	edge_unauth_free(&e);
+	metrics_http_free(&e.metrics);
 	store_close(e.store);
 	model_free(e.model);
 	pki_free(e.pki);

@@ -1,4 +1,5 @@
 /* cmd.c — `burrow access ssh|tcp|ssh-config`. */
+#include <errno.h>
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <signal.h>
@@ -10,24 +11,28 @@
 #include "access/access.h"
 #include "access/carrier.h"
 #include "core/addr.h"
+#include "core/buf.h"
 #include "core/cli.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/secret_file.h"
 #include "core/stdio_pump.h"
 #include "core/tls.h"
 
 #define ACCESS_USAGE                                                                                         \
-	"Usage: burrow access ssh --hostname HOST [--id ID --secret SECRET]\n"                              \
-	"       burrow access tcp --hostname HOST --url LISTEN_ADDR [--id ID --secret SECRET]\n"            \
-	"       burrow access ssh-config --hostname HOST\n\n"                                               \
-	"Reaches an application behind a burrow edge. `ssh` carries stdin/stdout (use it as\n"             \
-	"OpenSSH's ProxyCommand); `tcp` listens locally and carries each connection;\n"                     \
+	"Usage: burrow access ssh --hostname HOST [--id ID --secret-file FILE]\n"                            \
+	"       burrow access tcp --hostname HOST --url LISTEN_ADDR [--id ID --secret-file FILE]\n"          \
+	"       burrow access ssh-config --hostname HOST [--id ID --secret-file FILE]\n\n"                   \
+	"Reaches an application behind a burrow edge. `ssh` carries stdin/stdout (use it as\n"               \
+	"OpenSSH's ProxyCommand); `tcp` listens locally and carries each connection;\n"                      \
 	"`ssh-config` prints the ~/.ssh/config block.\n"                                                     \
 	"The edge is HOST:443 unless BURROW_EDGE=HOST:PORT says otherwise; BURROW_CA adds a\n"               \
-	"trusted CA (the edge's ca.pem)."
+	"trusted CA (the edge's ca.pem). A service token's secret belongs in a file only you\n"              \
+	"can read (--secret-file, mode 0600): --secret puts it where `ps` shows it."
 
 typedef struct access_opts {
-	const char *hostname, *url, *id, *secret, *token, *edge, *ca, *destination, *loglevel, *logfile;
+	const char *hostname, *url, *id, *secret, *secret_file, *token, *edge, *ca, *destination, *loglevel,
+	    *logfile;
 	bool short_lived_cert;
 } access_opts_t;
 
@@ -63,22 +68,110 @@ static int run_ssh(const access_cfg_t *cfg)
 	return status;
 }
 
-static int ssh_config(const char *hostname, bool short_lived)
+/* Appends arg to b as one word of the ProxyCommand: ssh expands %
+ * tokens in it and hands the rest to the shell, so "%" is doubled and
+ * anything but plain path characters is single-quoted. */
+static void proxy_word(buf_t *b, const char *arg)
 {
-	char exe[PATH_MAX];
+	bool plain = *arg != '\0';
+	for (const char *p = arg; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-@:,=%", *p))
+			plain = false;
+	buf_append_str(b, plain ? " " : " '");
+	for (const char *p = arg; *p; p++) {
+		if (*p == '%')
+			buf_append_str(b, "%%");
+		else if (*p == '\'')
+			buf_append_str(b, "'\\''");
+		else
+			buf_append(b, p, 1);
+	}
+	if (!plain)
+		buf_append_str(b, "'");
+}
+
+/* Prints the Host block. With a service token it names the secret's file
+ * (made absolute: ssh runs the command from anywhere), never the secret,
+ * unless the user gave --secret itself. */
+static int ssh_config(const char *hostname, const access_opts_t *o, const char *cmd)
+{
+	char exe[PATH_MAX], file[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n <= 0) {
 		fprintf(stderr, "burrow: access: cannot find the path of this binary\n");
 		return 1;
 	}
 	exe[n] = '\0';
+	if (o->secret_file) {
+		char err[512], *secret = NULL;
+		size_t len;
+		/* Checked now, so that a bad file shows here, not at every ssh. */
+		if (secret_file_read(o->secret_file, "service token secret", SERVICE_SECRET_MAX, &secret,
+				     &len, err, sizeof(err)) != 0) {
+			fprintf(stderr, "burrow: %s: %s\n", cmd, err);
+			return 1;
+		}
+		OPENSSL_cleanse(secret, len);
+		free(secret);
+		if (!realpath(o->secret_file, file)) {
+			fprintf(stderr, "burrow: %s: cannot resolve %s: %s\n", cmd, o->secret_file,
+				strerror(errno));
+			return 1;
+		}
+	}
+	buf_t b;
+	buf_init(&b, 4 * PATH_MAX + 4096);
+	buf_printf(&b, "Host %s\n  ProxyCommand", hostname);
+	proxy_word(&b, exe);
+	buf_printf(&b, " access ssh --hostname %%h");
+	if (o->id) {
+		buf_printf(&b, " --id");
+		proxy_word(&b, o->id);
+		buf_printf(&b, o->secret_file ? " --secret-file" : " --secret");
+		proxy_word(&b, o->secret_file ? file : o->secret);
+	}
+	buf_printf(&b, "\n");
 	const char *home = getenv("HOME");
 	fprintf(stderr, "Add to your %s/.ssh/config:\n\n", home ? home : "~");
-	if (short_lived) {
+	if (o->short_lived_cert)
 		fprintf(stderr, "burrow: access: --short-lived-cert is not available yet; printing the plain block\n");
+	if (o->id && !o->secret_file)
+		fprintf(stderr,
+			"burrow: %s: warning: this block holds the secret itself, for anyone who reads the "
+			"file or runs ps while ssh does; use --secret-file FILE (mode 0600) instead\n",
+			cmd);
+	int r = fwrite(buf_head(&b), 1, buf_used(&b), stdout) == buf_used(&b) ? 0 : 1;
+	buf_free_secret(&b);
+	return r;
+}
+
+/* The secret from --secret or --secret-file (or their variables). A flag
+ * beats the other's variable; the two flags, or the two variables,
+ * together are a mistake. Returns 0, or 2 after saying why. */
+static int choose_secret(access_opts_t *o, const char *cmd)
+{
+	if (!o->secret || !o->secret_file)
+		return 0;
+	/* cli_parse hands out getenv()'s own pointer for a variable */
+	bool secret_env = o->secret == getenv("BURROW_SERVICE_TOKEN_SECRET");
+	bool file_env = o->secret_file == getenv("BURROW_SERVICE_TOKEN_SECRET_FILE");
+	if (secret_env && !file_env) {
+		o->secret = NULL;
+		return 0;
 	}
-	printf("Host %s\n  ProxyCommand %s access ssh --hostname %%h\n", hostname, exe);
-	return 0;
+	if (file_env && !secret_env) {
+		o->secret_file = NULL;
+		return 0;
+	}
+	if (secret_env)
+		fprintf(stderr,
+			"burrow: %s: BURROW_SERVICE_TOKEN_SECRET_FILE and BURROW_SERVICE_TOKEN_SECRET are "
+			"both set: "
+			"unset one\n",
+			cmd);
+	else
+		fprintf(stderr, "burrow: %s: pass --secret-file or --secret, not both\n", cmd);
+	return 2;
 }
 
 static int access_run(const char *sub, int argc, char **argv)
@@ -86,27 +179,30 @@ static int access_run(const char *sub, int argc, char **argv)
 	access_opts_t o = {0};
 	o.loglevel = "warn";
 	const cli_opt_t opts[] = {
-		{"hostname", 'T', CLI_STR, &o.hostname, "HOST", "BURROW_HOSTNAME", "application hostname",
-		 "tunnel-host"},
-		{"url", 'L', CLI_STR, &o.url, "ADDR", "BURROW_ACCESS_URL",
-		 "tcp: local address to listen on, e.g. 127.0.0.1:2222", "listener"},
-		{"id", 0, CLI_STR, &o.id, "ID", "BURROW_SERVICE_TOKEN_ID", "service token client id",
-		 "service-token-id"},
-		{"secret", 0, CLI_STR, &o.secret, "SECRET", "BURROW_SERVICE_TOKEN_SECRET",
-		 "service token client secret", "service-token-secret"},
-		{"destination", 0, CLI_STR, &o.destination, "HOST:PORT", NULL,
-		 "jump destination, passed to the edge", NULL},
-		{"edge", 0, CLI_STR, &o.edge, "ADDR", "BURROW_EDGE", "edge address HOST:PORT (default HOST:443)",
-		 NULL},
-		{"ca", 0, CLI_STR, &o.ca, "FILE", "BURROW_CA", "PEM CA bundle trusted besides the system roots",
-		 NULL},
-		{"short-lived-cert", 0, CLI_FLAG, &o.short_lived_cert, NULL, NULL,
-		 "ssh-config: short-lived certificate block (not available yet)", NULL},
-		{"loglevel", 0, CLI_STR, &o.loglevel, "LEVEL", "BURROW_LOGLEVEL", "error, warn, info or debug",
-		 "log-level"},
-		{"logfile", 0, CLI_STR, &o.logfile, "FILE", "BURROW_LOGFILE", "append logs here instead of stderr",
-		 NULL},
-		{0},
+	    {"hostname", 'T', CLI_STR, &o.hostname, "HOST", "BURROW_HOSTNAME", "application hostname",
+	     "tunnel-host"},
+	    {"url", 'L', CLI_STR, &o.url, "ADDR", "BURROW_ACCESS_URL",
+	     "tcp: local address to listen on, e.g. 127.0.0.1:2222", "listener"},
+	    {"id", 0, CLI_STR, &o.id, "ID", "BURROW_SERVICE_TOKEN_ID", "service token client id",
+	     "service-token-id"},
+	    {"secret-file", 0, CLI_STR, &o.secret_file, "FILE", "BURROW_SERVICE_TOKEN_SECRET_FILE",
+	     "file holding the service token client secret, mode 0600", NULL},
+	    {"secret", 0, CLI_STR, &o.secret, "SECRET", "BURROW_SERVICE_TOKEN_SECRET",
+	     "service token client secret itself (other users see it in ps: prefer --secret-file)",
+	     "service-token-secret"},
+	    {"destination", 0, CLI_STR, &o.destination, "HOST:PORT", NULL,
+	     "jump destination, passed to the edge", NULL},
+	    {"edge", 0, CLI_STR, &o.edge, "ADDR", "BURROW_EDGE", "edge address HOST:PORT (default HOST:443)",
+	     NULL},
+	    {"ca", 0, CLI_STR, &o.ca, "FILE", "BURROW_CA", "PEM CA bundle trusted besides the system roots",
+	     NULL},
+	    {"short-lived-cert", 0, CLI_FLAG, &o.short_lived_cert, NULL, NULL,
+	     "ssh-config: short-lived certificate block (not available yet)", NULL},
+	    {"loglevel", 0, CLI_STR, &o.loglevel, "LEVEL", "BURROW_LOGLEVEL", "error, warn, info or debug",
+	     "log-level"},
+	    {"logfile", 0, CLI_STR, &o.logfile, "FILE", "BURROW_LOGFILE",
+	     "append logs here instead of stderr", NULL},
+	    {0},
 	};
 	char cmd[64];
 	snprintf(cmd, sizeof(cmd), "access %s", sub);
@@ -141,18 +237,33 @@ static int access_run(const char *sub, int argc, char **argv)
 		fprintf(stderr, "burrow: %s: invalid --hostname: expected a DNS name like ssh.example.com\n", cmd);
 		return 2;
 	}
-	if (strcmp(sub, "ssh-config") == 0)
-		return ssh_config(cfg.hostname, o.short_lived_cert);
-	if ((o.id && !o.secret) || (!o.id && o.secret)) {
+	if ((r = choose_secret(&o, cmd)) != 0)
+		return r;
+	bool has_secret = o.secret || o.secret_file;
+	if ((o.id && !has_secret) || (!o.id && has_secret)) {
 		fprintf(stderr, "burrow: %s: a service token needs both --id and --secret\n", cmd);
 		return 2;
 	}
+	if (strcmp(sub, "ssh-config") == 0)
+		return ssh_config(cfg.hostname, &o, cmd);
+	char *secret_copy = NULL; /* read from --secret-file: wiped at the end */
+	size_t secret_len = 0;
+	if (o.secret_file) {
+		char ferr[512];
+		if (secret_file_read(o.secret_file, "service token secret", SERVICE_SECRET_MAX, &secret_copy,
+				     &secret_len, ferr, sizeof(ferr)) != 0) {
+			fprintf(stderr, "burrow: %s: %s\n", cmd, ferr);
+			return 1;
+		}
+		o.secret = secret_copy;
+	}
 	char err[512];
+	r = 1;
 	/* Deferred: the CA file is parsed while the edge answers the ClientHello. */
 	cfg.ctx = tls_client_ctx(o.ca, true, (const unsigned char *)"\x08http/1.1", 9, err, sizeof(err));
 	if (!cfg.ctx) {
 		fprintf(stderr, "burrow: %s: %s\n", cmd, err);
-		return 1;
+		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	cfg.loop = uv_default_loop();
@@ -163,13 +274,19 @@ static int access_run(const char *sub, int argc, char **argv)
 	if (strcmp(sub, "tcp") == 0 || o.url) {
 		if (!o.url) {
 			fprintf(stderr, "burrow: %s: missing --url ADDR to listen on, e.g. --url 127.0.0.1:2222\n", cmd);
-			return 2;
+			r = 2;
+			goto out;
 		}
 		r = tcp_serve(&cfg, o.url);
 	} else {
 		r = run_ssh(&cfg);
 	}
+out:
 	SSL_CTX_free(cfg.ctx);
+	if (secret_copy) {
+		OPENSSL_cleanse(secret_copy, secret_len);
+		free(secret_copy);
+	}
 	return r;
 }
 

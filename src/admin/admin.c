@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "admin/admin_util.h"
 #include "admin/http_client.h"
 #include "core/err.h"
+#include "core/secret_file.h"
 
 #define ERRLEN 1024
 
@@ -91,12 +93,48 @@ static void protect_stdout(void)
 			strerror(errno));
 }
 
+/* The admin token: --token-file, --token, then BURROW_ADMIN_TOKEN_FILE or
+ * BURROW_ADMIN_TOKEN. Returns 0 with *tok (a file's copy also in *owned:
+ * wipe and free it), or -1 after saying why. */
+static int admin_token(const admin_inv_t *inv, const char **tok, char **owned)
+{
+	const char *file = inv->token_file, *direct = inv->token;
+	char err[ERRLEN];
+	size_t n;
+
+	*tok = NULL;
+	*owned = NULL;
+	if (file && direct) {
+		fail("pass --token-file or --token, not both");
+		return -1;
+	}
+	if (!file && !direct) {
+		file = env("BURROW_ADMIN_TOKEN_FILE");
+		direct = env("BURROW_ADMIN_TOKEN");
+		if (file && direct) {
+			fail("BURROW_ADMIN_TOKEN_FILE and BURROW_ADMIN_TOKEN are both set: unset one");
+			return -1;
+		}
+	}
+	if (!file) {
+		*tok = direct;
+		return 0;
+	}
+	if (secret_file_read(file, "admin token", ADMIN_TOKEN_MAX, owned, &n, err, sizeof(err)) != 0) {
+		fail(err);
+		return -1;
+	}
+	*tok = *owned;
+	return 0;
+}
+
 /* Sends the request for inv and prints the outcome. Returns the exit code. */
 static int run(const admin_inv_t *inv)
 {
 	const admin_cmd_t *cmd = inv->cmd;
 	const char *url_s = inv->url ? inv->url : env("BURROW_ADMIN_URL");
-	const char *tok = inv->token ? inv->token : env("BURROW_ADMIN_TOKEN");
+	const char *tok = NULL;
+	char *tok_copy = NULL; /* read from a file: wiped at the end */
 	const char *ca = inv->ca ? inv->ca : env("BURROW_CA");
 	const char *file = admin_inv_get(inv, AOPT_OUTPUT);
 	admin_request_t rq = {0};
@@ -125,9 +163,13 @@ static int run(const admin_inv_t *inv)
 		code = ADMIN_EXIT_USAGE;
 		goto out;
 	}
+	if (admin_token(inv, &tok, &tok_copy) != 0) {
+		code = ADMIN_EXIT_USAGE;
+		goto out;
+	}
 	if (!tok) {
-		fail("no admin token: pass --token or set BURROW_ADMIN_TOKEN (the edge keeps it in "
-		     "<data-dir>/admin-token)");
+		fail("no admin token: pass --token-file FILE or set BURROW_ADMIN_TOKEN_FILE (the edge keeps it in "
+		     "<data-dir>/admin-token), or set BURROW_ADMIN_TOKEN");
 		code = ADMIN_EXIT_USAGE;
 		goto out;
 	}
@@ -219,6 +261,10 @@ out:
 		close(fd);
 		if (created)
 			unlink(file);
+	}
+	if (tok_copy) {
+		OPENSSL_cleanse(tok_copy, strlen(tok_copy));
+		free(tok_copy);
 	}
 	json_decref(j);
 	free(rq.body);

@@ -21,8 +21,11 @@
 const admin_opt_t admin_global_opts[] = {
     {"url", AOPT_URL, AVAL_TEXT, "URL", 0,
      "edge admin API, e.g. https://127.0.0.1:8443 (env BURROW_ADMIN_URL)"},
+    {"token-file", AOPT_TOKEN_FILE, AVAL_TEXT, "FILE", 0,
+     "file holding the admin token, mode 0600, e.g. the edge's <data-dir>/admin-token (env "
+     "BURROW_ADMIN_TOKEN_FILE)"},
     {"token", AOPT_TOKEN, AVAL_TEXT, "TOKEN", 0,
-     "admin token, from the edge's <data-dir>/admin-token (env BURROW_ADMIN_TOKEN)"},
+     "the admin token itself; other users see it in ps: prefer --token-file (env BURROW_ADMIN_TOKEN)"},
     {"ca", AOPT_CA, AVAL_TEXT, "FILE", 0,
      "PEM CA certificate trusted besides the system roots (env BURROW_CA)"},
     {"json", AOPT_JSON, AVAL_NONE, NULL, 0, "print the edge's raw JSON response (for scripts)"},
@@ -303,6 +306,7 @@ int admin_cli_parse(int argc, char **argv, admin_inv_t *inv, char *err, size_t e
 		case 'h': help = true; break;
 		case AOPT_URL: inv->url = optarg; break;
 		case AOPT_TOKEN: inv->token = optarg; break;
+		case AOPT_TOKEN_FILE: inv->token_file = optarg; break;
 		case AOPT_CA: inv->ca = optarg; break;
 		case AOPT_JSON: inv->json = true; break;
 		case 1: operand = optarg; break;

@@ -24,6 +24,7 @@ enum admin_opt_id {
 	AOPT_HELP = 'h',
 	AOPT_URL = 0x100,
 	AOPT_TOKEN,
+	AOPT_TOKEN_FILE,
 	AOPT_CA,
 	AOPT_JSON,
 	AOPT_NAME,
@@ -79,7 +80,7 @@ typedef struct admin_inv {
 	const admin_group_t *group;  /* NULL: top level (help only) */
 	const struct admin_cmd *cmd; /* NULL: group level (help only) */
 	bool json;
-	const char *url, *token, *ca; /* from flags; NULL when not given */
+	const char *url, *token, *token_file, *ca; /* from flags; NULL when not given */
 	const char *pos;	      /* the positional argument, if the command takes one */
 	admin_arg_t *args;	      /* command options in command-line order */
 	size_t nargs;

@@ -13,6 +13,7 @@
 
 #include "core/addr.h"
 #include "core/err.h"
+#include "core/secret_file.h"
 
 static bool is_digit(char c)
 {
@@ -216,7 +217,7 @@ int admin_token_check(const char *tok, size_t *len)
 	n = strlen(tok);
 	while (n > 0 && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' ' || tok[n - 1] == '\t'))
 		n--;
-	if (n == 0 || n > 4096)
+	if (n == 0 || n > ADMIN_TOKEN_MAX)
 		return ERR_INVAL;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)tok[i] < 0x21 || (unsigned char)tok[i] > 0x7e)

@@ -38,9 +38,10 @@ void admin_url_authority(const admin_url_t *u, char *out, size_t outlen);
 bool admin_valid_name(const char *s);
 
 /* Checks an admin token from a flag or the environment: trailing
- * whitespace (a newline from `cat`) is ignored, the rest must be 1..4096
- * visible ASCII bytes so it cannot split the HTTP header. Returns 0 with the
- * usable length in *len, or ERR_INVAL. Never copies the token. */
+ * whitespace (a newline from `cat`) is ignored, the rest must be 1 to
+ * ADMIN_TOKEN_MAX visible ASCII bytes so it cannot split the HTTP header.
+ * Returns 0 with the usable length in *len, or ERR_INVAL. Never copies the
+ * token. */
 int admin_token_check(const char *tok, size_t *len);
 
 /* Copies in to out (NUL-terminated, truncated to fit) with control bytes

@@ -6,12 +6,12 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/addrcap.h"
 #include "core/cli.h"
 #include "core/conn.h"
 #include "core/h2.h"
 #include "core/hostname.h"
 #include "core/metrics_http.h"
-#include "edge/addrcap.h"
 #include "edge/model.h"
 #include "edge/pki.h"
 #include "edge/ratelimit.h"

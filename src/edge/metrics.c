@@ -28,7 +28,8 @@ static size_t render(void *data, char *out, size_t cap)
 			 "burrow_edge_unauth_connections{listener=\"tunnel\"} %zu\n"
 			 "# TYPE burrow_edge_unauth_refused_total counter\n"
 			 "burrow_edge_unauth_refused_total{listener=\"client\"} %llu\n"
-			 "burrow_edge_unauth_refused_total{listener=\"tunnel\"} %llu\n",
+			 "burrow_edge_unauth_refused_total{listener=\"tunnel\"} %llu\n"
+			 "# TYPE burrow_edge_metrics_refused_total counter\nburrow_edge_metrics_refused_total %llu\n",
 			 (unsigned long long)m->sessions_total, (unsigned long long)m->sessions_active,
 			 (unsigned long long)m->refused[0], (unsigned long long)m->refused[1],
 			 (unsigned long long)m->refused[2], (unsigned long long)m->refused[3],
@@ -37,7 +38,8 @@ static size_t render(void *data, char *out, size_t cap)
 			 (unsigned long long)m->tunnel_conns, (unsigned long long)m->registrations_refused,
 			 (unsigned long long)m->accept_errors, addrcap_total(e->unauth[EDGE_CLIENT]),
 			 addrcap_total(e->unauth[EDGE_TUNNEL]), (unsigned long long)m->unauth_refused[EDGE_CLIENT],
-			 (unsigned long long)m->unauth_refused[EDGE_TUNNEL]);
+			 (unsigned long long)m->unauth_refused[EDGE_TUNNEL],
+			 (unsigned long long)metrics_http_refused(&e->metrics));
 	return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
 }
 

@@ -1,5 +1,5 @@
 /* unauth.c — the listeners' cap on unauthenticated connections per source
- * address (--max-unauth-per-addr; the counting itself is edge/addrcap.c).
+ * address (--max-unauth-per-addr; the counting itself is core/addrcap.c).
  *
  * A connection counts from accept until it authenticates (client: the
  * WebSocket upgrade's credentials pass the policy, or the admin token is

@@ -75,9 +75,11 @@ static size_t render_metrics(void *data, char *out, size_t cap)
 			 "# TYPE burrow_tunnel_streams_total counter\nburrow_tunnel_streams_total %llu\n"
 			 "# TYPE burrow_tunnel_streams_active gauge\nburrow_tunnel_streams_active %llu\n"
 			 "# TYPE burrow_tunnel_origin_failures_total counter\nburrow_tunnel_origin_failures_total %llu\n"
-			 "# TYPE burrow_tunnel_reconnects_total counter\nburrow_tunnel_reconnects_total %llu\n",
+			 "# TYPE burrow_tunnel_reconnects_total counter\nburrow_tunnel_reconnects_total %llu\n"
+			 "# TYPE burrow_tunnel_metrics_refused_total counter\nburrow_tunnel_metrics_refused_total %llu\n",
 			 registered, (unsigned long long)cn->m.streams_total, (unsigned long long)cn->m.streams_active,
-			 (unsigned long long)cn->m.origin_failures, (unsigned long long)cn->m.reconnects);
+			 (unsigned long long)cn->m.origin_failures, (unsigned long long)cn->m.reconnects,
+			 (unsigned long long)metrics_http_refused(&cn->metrics));
 	return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
 }
 

@@ -29,7 +29,7 @@ rc=0
 out=$(env -u BURROW_ADMIN_TOKEN "$BURROW" admin app list 2>&1) || rc=$?
 step "exit $rc: $out"
 assert_eq 2 "$rc" "exit status"
-assert_eq "burrow: admin: no admin token: pass --token or set BURROW_ADMIN_TOKEN (the edge keeps it in <data-dir>/admin-token)" "$out" "stderr"
+assert_eq "burrow: admin: no admin token: pass --token-file FILE or set BURROW_ADMIN_TOKEN_FILE (the edge keeps it in <data-dir>/admin-token), or set BURROW_ADMIN_TOKEN" "$out" "stderr"
 pass
 
 test_case "a wrong token: 401, burrow admin exits 1 saying so, and the app is not created"

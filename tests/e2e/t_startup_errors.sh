@@ -4,6 +4,8 @@
 # with port 0, half a service token, access tcp without --url) and 1 for what the machine refused
 # (a credentials file that is missing or is not one, a metrics or listen address already in use),
 # at once. A credentials file readable by others is no error: the connector warns and runs.
+# The edge does not start (exit 1, one line) when its admin-token can be read by group or others, is
+# empty, longer than 4096 bytes, or holds more than a token and one newline.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -55,6 +57,43 @@ says "client, access tcp without --url: says what to pass, exit 2" 2 \
 says "client, access tcp on a port in use: cannot listen, exit 1" 1 \
   "burrow: access tcp: cannot listen on 127.0.0.1:$BUSY_PORT: address already in use" \
   -- access tcp --hostname ssh.site.test --url "127.0.0.1:$BUSY_PORT"
+
+# The edge's admin-token (src/edge_main.c): the whole file is the token, with at most one newline,
+# and only its owner may read it. Each refusal is one line, exit 1, before the store is opened.
+# edge_token NAME MODE: a data directory $T/NAME whose admin-token holds stdin, at MODE.
+edge_token() {
+  mkdir -m 700 "$T/$1"
+  cat >"$T/$1/admin-token"
+  chmod "$2" "$T/$1/admin-token"
+}
+EDGE_ARGS=(--listen "127.0.0.1:$(free_port)" --tunnel-listen "127.0.0.1:$(free_port)")
+printf 'a-token-of-my-own\n' | edge_token tok644 644
+says "edge, admin-token of mode 0644: does not start, says chmod 600, exit 1" 1 \
+  "burrow: edge: $T/tok644/admin-token can be read or written by group or others (mode 0644): run chmod 600 $T/tok644/admin-token" \
+  -- edge --data-dir "$T/tok644" "${EDGE_ARGS[@]}"
+test_case "edge, admin-token of mode 0644: nothing else was created in its data directory"
+assert_eq admin-token "$(ls "$T/tok644")" "files in the data directory"
+pass
+printf 'a-token-of-my-own\n' | edge_token tok640 640
+says "edge, admin-token of mode 0640 (group may read it): does not start, exit 1" 1 \
+  "burrow: edge: $T/tok640/admin-token can be read or written by group or others (mode 0640): run chmod 600 $T/tok640/admin-token" \
+  -- edge --data-dir "$T/tok640" "${EDGE_ARGS[@]}"
+edge_token tokempty 600 </dev/null
+says "edge, empty admin-token: does not start, exit 1" 1 \
+  "burrow: edge: $T/tokempty/admin-token is empty: it must hold the admin token" \
+  -- edge --data-dir "$T/tokempty" "${EDGE_ARGS[@]}"
+printf '%s\n' "$(printf 'k%.0s' $(seq 1 4097))" | edge_token toklong 600
+says "edge, admin-token longer than 4096 bytes: does not start, exit 1" 1 \
+  "burrow: edge: $T/toklong/admin-token is longer than 4096 bytes: it must hold only the admin token and at most one newline" \
+  -- edge --data-dir "$T/toklong" "${EDGE_ARGS[@]}"
+printf 'two words\n' | edge_token tokspace 600
+says "edge, admin-token with a space in it: does not start, exit 1" 1 \
+  "burrow: edge: $T/tokspace/admin-token holds a space, control character or non-ASCII byte: it must hold only the admin token and at most one newline" \
+  -- edge --data-dir "$T/tokspace" "${EDGE_ARGS[@]}"
+printf 'a-token\n\n' | edge_token tok2nl 600
+says "edge, admin-token with two newlines after it: does not start, exit 1" 1 \
+  "burrow: edge: $T/tok2nl/admin-token holds a space, control character or non-ASCII byte: it must hold only the admin token and at most one newline" \
+  -- edge --data-dir "$T/tok2nl" "${EDGE_ARGS[@]}"
 
 # readable_creds MODE: starts a connector with the credentials file at MODE; waits until it logged
 # its start; writes the warnings it logged about the file to $T/warn-MODE.

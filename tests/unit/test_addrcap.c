@@ -11,7 +11,7 @@
 #include <sys/un.h>
 
 #include "core/err.h"
-#include "edge/addrcap.h"
+#include "core/addrcap.h"
 
 static struct sockaddr_storage v4(const char *ip)
 {

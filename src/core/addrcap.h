@@ -1,18 +1,20 @@
-/* addrcap.h — live unauthenticated connections counted per source address.
+/* addrcap.h — live connections counted per source address.
  *
- * One peer address must not hold every descriptor the edge has with
- * connections that never finish their handshake: each is closed after 10 s,
- * but it can open new ones as fast as old ones go. The edge takes one count
- * for a connection at accept and releases it once the connection has
- * authenticated or closed; a take beyond the limit is refused. Addresses are
- * IPv4 /32s and IPv6 /64s (whoever has one IPv6 address usually has the
- * whole /64); IPv4-mapped IPv6 addresses count as their IPv4 address.
+ * One peer address must not hold every descriptor a process has with
+ * connections that never finish their handshake (the edge's listeners) or
+ * never send a request (a metrics listener): each is closed after a
+ * timeout, but a peer can open new ones as fast as old ones go. The owner
+ * takes one count for a connection at accept and releases it once the
+ * connection has authenticated or closed; a take beyond the limit is
+ * refused. Addresses are IPv4 /32s and IPv6 /64s (whoever has one IPv6
+ * address usually has the whole /64); IPv4-mapped IPv6 addresses count as
+ * their IPv4 address.
  *
  * Memory: one entry per address with a live count, freed when the count
  * falls to 0; the hash table grows and shrinks with the number of entries.
  * Taking and releasing are O(1) (amortised over the table's resizes). */
-#ifndef BURROW_EDGE_ADDRCAP_H
-#define BURROW_EDGE_ADDRCAP_H
+#ifndef BURROW_CORE_ADDRCAP_H
+#define BURROW_CORE_ADDRCAP_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,10 +1,10 @@
-/* addrcap.c — per-address counts of unauthenticated connections: a chained
+/* addrcap.c — per-address counts of live connections: a chained
  * hash table keyed by IPv4 /32 or IPv6 /64.
  *
  * Must never: keep an entry whose count is 0 (memory would grow with every
  * address ever seen), or let a peer choose the bucket its address lands in
  * (the hash is seeded). */
-#include "edge/addrcap.h"
+#include "core/addrcap.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
