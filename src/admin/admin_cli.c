@@ -14,6 +14,7 @@
 
 #include "admin/admin_util.h"
 #include "core/err.h"
+#include "core/hostname.h"
 
 #define HELP_WRAP 100
 #define DURATIONS_HELP "\nDurations: 90s, 30m, 24h, 7d, 1h30m or plain seconds.\n"
@@ -171,6 +172,19 @@ static int check_value(const admin_cmd_t *cmd, const char *label, int kind, cons
 			return ERR_INVAL;
 		}
 		return 0;
+	case AVAL_HOSTNAME: {
+		char norm[HOSTNAME_MAX + 1];
+		if (hostname_normalize(v, strlen(v), norm) != 0) {
+			char s[80];
+			admin_sanitize(v, s, sizeof(s));
+			cmd_err(cmd, err, errlen,
+				"%s \"%s\" is not a valid hostname: use letters, digits, '-' and '.', e.g. "
+				"ssh.example.com",
+				label, s);
+			return ERR_INVAL;
+		}
+		return 0;
+	}
 	default: return 0;
 	}
 }
@@ -199,17 +213,33 @@ static int check_cmd(const admin_inv_t *inv, char *err, size_t errlen)
 			return ERR_INVAL;
 		}
 	}
-	if (cmd->arg) {
-		if (!inv->pos) {
-			cmd_err(cmd, err, errlen, "missing the %s argument", cmd->arg);
+	const char *names[] = {cmd->arg, cmd->arg2}, *vals[] = {inv->pos, inv->pos2};
+	const int kinds[] = {cmd->arg_kind, cmd->arg2_kind};
+	for (int i = 0; i < 2 && names[i]; i++) {
+		if (!vals[i]) {
+			cmd_err(cmd, err, errlen, "missing the %s argument", names[i]);
 			return ERR_INVAL;
 		}
-		if ((r = check_value(cmd, cmd->arg, cmd->arg_kind, inv->pos, err, errlen)) != 0)
+		if ((r = check_value(cmd, names[i], kinds[i], vals[i], err, errlen)) != 0)
 			return r;
 	}
 	if (cmd->check)
 		return cmd->check(inv, err, errlen);
 	return 0;
+}
+
+/* Stores an operand as the next positional argument the command takes;
+ * false when it takes no more. */
+static bool take_operand(admin_inv_t *inv, const char *operand)
+{
+	const admin_cmd_t *cmd = inv->cmd;
+	if (cmd && cmd->arg && !inv->pos)
+		inv->pos = operand;
+	else if (cmd && cmd->arg2 && !inv->pos2)
+		inv->pos2 = operand;
+	else
+		return false;
+	return true;
 }
 
 /* getopt_long table: the command's options, then the globals. */
@@ -332,22 +362,16 @@ int admin_cli_parse(int argc, char **argv, admin_inv_t *inv, char *err, size_t e
 			break;
 		default: inv->args[inv->nargs++] = (admin_arg_t){c, optarg}; break;
 		}
-		if (operand) {
-			if (cmd && cmd->arg && !inv->pos) {
-				inv->pos = operand;
-			} else if (!bad) {
-				char s[64];
-				admin_sanitize(operand, s, sizeof(s));
-				snprintf(err, errlen, "unexpected argument \"%s\"", s);
-				bad = true;
-			}
+		if (operand && !take_operand(inv, operand) && !bad) {
+			char s[64];
+			admin_sanitize(operand, s, sizeof(s));
+			snprintf(err, errlen, "unexpected argument \"%s\"", s);
+			bad = true;
 		}
 	}
 	/* Operands after "--". */
 	for (; optind < nvec; optind++) {
-		if (cmd && cmd->arg && !inv->pos) {
-			inv->pos = inv->vec[optind];
-		} else if (!bad) {
+		if (!take_operand(inv, inv->vec[optind]) && !bad) {
 			char s[64];
 			admin_sanitize(inv->vec[optind], s, sizeof(s));
 			snprintf(err, errlen, "unexpected argument \"%s\"", s);
@@ -456,8 +480,8 @@ static int help_cmd_list(buf_t *out, const admin_group_t *g)
 		for (const admin_cmd_t *c = admin_cmds; c->group && r == 0; c++) {
 			if (g && strcmp(c->group, g->name) != 0)
 				continue;
-			snprintf(label, sizeof(label), "%s %s%s%s", c->group, c->name, c->arg ? " " : "",
-				 c->arg ? c->arg : "");
+			snprintf(label, sizeof(label), "%s %s%s%s%s%s", c->group, c->name, c->arg ? " " : "",
+				 c->arg ? c->arg : "", c->arg2 ? " " : "", c->arg2 ? c->arg2 : "");
 			if (pass == 0 && strlen(label) > width)
 				width = strlen(label);
 			else if (pass == 1)
@@ -493,6 +517,8 @@ static int help_cmd(buf_t *out, const admin_cmd_t *cmd)
 	indent++;
 	if (r == 0 && cmd->arg)
 		r = usage_word(out, &col, indent, cmd->arg);
+	if (r == 0 && cmd->arg2)
+		r = usage_word(out, &col, indent, cmd->arg2);
 	for (const admin_opt_t *o = cmd->opts; r == 0 && o && o->name; o++) {
 		char one[96];
 		opt_label(o, one, sizeof(one));
@@ -513,9 +539,14 @@ static int help_cmd(buf_t *out, const admin_cmd_t *cmd)
 	if (r == 0 && cmd->help)
 		r = buf_printf(out, "\n%s\n", cmd->help);
 
-	width = opts_width(admin_global_opts, opts_width(cmd->opts, cmd->arg ? strlen(cmd->arg) : 0));
+	width = opts_width(cmd->opts, cmd->arg ? strlen(cmd->arg) : 0);
+	if (cmd->arg2 && strlen(cmd->arg2) > width)
+		width = strlen(cmd->arg2);
+	width = opts_width(admin_global_opts, width);
 	if (r == 0 && cmd->arg)
 		r = buf_printf(out, "\nArguments:\n  %-*s  %s\n", (int)width, cmd->arg, cmd->arg_help);
+	if (r == 0 && cmd->arg2)
+		r = buf_printf(out, "  %-*s  %s\n", (int)width, cmd->arg2, cmd->arg2_help);
 	if (r == 0 && cmd->opts && cmd->opts->name)
 		r = help_opts(out, "Options", cmd->opts, width);
 	if (r == 0)

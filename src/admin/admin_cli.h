@@ -49,6 +49,7 @@ enum admin_val_kind {
 	AVAL_DURATION_POS, /* duration_parse(), > 0 */
 	AVAL_UINT,	   /* decimal 0..INT32_MAX */
 	AVAL_ACTION,	   /* allow | deny | bypass | service_auth */
+	AVAL_HOSTNAME,	   /* hostname_normalize() (core/hostname.h) */
 };
 
 #define AOPT_REQUIRED 1u
@@ -82,6 +83,7 @@ typedef struct admin_inv {
 	bool json;
 	const char *url, *token, *token_file, *ca; /* from flags; NULL when not given */
 	const char *pos;	      /* the positional argument, if the command takes one */
+	const char *pos2;	      /* the second one, if it takes two */
 	admin_arg_t *args;	      /* command options in command-line order */
 	size_t nargs;
 	char **vec; /* private: argv copy handed to getopt_long */
@@ -107,6 +109,9 @@ typedef struct admin_cmd {
 	const char *arg;      /* positional placeholder ("NAME") or NULL */
 	int arg_kind;	      /* enum admin_val_kind of the positional */
 	const char *arg_help; /* help line for the positional */
+	const char *arg2;     /* a second positional placeholder ("HOSTNAME") or NULL */
+	int arg2_kind;
+	const char *arg2_help;
 	const char *summary;  /* one line for command lists */
 	const char *help;     /* paragraph for the command's own help, or NULL */
 	const admin_opt_t *opts;

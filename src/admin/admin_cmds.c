@@ -441,6 +441,8 @@ static int token_revoke_render(const admin_inv_t *inv, json_t *resp, admin_out_t
 /* ---- tunnels and routes ---- */
 
 static const admin_opt_t tunnel_create_opts[] = {
+    {"hostname", AOPT_HOSTNAME, AVAL_TEXT, "HOST", AOPT_REPEAT,
+     "route HOST to the tunnel (as 'route add'); all or none are routed"},
     {"output", AOPT_OUTPUT, AVAL_TEXT, "FILE", 0, "write the credentials to FILE (mode 0600), not stdout"},
     {NULL, 0, 0, NULL, 0, NULL},
 };
@@ -449,6 +451,9 @@ static int tunnel_create_build(const admin_inv_t *inv, admin_request_t *req)
 {
 	json_t *j = json_object();
 	bool ok = j && json_object_set_new(j, "name", json_string(inv->pos)) == 0;
+
+	if (ok && admin_inv_count(inv, AOPT_HOSTNAME) > 0)
+		ok = set_list(j, "hostnames", inv, AOPT_HOSTNAME);
 
 	req->method = "POST";
 	snprintf(req->path, sizeof(req->path), "/api/v1/tunnels");
@@ -483,10 +488,14 @@ static int tunnel_create_render(const admin_inv_t *inv, json_t *resp, admin_out_
 	free(text);
 	if (r == 0 && file) {
 		char name[80], id[80], path[256];
+		buf_t hosts;
 		admin_sanitize(file, path, sizeof(path));
-		r = buf_printf(
-		    &out->info, "Tunnel \"%s\" created (id %s); credentials written to %s (mode 0600).\n",
-		    jshow(resp, "name", name, sizeof(name)), jshow(resp, "id", id, sizeof(id)), path);
+		r = buf_printf(&out->info,
+			       "Tunnel \"%s\" created (id %s), serving %s; credentials written to %s (mode "
+			       "0600).\n",
+			       jshow(resp, "name", name, sizeof(name)), jshow(resp, "id", id, sizeof(id)),
+			       join_list(json_object_get(resp, "hostnames"), ", ", &hosts), path);
+		buf_free(&hosts);
 	}
 	return r;
 }
@@ -572,6 +581,50 @@ static int route_list_render(const admin_inv_t *inv, json_t *resp, admin_out_t *
 	return r;
 }
 
+static int route_add_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	json_t *j = json_object();
+	bool ok = j && json_object_set_new(j, "tunnel", json_string(inv->pos)) == 0 &&
+		  json_object_set_new(j, "hostname", json_string(inv->pos2)) == 0;
+
+	req->method = "POST";
+	snprintf(req->path, sizeof(req->path), "/api/v1/routes");
+	return finish_body(j, ok, req);
+}
+
+static int route_add_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen)
+{
+	char host[280], name[80], id[80];
+	int r;
+
+	if ((r = need_string(resp, "hostname", err, errlen)) != 0)
+		return r;
+	return buf_printf(&out->out, "Route added: %s -> tunnel \"%s\" (id %s).\n",
+			  jshow(resp, "hostname", host, sizeof(host)),
+			  jshow(resp, "tunnel_name", name, sizeof(name)),
+			  jshow(resp, "tunnel_id", id, sizeof(id)));
+}
+
+static int route_delete_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	req->method = "DELETE";
+	snprintf(req->path, sizeof(req->path), "/api/v1/routes/%s", inv->pos);
+	return 0;
+}
+
+static int route_delete_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err,
+			       size_t errlen)
+{
+	char host[280], name[80];
+	int r;
+
+	if ((r = need_string(resp, "deleted", err, errlen)) != 0)
+		return r;
+	return buf_printf(
+	    &out->out, "Route of %s to tunnel \"%s\" deleted; sessions on it end within a second.\n",
+	    jshow(resp, "deleted", host, sizeof(host)), jshow(resp, "tunnel_name", name, sizeof(name)));
+}
+
 /* ---- the table ---- */
 
 const admin_group_t admin_groups[] = {
@@ -584,14 +637,17 @@ const admin_group_t admin_groups[] = {
     {NULL, NULL},
 };
 
-#define NO_ARG NULL, 0, NULL
+/* The positional arguments of a command: none, one, or two. */
+#define NO_ARG NULL, 0, NULL, NULL, 0, NULL
+#define ARG(name, kind, help) name, kind, help, NULL, 0, NULL
+#define ARGS(name, kind, help, name2, kind2, help2) name, kind, help, name2, kind2, help2
 
 const admin_cmd_t admin_cmds[] = {
     {"app", "create", NO_ARG, "Create an application that protects one or more hostnames",
      "Without a policy nobody gets in: add one with 'burrow admin policy add'.", app_create_opts, false, NULL,
      app_create_build, app_create_render},
     {"app", "list", NO_ARG, "List applications", NULL, NULL, false, NULL, app_list_build, app_list_render},
-    {"app", "delete", "NAME", AVAL_NAME, "the application's name or id",
+    {"app", "delete", ARG("NAME", AVAL_NAME, "the application's name or id"),
      "Delete an application and its policies", NULL, NULL, false, NULL, app_delete_build, app_delete_render},
     {"policy", "add", NO_ARG, "Add an access policy to an application",
      "The first policy that matches decides; no match denies. Selectors: everyone, email=ADDR,\n"
@@ -600,7 +656,7 @@ const admin_cmd_t admin_cmds[] = {
      policy_add_opts, false, policy_add_check, policy_add_build, policy_add_render},
     {"policy", "list", NO_ARG, "List policies, by application then precedence", NULL, policy_list_opts, false,
      NULL, policy_list_build, policy_list_render},
-    {"policy", "delete", "ID", AVAL_NAME, "the policy's id (from 'burrow admin policy list')",
+    {"policy", "delete", ARG("ID", AVAL_NAME, "the policy's id (from 'burrow admin policy list')"),
      "Delete a policy", NULL, NULL, false, NULL, policy_delete_build, policy_delete_render},
     {"service-token", "create", NO_ARG, "Create a service token; prints its id and secret once",
      "The edge keeps only a hash of the secret: store it now. Use the pair with\n"
@@ -608,17 +664,30 @@ const admin_cmd_t admin_cmds[] = {
      token_create_opts, true, NULL, token_create_build, token_create_render},
     {"service-token", "list", NO_ARG, "List service tokens (never their secrets)", NULL, NULL, false, NULL,
      token_list_build, token_list_render},
-    {"service-token", "revoke", "NAME", AVAL_NAME, "the token's name or client id",
+    {"service-token", "revoke", ARG("NAME", AVAL_NAME, "the token's name or client id"),
      "Revoke a service token at once", NULL, NULL, false, NULL, token_revoke_build, token_revoke_render},
-    {"tunnel", "create", "NAME", AVAL_NAME, "tunnel name: 1-64 of A-Z a-z 0-9 . _ -",
+    {"tunnel", "create", ARG("NAME", AVAL_NAME, "tunnel name: 1-64 of A-Z a-z 0-9 . _ -"),
      "Create a tunnel; prints its credentials JSON once",
-     "Redirect stdout to a file (it is made mode 0600) or pass --output; the secret is not shown again.",
+     "Redirect stdout to a file (it is made mode 0600) or pass --output; the secret is not shown again.\n"
+     "Its connectors may serve only the hostnames routed to it: give them with --hostname, or\n"
+     "later with 'burrow admin route add NAME HOSTNAME'.",
      tunnel_create_opts, true, NULL, tunnel_create_build, tunnel_create_render},
     {"tunnel", "list", NO_ARG, "List tunnels", NULL, NULL, false, NULL, tunnel_list_build,
      tunnel_list_render},
-    {"tunnel", "delete", "NAME", AVAL_NAME, "the tunnel's name or id", "Delete a tunnel and its routes", NULL,
-     NULL, false, NULL, tunnel_delete_build, tunnel_delete_render},
+    {"tunnel", "delete", ARG("NAME", AVAL_NAME, "the tunnel's name or id"), "Delete a tunnel and its routes",
+     NULL, NULL, false, NULL, tunnel_delete_build, tunnel_delete_render},
+    {"route", "add",
+     ARGS("TUNNEL", AVAL_NAME, "the tunnel's name or id", "HOSTNAME", AVAL_TEXT,
+	  "the hostname its connectors may then serve"),
+     "Route a hostname to a tunnel",
+     "A connector serves only hostnames routed to its tunnel; 'burrow tunnel' with any other\n"
+     "--hostname is refused. A hostname has one route: to move it, delete it first.",
+     NULL, false, NULL, route_add_build, route_add_render},
     {"route", "list", NO_ARG, "List hostname routes and the tunnels serving them", NULL, NULL, false, NULL,
      route_list_build, route_list_render},
+    {"route", "delete", ARG("HOSTNAME", AVAL_HOSTNAME, "the routed hostname"),
+     "Delete a route; sessions on the hostname end at once",
+     "The tunnel keeps its connections and its other routes.", NULL, false, NULL, route_delete_build,
+     route_delete_render},
     {NULL, NULL, NO_ARG, NULL, NULL, NULL, false, NULL, NULL, NULL},
 };

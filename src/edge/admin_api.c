@@ -14,12 +14,13 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/hostname.h"
 #include "core/log.h"
 #include "edge/admin_api_int.h"
 
 #define API_PREFIX "/api/v1/"
 #define MAX_SEGS 3
-#define SEG_MAX 128
+#define SEG_MAX 256 /* a hostname (253) fits: DELETE /api/v1/routes/{hostname} */
 #define BODY_MAX (64 * 1024)
 
 typedef struct route {
@@ -43,6 +44,8 @@ static const route_t routes[] = {
     {"POST", {"tunnels"}, admin__tunnels_create},
     {"DELETE", {"tunnels", "*"}, admin__tunnels_delete},
     {"GET", {"routes"}, admin__routes_list},
+    {"POST", {"routes"}, admin__routes_add},
+    {"DELETE", {"routes", "*"}, admin__routes_delete},
 };
 
 /* ---- responses ---- */
@@ -211,6 +214,50 @@ int admin__get_strings(admin_ctx_t *c, const char *key, size_t max, json_t **out
 bad:
 	admin__error(c, 400, "\"%s\" must be an array of at most %zu strings", key, max);
 	return ERR_INVAL;
+}
+
+int admin__hostname(admin_ctx_t *c, const char *in, size_t len, char out[HOSTNAME_MAX + 1])
+{
+	if (hostname_normalize(in, len, out) != 0) {
+		admin__error(c, 400, "hostname \"%s\" is not a valid DNS name (letters, digits, '-', '.')",
+			     admin__echo(in));
+		return ERR_INVAL;
+	}
+	return 0;
+}
+
+int admin__get_hostnames(admin_ctx_t *c, const char *key, bool required, json_t **out)
+{
+	json_t *in, *norm;
+	char h[HOSTNAME_MAX + 1];
+
+	*out = NULL;
+	if (admin__get_strings(c, key, ADMIN_LIST_MAX, &in) != 0)
+		return ERR_INVAL;
+	if (required && (!in || json_array_size(in) == 0)) {
+		admin__error(c, 400, "\"%s\" needs at least one hostname, e.g. [\"ssh.example.com\"]", key);
+		return ERR_INVAL;
+	}
+	if (!(norm = json_array()))
+		goto nomem;
+	for (size_t i = 0; in && i < json_array_size(in); i++) {
+		json_t *e = json_array_get(in, i);
+		if (admin__hostname(c, json_string_value(e), json_string_length(e), h) != 0) {
+			json_decref(norm);
+			return ERR_INVAL;
+		}
+		bool dup = false;
+		for (size_t j = 0; j < json_array_size(norm) && !dup; j++)
+			dup = strcmp(json_string_value(json_array_get(norm, j)), h) == 0;
+		if (!dup && json_array_append_new(norm, json_string(h)) != 0)
+			goto nomem;
+	}
+	*out = norm;
+	return 0;
+nomem:
+	json_decref(norm);
+	admin__error(c, 500, "out of memory");
+	return ERR_NOMEM;
 }
 
 bool admin__name_ok(const char *s)

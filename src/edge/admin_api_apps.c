@@ -95,42 +95,6 @@ void admin__apps_list(admin_ctx_t *c, const char *arg)
 	admin__reply(c, 200, json_pack("{s:o}", "apps", arr));
 }
 
-/* Normalises the request's hostnames into a new array without duplicates. */
-static int app_hostnames(admin_ctx_t *c, json_t **out)
-{
-	json_t *in, *norm;
-	char h[HOSTNAME_MAX + 1];
-
-	*out = NULL;
-	if (admin__get_strings(c, "hostnames", ADMIN_LIST_MAX, &in) != 0)
-		return ERR_INVAL;
-	if (!in || json_array_size(in) == 0) {
-		admin__error(c, 400, "\"hostnames\" needs at least one hostname, e.g. [\"ssh.example.com\"]");
-		return ERR_INVAL;
-	}
-	if (!(norm = json_array()))
-		return ERR_NOMEM;
-	for (size_t i = 0; i < json_array_size(in); i++) {
-		json_t *e = json_array_get(in, i);
-		if (hostname_normalize(json_string_value(e), json_string_length(e), h) != 0) {
-			admin__error(c, 400,
-				     "hostname \"%s\" is not a valid DNS name (letters, digits, '-', '.')",
-				     admin__echo(json_string_value(e)));
-			json_decref(norm);
-			return ERR_INVAL;
-		}
-		bool dup = false;
-		for (size_t j = 0; j < json_array_size(norm) && !dup; j++)
-			dup = strcmp(json_string_value(json_array_get(norm, j)), h) == 0;
-		if (!dup && json_array_append_new(norm, json_string(h)) != 0) {
-			json_decref(norm);
-			return ERR_NOMEM;
-		}
-	}
-	*out = norm;
-	return 0;
-}
-
 /* 0 when every hostname is free; 409 naming the owner otherwise. */
 static int hostnames_free(admin_ctx_t *c, json_t *hosts)
 {
@@ -203,11 +167,8 @@ void admin__apps_create(admin_ctx_t *c, const char *arg)
 	    admin__check_name(c, "name", name) != 0 ||
 	    admin__get_int(c, "session_duration", 1, MAX_SESSION, &has_duration, &duration) != 0)
 		goto out;
-	if ((r = app_hostnames(c, &hosts)) != 0) {
-		if (r == ERR_NOMEM)
-			admin__error(c, 500, "out of memory");
+	if (admin__get_hostnames(c, "hostnames", true, &hosts) != 0)
 		goto out;
-	}
 	if (admin__uuid4(id) != 0 || admin__random_hex(aud, 32) != 0) {
 		admin__error(c, 500, "cannot read random bytes from the OS");
 		goto out;

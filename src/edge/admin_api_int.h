@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/hostname.h"
 #include "edge/admin_api.h"
 
 #define ADMIN_NAME_MAX 64
@@ -41,6 +42,13 @@ int admin__get_string(admin_ctx_t *c, const char *key, const char **out);
 int admin__get_int(admin_ctx_t *c, const char *key, int64_t min, int64_t max, bool *present, int64_t *out);
 /* A borrowed array of at most max strings, or NULL when absent. */
 int admin__get_strings(admin_ctx_t *c, const char *key, size_t max, json_t **out);
+/* Normalises one hostname (core/hostname.h) into out; 400 naming it when it
+ * is not a DNS name. */
+int admin__hostname(admin_ctx_t *c, const char *in, size_t len, char out[HOSTNAME_MAX + 1]);
+/* The array of hostnames under key, normalised, without duplicates, as a new
+ * array (caller frees; empty when absent and not required). On a bad value
+ * sets 400 (500 when out of memory) and returns non-zero. */
+int admin__get_hostnames(admin_ctx_t *c, const char *key, bool required, json_t **out);
 /* Checks an object name; sets 400 naming the field when it is bad. */
 int admin__check_name(admin_ctx_t *c, const char *field, const char *name);
 bool admin__name_ok(const char *s);
@@ -80,5 +88,7 @@ void admin__tunnels_list(admin_ctx_t *c, const char *arg);
 void admin__tunnels_create(admin_ctx_t *c, const char *arg);
 void admin__tunnels_delete(admin_ctx_t *c, const char *arg);
 void admin__routes_list(admin_ctx_t *c, const char *arg);
+void admin__routes_add(admin_ctx_t *c, const char *arg);
+void admin__routes_delete(admin_ctx_t *c, const char *arg);
 
 #endif

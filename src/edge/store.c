@@ -1,5 +1,5 @@
-/* store.c — the edge's SQLite database: open, migrate, and the few writes
- * that are not admin API requests.
+/* store.c — the edge's SQLite database: open and migrate. Every write is an
+ * admin API request (edge/admin_api*.c).
  *
  * Blocking; never call from the event loop thread. The file is created 0600
  * before SQLite touches it (SQLite gives -wal/-shm the same mode), and it
@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "core/err.h"
-#include "core/hostname.h"
 #include "core/log.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -273,79 +272,5 @@ int store_data_version(store_t *st, int64_t *out)
 		r = 0;
 	}
 	sqlite3_finalize(stmt);
-	return r;
-}
-
-/* Reads the route's current owner into owner (empty when none). */
-static int route_owner(sqlite3 *db, const char *hostname, char *owner, size_t ownerlen)
-{
-	sqlite3_stmt *stmt = NULL;
-	int r = ERR_STORE;
-	owner[0] = '\0';
-	if (sqlite3_prepare_v2(db, "SELECT tunnel_id FROM routes WHERE hostname = ?1", -1, &stmt, NULL) !=
-	    SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(stmt, 1, hostname, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(stmt, 0);
-		snprintf(owner, ownerlen, "%s", t ? (const char *)t : "");
-	} else if (rc != SQLITE_DONE) {
-		goto out;
-	}
-	r = 0;
-out:
-	sqlite3_finalize(stmt);
-	return r;
-}
-
-static int route_insert(sqlite3 *db, const char *hostname, const char *tunnel_id)
-{
-	sqlite3_stmt *stmt = NULL;
-	int r = ERR_STORE;
-	if (sqlite3_prepare_v2(db, "INSERT INTO routes (hostname, tunnel_id) VALUES (?1, ?2)", -1, &stmt,
-			       NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(stmt, 1, hostname, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, tunnel_id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(stmt);
-	if (rc == SQLITE_DONE)
-		r = 0;
-	else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		r = ERR_NOTFOUND; /* no such tunnel */
-	else if ((rc & 0xff) == SQLITE_CONSTRAINT)
-		r = ERR_EXISTS;
-out:
-	sqlite3_finalize(stmt);
-	return r;
-}
-
-int store_route_claim(store_t *st, const char *hostname, const char *tunnel_id)
-{
-	char norm[HOSTNAME_MAX + 1];
-	char owner[128];
-	int r;
-
-	if (!hostname || !tunnel_id || hostname_normalize(hostname, strlen(hostname), norm) != 0 ||
-	    strcmp(norm, hostname) != 0)
-		return ERR_INVAL;
-	/* IMMEDIATE takes the write lock first, so the check and the insert see one state */
-	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return ERR_STORE;
-	if ((r = route_owner(st->db, hostname, owner, sizeof(owner))) != 0)
-		goto out;
-	if (owner[0] != '\0') {
-		r = strcmp(owner, tunnel_id) == 0 ? 0 : ERR_EXISTS;
-		goto out;
-	}
-	if ((r = route_insert(st->db, hostname, tunnel_id)) != 0)
-		goto out;
-	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		r = ERR_STORE;
-out:
-	if (r == ERR_STORE)
-		log_error("store: route claim for %s failed: %s", hostname, sqlite3_errmsg(st->db));
-	if (sqlite3_get_autocommit(st->db) == 0)
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
 }

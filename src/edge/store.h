@@ -26,9 +26,4 @@ int store_schema_version(store_t *st);
  * sharing the database) committed since the last call. */
 int store_data_version(store_t *st, int64_t *out);
 
-/* Claims hostname for tunnel_id: inserts the route when it is free, succeeds
- * when it already points at tunnel_id, returns ERR_EXISTS when another tunnel
- * owns it. Hostname must be normalised. */
-int store_route_claim(store_t *st, const char *hostname, const char *tunnel_id);
-
 #endif

@@ -4,12 +4,15 @@
  * server role; the edge is the client. The edge's first stream asks the
  * connector to register (POST /burrow/v1/register); the answer carries the
  * tunnel id and secret, the connection index and the hostnames it serves.
- * The edge checks the secret in constant time against the stored hash,
- * claims unrouted hostnames for the tunnel (a hostname routed to another
- * tunnel is refused), and reports the outcome on a second stream
- * (POST /burrow/v1/registered). Only then does it route sessions there.
+ * The edge checks the secret in constant time against the stored hash and
+ * that every hostname is routed to the tunnel (routes are bound by an admin:
+ * burrow admin route add / tunnel create --hostname), and reports the
+ * outcome on a second stream (POST /burrow/v1/registered). Only then does it
+ * route sessions there.
  *
- * Must never: route to an unregistered connection, or log a secret. */
+ * Must never: route to an unregistered connection, accept a hostname not
+ * routed to the connection's tunnel (credentials do not claim hostnames), or
+ * log a secret. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,13 +41,11 @@ struct edge_tconn {
 	buf_t body;
 	bool registered;
 	bool closed;
-	int refs; /* the session, the timer, and a pending store job */
+	int refs; /* the session and the timer */
 	uv_timer_t timer;
 	edge_tconn_t *next;
 	edge_tconn_t *prev;
 	addrcap_entry_t *unauth; /* until registered or closed (edge/unauth.c) */
-	/* route-claim job result */
-	char claim_err[512];
 };
 
 static void tconn_unref(edge_tconn_t *t)
@@ -120,42 +121,33 @@ static void accept_registration(edge_tconn_t *t)
 	send_result(t, NULL);
 }
 
-static void claim_work(edge_t *e, void *arg, bool *changed)
+/* Writes into err why the registration is refused when one hostname is not
+ * routed to the tunnel: the whole of it, because serving part of what the
+ * operator asked for would hide the rest. */
+static void check_routes(const edge_tconn_t *t, const reg_request_t *q, char *err, size_t errlen)
 {
-	edge_tconn_t *t = arg;
-	for (size_t i = 0; i < t->req->nhosts; i++) {
-		int r = store_route_claim(e->store, t->req->hosts[i], t->tunnel_id);
-		if (r == ERR_EXISTS) {
-			snprintf(t->claim_err, sizeof(t->claim_err),
-				 "hostname %s is routed to another tunnel; delete that tunnel or route first",
-				 t->req->hosts[i]);
+	for (size_t i = 0; i < q->nhosts; i++) {
+		const model_route_t *r = model_route_by_host(t->e->model, q->hosts[i]);
+		if (!r) {
+			snprintf(err, errlen,
+				 "hostname %s is not routed to tunnel %s: run burrow admin route add %s %s",
+				 q->hosts[i], t->tunnel_name, t->tunnel_name, q->hosts[i]);
 			return;
 		}
-		if (r != 0) {
-			snprintf(t->claim_err, sizeof(t->claim_err), "cannot record the route for %s: %s",
-				 t->req->hosts[i], err_str(r));
+		if (strcmp(r->tunnel_id, t->tunnel_id) != 0) {
+			/* (the other tunnel's name is the admin's business, not this connector's) */
+			snprintf(err, errlen,
+				 "hostname %s is routed to another tunnel, not to tunnel %s: see burrow "
+				 "admin route list",
+				 q->hosts[i], t->tunnel_name);
 			return;
 		}
-		*changed = true;
 	}
-}
-
-static void claim_done(edge_t *e, void *arg)
-{
-	edge_tconn_t *t = arg;
-	if (!t->closed) {
-		if (t->claim_err[0])
-			send_result(t, t->claim_err);
-		else
-			accept_registration(t);
-	}
-	tconn_unref(t);
 }
 
 static void process_registration(edge_tconn_t *t)
 {
 	char err[512] = "";
-	bool need_claim = false;
 	reg_request_t *q = t->req = calloc(1, sizeof(*t->req));
 	if (!q) {
 		snprintf(err, sizeof(err), "edge is out of memory");
@@ -178,32 +170,13 @@ static void process_registration(edge_tconn_t *t)
 	snprintf(t->tunnel_name, sizeof(t->tunnel_name), "%s", tun->name);
 	snprintf(t->version, sizeof(t->version), "%s", q->version);
 	t->conn_index = q->conn_index;
-	for (size_t i = 0; i < q->nhosts; i++) {
-		const model_route_t *r = model_route_by_host(t->e->model, q->hosts[i]);
-		if (r && strcmp(r->tunnel_id, t->tunnel_id) != 0) {
-			snprintf(err, sizeof(err),
-				 "hostname %s is routed to another tunnel; delete that tunnel or route first",
-				 q->hosts[i]);
-			goto out;
-		}
-		if (!r)
-			need_claim = true;
-	}
+	check_routes(t, q, err, sizeof(err));
 out:
 	buf_free_secret(&t->body);
-	if (err[0]) {
+	if (err[0])
 		send_result(t, err);
-		return;
-	}
-	if (!need_claim) {
+	else
 		accept_registration(t);
-		return;
-	}
-	t->refs++;
-	if (edge_job_submit(t->e, claim_work, claim_done, t) != 0) {
-		t->refs--;
-		send_result(t, "edge is out of memory");
-	}
 }
 
 static void reg_on_response(h2_stream_t *s)
@@ -350,7 +323,8 @@ edge_tconn_t *tunnels_pick(edge_t *e, const char *host, const char **why, char *
 {
 	const model_route_t *r = model_route_by_host(e->model, host);
 	if (!r) {
-		snprintf(whybuf, whylen, "no tunnel serves %s: run burrow tunnel with --hostname %s", host, host);
+		snprintf(whybuf, whylen,
+			 "no tunnel serves %s: route it with burrow admin route add TUNNEL %s", host, host);
 		*why = whybuf;
 		return NULL;
 	}

@@ -3,8 +3,8 @@
  * Keeps --ha-connections TLS+HTTP/2 connections, spread over the --edge
  * addresses, registered. A lost connection is redialled with capped
  * exponential backoff and jitter; the process never needs a restart. A
- * registration the edge refuses (wrong credentials, hostname owned by
- * another tunnel) is final: retrying cannot fix configuration, so the
+ * registration the edge refuses (wrong credentials, a hostname not routed
+ * to the tunnel) is final: retrying cannot fix configuration, so the
  * connector says why and exits. */
 #include <openssl/crypto.h>
 #include <openssl/rand.h>

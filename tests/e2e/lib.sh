@@ -1,7 +1,7 @@
 # lib.sh — helpers for burrow's end-to-end tests. Source it first thing in every tests/e2e/t_*.sh:
 #
 #   . "$(dirname "$0")/lib.sh"
-#   start_stack                      # sshd, edge, app+service token+policy, tunnel, connector, ssh_config
+#   start_stack                      # sshd, edge, app+service token+policy, tunnel+route, connector, ssh_config
 #   test_case "echo ok through burrow"
 #   out=$(bssh "$SSH_USER@ssh.site.test" 'echo ok') || fail "ssh failed"
 #   assert_eq ok "$out" "remote output"
@@ -451,11 +451,15 @@ setup_service_token() {
   export ID SECRET
 }
 
-# create_tunnel NAME: credentials in $T/NAME.json.
+# create_tunnel NAME [HOSTNAME...]: credentials in $T/NAME.json; each HOSTNAME routed to the tunnel
+# (a connector may serve only hostnames routed to its tunnel).
 create_tunnel() {
-  admin tunnel create "$1" >"$T/$1.json"
-  chmod 600 "$T/$1.json"
-  [ -n "$(json_get tunnel_secret <"$T/$1.json")" ] || fail "tunnel create $1: no tunnel_secret in output"
+  local name=$1 h args=()
+  shift
+  for h in "$@"; do args+=(--hostname "$h"); done
+  admin tunnel create "$name" "${args[@]}" >"$T/$name.json"
+  chmod 600 "$T/$name.json"
+  [ -n "$(json_get tunnel_secret <"$T/$name.json")" ] || fail "tunnel create $name: no tunnel_secret in output"
 }
 
 # registered_count NAME: "registered connection" lines in connector NAME's log so far.
@@ -489,7 +493,7 @@ start_connector() {
 }
 
 # start_echo_path: after start_stack, an echo origin (load/echo_server.py on $ECHO_PORT) behind app
-# "echo" (echo.site.test, service token "ci"), tunnel "host2" with a one-connection connector
+# "echo" (echo.site.test, service token "ci"), tunnel "host2" (routed echo.site.test) with a one-connection connector
 # ($CONNECTOR_PID), and `burrow access tcp` listening on 127.0.0.1:$LPORT for it.
 start_echo_path() {
   ECHO_PORT=$(free_port)
@@ -497,7 +501,7 @@ start_echo_path() {
   wait_for 10 port_open "$ECHO_PORT" || fail "echo origin not listening"
   admin app create --name echo --hostname echo.site.test >/dev/null
   admin policy add --app echo --action service_auth --include service-token=ci >/dev/null
-  create_tunnel host2
+  create_tunnel host2 echo.site.test
   start_connector host2 echo.site.test "tcp://127.0.0.1:$ECHO_PORT" 1
   LPORT=$(free_port)
   spawn access "$BURROW" access tcp --hostname echo.site.test --url "127.0.0.1:$LPORT" --id "$ID" --secret "$SECRET"
@@ -505,12 +509,13 @@ start_echo_path() {
 }
 
 # start_stack: sshd; edge; app "ssh" (ssh.site.test) with service token "ci" and its policy; tunnel
-# "host1" with a connector to the sshd; $SSH_CFG that reaches ssh.site.test through burrow.
+# "host1" with ssh.site.test routed to it and a connector to the sshd; $SSH_CFG that reaches
+# ssh.site.test through burrow.
 start_stack() {
   start_sshd
   start_edge
   setup_service_token
-  create_tunnel host1
+  create_tunnel host1 ssh.site.test
   start_connector host1 ssh.site.test "ssh://localhost:$SSHD_PORT"
   ssh_cfg
 }

@@ -92,7 +92,7 @@ pass
 
 test_case "the other app still passes the edge's checks (502: no tunnel serves it)"
 refused_with other.site.test \
-  'burrow: other.site.test: edge refused the session (502 Bad Gateway): no tunnel serves other.site.test: run burrow tunnel with --hostname other.site.test'
+  'burrow: other.site.test: edge refused the session (502 Bad Gateway): no tunnel serves other.site.test: route it with burrow admin route add TUNNEL other.site.test'
 pass
 
 test_case "app delete of an app that does not exist: non-zero exit, says no such app"

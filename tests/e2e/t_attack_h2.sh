@@ -29,7 +29,7 @@
 start_sshd
 start_edge # makes the edge's CA and data dir; stopped while the fake holds its tunnel port
 setup_service_token
-create_tunnel host1
+create_tunnel host1 ssh.site.test count.site.test
 ssh_cfg
 stop_pid "$EDGE_PID"
 
@@ -157,7 +157,7 @@ fi
 . "$E2E_DIR/attack/lib_attack.sh"
 admin app create --name evil --hostname evil.site.test >/dev/null
 admin policy add --app evil --action service_auth --include service-token=ci >/dev/null
-create_tunnel evil
+create_tunnel evil evil.site.test
 CONN_CASES=(big-headers server-stream-even server-stream-odd push-promise
   rst-idle rst-flood settings-flood ping-flood data-unknown window-overflow)
 EDGE_PID=$EDGE_PID EDGE_PORT=$EDGE_PORT EDGE_TUNNEL_PORT=$EDGE_TUNNEL_PORT ID=$ID SECRET=$SECRET \

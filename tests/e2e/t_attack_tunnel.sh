@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Attack suite, connectors (issue 4, part 2): a connector may serve only hostnames that are
-# unrouted or routed to its own tunnel, and only with its tunnel's secret. A connector of tunnel
-# host2 that asks for ssh.site.test (routed to host1) — also spelled SSH.Site.Test., or next to a
-# free hostname — and a connector with host1's credentials that asks for host2's hostname are
-# refused: each exits non-zero at once with one "burrow: " line naming the hostname, and claims
-# nothing. A wrong secret, an unknown or deleted tunnel, or host2's id with host1's secret: "tunnel
+# Attack suite, connectors (issue 4, part 2; issue 25, part 4): a connector may serve only
+# hostnames an admin routed to its own tunnel, and only with its tunnel's secret. A connector of
+# tunnel host2 that asks for ssh.site.test (routed to host1) — also spelled SSH.Site.Test. — a
+# connector of host4 that asks for an unrouted hostname (alone, or next to ssh.site.test), and a
+# connector with host1's credentials that asks for host2's hostname are refused: each exits non-zero
+# at once with one "burrow: " line naming the hostname, and the routes stay as they were (tunnel
+# credentials claim nothing). A wrong secret, an unknown or deleted tunnel, or host2's id with host1's secret: "tunnel
 # credentials rejected". A credentials file whose secret is longer than a registration holds (200
 # characters) is refused at start with one line naming the limit (the connector used to send the
 # bytes after the secret's buffer, then retry for ever). After each, the rightful connectors still
@@ -17,11 +18,11 @@ setup_service_token ci2 ssh2 ssh2.site.test # app ssh2 (ssh2.site.test), token c
 ID2=$TOKEN_ID SECRET2=$TOKEN_SECRET
 ID=$(json_get client_id <"$T/token-ci.json") SECRET=$(json_get client_secret <"$T/token-ci.json")
 export ID SECRET
-create_tunnel host2
+create_tunnel host2 ssh2.site.test
 start_connector host2 ssh2.site.test "ssh://localhost:$SSHD_PORT"
 create_tunnel host3 # deleted below: its credentials must stop working
 admin tunnel delete host3 >/dev/null
-create_tunnel host4 # never connected: only its id is borrowed
+create_tunnel host4 # no routes
 HOST1_PID=${CONNECTOR_PIDS[host1]}
 HOST2_PID=${CONNECTOR_PIDS[host2]}
 
@@ -102,13 +103,16 @@ refused_connector() {
 }
 
 refused_connector "host2's connector asking for ssh.site.test (routed to host1) is refused, naming the hostname" \
-  "hostname ssh.site.test is routed to another tunnel" host2 ssh.site.test
+  "hostname ssh.site.test is routed to another tunnel, not to tunnel host2" host2 ssh.site.test
 refused_connector "host2's connector asking for SSH.Site.Test. (case, trailing dot) is refused the same way" \
-  "hostname ssh.site.test is routed to another tunnel" host2 SSH.Site.Test.
-refused_connector "host4 asking for a free hostname and ssh.site.test is refused and claims neither" \
-  "hostname ssh.site.test is routed to another tunnel" host4 free.site.test ssh.site.test
+  "hostname ssh.site.test is routed to another tunnel, not to tunnel host2" host2 SSH.Site.Test.
+refused_connector "host4's credentials cannot claim an unrouted hostname" \
+  "hostname free.site.test is not routed to tunnel host4: run burrow admin route add host4 free.site.test" \
+  host4 free.site.test
+refused_connector "host4 asking for ssh.site.test and an unrouted hostname is refused and routes neither" \
+  "hostname ssh.site.test is routed to another tunnel, not to tunnel host4" host4 ssh.site.test free.site.test
 refused_connector "host1's credentials cannot serve ssh2.site.test (routed to host2)" \
-  "hostname ssh2.site.test is routed to another tunnel" host1 ssh2.site.test
+  "hostname ssh2.site.test is routed to another tunnel, not to tunnel host1" host1 ssh2.site.test
 
 creds wrong-secret "$T/host1.json" "$(printf '0%.0s' $(seq 1 64))"
 refused_connector "host1's tunnel id with a wrong secret: credentials rejected" \

@@ -62,7 +62,7 @@ test_case "client and connector with their own BURROW_HOME and HOME: a session w
 mkdir -p "$T/c-home" "$T/c-burrow" "$T/n-home" "$T/n-burrow"
 create_service_token ci
 admin policy add --app echo --action service_auth --include service-token=ci >/dev/null
-create_tunnel host1
+create_tunnel host1 echo.site.test
 ECHO_PORT=$(free_port)
 spawn echo "$PYTHON" "$E2E_DIR/load/echo_server.py" "$ECHO_PORT"
 wait_for 10 port_open "$ECHO_PORT" || fail "echo origin not listening"

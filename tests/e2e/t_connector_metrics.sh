@@ -15,7 +15,7 @@ create_service_token ci
 ID=$TOKEN_ID SECRET=$TOKEN_SECRET
 admin policy add --app echo --action service_auth --include service-token=ci >/dev/null
 admin policy add --app dead --action service_auth --include service-token=ci >/dev/null
-create_tunnel m
+create_tunnel m echo.site.test dead.site.test
 ECHO_PORT=$(free_port)
 spawn echo "$PYTHON" "$E2E_DIR/load/echo_server.py" "$ECHO_PORT"
 wait_for 10 port_open "$ECHO_PORT" || fail "echo origin not listening"

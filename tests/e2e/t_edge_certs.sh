@@ -36,7 +36,7 @@ start_sshd
 start_edge --tls-cert "$P/wild-chain.pem" --tls-key "$P/wild.key" --tls-cert "$P/other.pem" --tls-key "$P/other.key" \
   --name edge.example.com --name 192.0.2.7
 setup_service_token
-create_tunnel host1
+create_tunnel host1 ssh.site.test
 start_connector host1 ssh.site.test "ssh://localhost:$SSHD_PORT"
 ssh_cfg
 

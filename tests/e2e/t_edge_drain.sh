@@ -12,7 +12,7 @@ start_sshd
 start_edge
 EDGE_A_PID=$EDGE_PID EDGE_A_PORT=$EDGE_PORT EDGE_A_TPORT=$EDGE_TUNNEL_PORT
 setup_service_token
-create_tunnel host1
+create_tunnel host1 ssh.site.test
 
 EDGE_B_PORT=$(free_port) EDGE_B_TPORT=$(free_port)
 spawn edge-b "$BURROW" edge --data-dir "$EDGE_DIR" --listen "127.0.0.1:$EDGE_B_PORT" \

@@ -19,7 +19,7 @@ EDGE_METRICS_PORT=$(free_port)
 start_stack
 admin app create --name slow --hostname slow.site.test >/dev/null
 admin policy add --app slow --action service_auth --include service-token=ci >/dev/null
-create_tunnel slow
+create_tunnel slow slow.site.test
 export EDGE_PORT EDGE_TUNNEL_PORT EDGE_PID ID SECRET
 export SILENT_STOP=$T/silent.stop
 spawn fake-connector "$PYTHON" "$E2E_DIR/attack/h2_fake_connector.py" "$T/slow.json" slow.site.test silent

@@ -17,7 +17,7 @@ CONN_METRICS_PORT=$(free_port)
 start_sshd
 start_edge
 setup_service_token
-create_tunnel host1
+create_tunnel host1 ssh.site.test
 start_connector host1 ssh.site.test "ssh://localhost:$SSHD_PORT" 4 --metrics "127.0.0.1:$CONN_METRICS_PORT"
 ssh_cfg
 prlimit --pid "$EDGE_PID" --nofile=512:512 || fail "prlimit could not lower the edge's descriptor limit"

@@ -77,7 +77,7 @@ setup_service_token ci ssh ssh.site.test
 admin app create --name rdp --hostname rdp.site.test >/dev/null
 admin policy add --app rdp --action service_auth --include service-token=ci >/dev/null
 # One connector, two --hostname/--url pairs: each hostname must reach its own origin.
-create_tunnel host1
+create_tunnel host1 ssh.site.test rdp.site.test
 spawn connector-host1 "$BURROW" tunnel run --credentials-file "$T/host1.json" \
   --hostname ssh.site.test --url "ssh://$SSH_ADDR" --hostname rdp.site.test --url "rdp://$RDP_ADDR" \
   --edge "127.0.0.1:$EDGE_TUNNEL_PORT" --ha-connections 1 --logfile "$LOGS/connector-host1.log" --loglevel "$LOGLEVEL"

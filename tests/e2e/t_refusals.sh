@@ -22,7 +22,7 @@ admin app create --name ssh2 --hostname ssh2.site.test >/dev/null # no tunnel se
 admin policy add --app ssh2 --action service_auth --include service-token=ci >/dev/null
 admin app create --name ssh3 --hostname ssh3.site.test >/dev/null # served, but nothing listens
 admin policy add --app ssh3 --action service_auth --include service-token=ci >/dev/null
-create_tunnel host3
+create_tunnel host3 ssh3.site.test
 CLOSED_PORT=$(free_port)
 start_connector host3 ssh3.site.test "ssh://localhost:$CLOSED_PORT"
 

@@ -18,8 +18,8 @@ for t in keep r1 p1; do create_service_token "$t"; done
 admin policy add --app ssh --action service_auth --include service-token=keep --include service-token=r1 >/dev/null
 P1=$(admin policy add --app ssh --action service_auth --include service-token=p1 --json | json_get id)
 for a in gone dur td; do admin policy add --app "$a" --action service_auth --include service-token=keep >/dev/null; done
-create_tunnel host1
-create_tunnel host2
+create_tunnel host1 ssh.site.test dur.site.test gone.site.test
+create_tunnel host2 td.site.test
 URL=ssh://localhost:$SSHD_PORT
 start_connector host1 ssh.site.test "$URL" 1 --hostname dur.site.test --url "$URL" --hostname gone.site.test --url "$URL"
 start_connector host2 td.site.test "$URL" 1

@@ -26,7 +26,7 @@ test_case "the printed block, pasted into an ssh_config, gets ssh through burrow
 start_sshd
 start_edge
 setup_service_token
-create_tunnel host1
+create_tunnel host1 ssh.site.test
 start_connector host1 ssh.site.test "ssh://localhost:$SSHD_PORT"
 SSH_CFG=$T/ssh_config.pasted
 ssh_config_write "$T/base_config" "$SSH_KEY"

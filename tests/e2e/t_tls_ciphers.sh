@@ -14,7 +14,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=rsa.site.test -addex
 start_sshd
 start_edge --tls-cert "$T/rsa.pem" --tls-key "$T/rsa.key"
 setup_service_token
-create_tunnel host1
+create_tunnel host1 ssh.site.test
 start_connector host1 ssh.site.test "ssh://localhost:$SSHD_PORT"
 ssh_cfg
 

@@ -46,6 +46,6 @@ rc=0
 timeout 15 ssh -F "$SSH_CFG" "$SSH_USER@ssh.site.test" 'echo reached' >"$T/new.out" 2>"$T/new.err" || rc=$?
 cat "$T/new.err" >>"$LOGS/ssh.err"
 assert_ne 0 "$rc" "ssh exit status"
-assert_eq "burrow: ssh.site.test: edge refused the session (502 Bad Gateway): no tunnel serves ssh.site.test: run burrow tunnel with --hostname ssh.site.test" \
+assert_eq "burrow: ssh.site.test: edge refused the session (502 Bad Gateway): no tunnel serves ssh.site.test: route it with burrow admin route add TUNNEL ssh.site.test" \
   "$(grep '^burrow: ' "$T/new.err")" "the client's line"
 pass

@@ -35,7 +35,7 @@ VG_ERRORS='Invalid (read|write|free)|uninitialised|[Uu]naddressable|overlap|Jump
 start_sshd
 start_edge
 setup_service_token
-create_tunnel host1
+create_tunnel host1 ssh.site.test
 start_connector host1 ssh.site.test "ssh://localhost:$SSHD_PORT" 1
 ssh_cfg
 head -c 1M /dev/urandom >"$T/blob"

@@ -336,7 +336,7 @@ static void test_admin_tunnel_create_delete(void **state)
 	assert_true(all_hex(secret, 64));
 	call_drop(f, "POST", "/api/v1/tunnels", "{\"name\":\"host1\"}", 409);
 
-	assert_int_equal(store_route_claim(f->st, "ssh.site.test", id), 0);
+	call_drop(f, "POST", "/api/v1/routes", "{\"tunnel\":\"host1\",\"hostname\":\"ssh.site.test\"}", 201);
 	json_t *routes = call(f, "GET", "/api/v1/routes", NULL, 200);
 	json_t *r0 = json_array_get(json_object_get(routes, "routes"), 0);
 	assert_string_equal(str(r0, "hostname"), "ssh.site.test");
@@ -368,6 +368,106 @@ static void test_admin_tunnel_create_delete(void **state)
 	assert_null(model_route_by_host(m, "ssh.site.test")); /* routes go with their tunnel */
 	model_free(m);
 	json_decref(tun);
+}
+
+/* Routes are bound by the admin only: route add by tunnel name or id, one
+ * owner per hostname (409 naming it), 404 for an unknown tunnel, 400 for a
+ * hostname that is not one; delete by any spelling of the hostname. */
+static void test_admin_route_add_delete(void **state)
+{
+	fixture_t *f = *state;
+	json_t *t1 = call(f, "POST", "/api/v1/tunnels", "{\"name\":\"host1\"}", 201);
+	json_t *t2 = call(f, "POST", "/api/v1/tunnels", "{\"name\":\"host2\"}", 201);
+	char body[256];
+
+	json_t *r =
+	    call(f, "POST", "/api/v1/routes", "{\"tunnel\":\"host1\",\"hostname\":\"SSH.Site.Test.\"}", 201);
+	assert_true(f->changed);
+	assert_string_equal(str(r, "hostname"), "ssh.site.test");
+	assert_string_equal(str(r, "tunnel_id"), str(t1, "id"));
+	assert_string_equal(str(r, "tunnel_name"), "host1");
+	json_decref(r);
+	snprintf(body, sizeof(body), "{\"tunnel\":\"%s\",\"hostname\":\"git.site.test\"}", str(t2, "id"));
+	call_drop(f, "POST", "/api/v1/routes", body, 201);
+
+	/* taken, by another tunnel or the same one: 409 naming the owner */
+	json_t *e =
+	    call(f, "POST", "/api/v1/routes", "{\"tunnel\":\"host2\",\"hostname\":\"ssh.site.test\"}", 409);
+	assert_non_null(strstr(str(e, "error"), "ssh.site.test\" is already routed to tunnel \"host1\""));
+	json_decref(e);
+	call_drop(f, "POST", "/api/v1/routes", "{\"tunnel\":\"host1\",\"hostname\":\"ssh.site.test\"}", 409);
+	e = call(f, "POST", "/api/v1/routes", "{\"tunnel\":\"ghost\",\"hostname\":\"new.site.test\"}", 404);
+	assert_non_null(strstr(str(e, "error"), "ghost"));
+	json_decref(e);
+	static const char *const bad[] = {
+	    "{\"tunnel\":\"host1\",\"hostname\":\"bad_host.site.test\"}",
+	    "{\"tunnel\":\"host1\",\"hostname\":\"a.test:22\"}",
+	    "{\"tunnel\":\"host1\",\"hostname\":\"\"}",
+	    "{\"tunnel\":\"host1\"}",
+	    "{\"hostname\":\"a.test\"}",
+	    "{\"tunnel\":\"a/b\",\"hostname\":\"a.test\"}",
+	    "{\"tunnel\":\"host1\",\"hostname\":[\"a.test\"]}",
+	    "{\"tunnel\":\"host1\",\"hostnames\":[\"a.test\"]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		call_drop(f, "POST", "/api/v1/routes", bad[i], 400);
+
+	model_t *m = load(f);
+	assert_int_equal(m->nroutes, 2);
+	assert_string_equal(model_route_by_host(m, "ssh.site.test")->tunnel_id, str(t1, "id"));
+	assert_string_equal(model_route_by_host(m, "git.site.test")->tunnel_id, str(t2, "id"));
+	model_free(m);
+
+	json_t *d = call(f, "DELETE", "/api/v1/routes/GIT.site.test.", NULL, 200);
+	assert_true(f->changed);
+	assert_string_equal(str(d, "deleted"), "git.site.test");
+	assert_string_equal(str(d, "tunnel_name"), "host2");
+	json_decref(d);
+	call_drop(f, "DELETE", "/api/v1/routes/git.site.test", NULL, 404);
+	call_drop(f, "DELETE", "/api/v1/routes/bad_host", NULL, 400);
+	call_drop(f, "GET", "/api/v1/routes/ssh.site.test", NULL, 405);
+
+	m = load(f);
+	assert_null(model_route_by_host(m, "git.site.test"));
+	assert_non_null(model_route_by_host(m, "ssh.site.test"));
+	assert_non_null(model_tunnel_by_id(m, str(t2, "id"))); /* the tunnel stays */
+	model_free(m);
+	json_decref(t1);
+	json_decref(t2);
+}
+
+/* tunnel create binds its hostnames with the tunnel in one transaction: a
+ * hostname routed elsewhere, or not a hostname, leaves neither behind. */
+static void test_admin_tunnel_create_with_hostnames(void **state)
+{
+	fixture_t *f = *state;
+	json_t *t =
+	    call(f, "POST", "/api/v1/tunnels",
+		 "{\"name\":\"host1\",\"hostnames\":[\"ssh.site.test\",\"Git.Site.Test\",\"ssh.site.test\"]}",
+		 201);
+	json_t *hosts = json_object_get(t, "hostnames");
+	assert_int_equal(json_array_size(hosts), 2);
+	assert_string_equal(json_string_value(json_array_get(hosts, 1)), "git.site.test");
+	assert_true(all_hex(str(t, "tunnel_secret"), 64));
+
+	json_t *e = call(f, "POST", "/api/v1/tunnels",
+			 "{\"name\":\"x\",\"hostnames\":[\"new.site.test\",\"ssh.site.test\"]}", 409);
+	assert_non_null(strstr(str(e, "error"), "ssh.site.test\" is already routed to tunnel \"host1\""));
+	json_decref(e);
+	call_drop(f, "POST", "/api/v1/tunnels", "{\"name\":\"y\",\"hostnames\":[\"new.site.test\",\"-bad\"]}",
+		  400);
+	call_drop(f, "POST", "/api/v1/tunnels", "{\"name\":\"z\",\"hostnames\":\"new.site.test\"}", 400);
+	call_drop(f, "POST", "/api/v1/tunnels", "{\"name\":\"host1\",\"hostnames\":[\"new.site.test\"]}",
+		  409);
+	call_drop(f, "POST", "/api/v1/tunnels", "{\"name\":\"empty\",\"hostnames\":[]}", 201);
+
+	model_t *m = load(f);
+	assert_int_equal(m->ntunnels, 2); /* host1 and empty */
+	assert_int_equal(m->nroutes, 2);
+	assert_null(model_route_by_host(m, "new.site.test"));
+	assert_string_equal(model_route_by_host(m, "git.site.test")->tunnel_id, str(t, "id"));
+	model_free(m);
+	json_decref(t);
 }
 
 static void test_admin_policy_add_list_delete(void **state)
@@ -516,6 +616,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_admin_bad_input, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_admin_service_token_secret_once_and_revoke, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_admin_tunnel_create_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_admin_route_add_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_admin_tunnel_create_with_hostnames, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_admin_policy_add_list_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_admin_unknown_path_404, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_admin_malformed_json_400, setup, teardown),

@@ -446,6 +446,14 @@ static void test_parse_reports_usage_errors(void **state)
 			   "unknown command \"frobnicate\": use one of app, policy, service-token, "
 			   "tunnel, route");
 	assert_usage_error("app frob", "unknown app command \"frob\": use one of create, list, delete");
+	assert_usage_error("route add host1", "route add: missing the HOSTNAME argument");
+	assert_usage_error("route add", "route add: missing the TUNNEL argument");
+	assert_usage_error("route add host1 a.test b.test", "unexpected argument \"b.test\"");
+	assert_usage_error("route add a/b a.test", "TUNNEL \"a/b\" is not a valid name");
+	/* the hostname goes into the request's path: only a hostname may */
+	assert_usage_error("route delete a/b", "HOSTNAME \"a/b\" is not a valid hostname");
+	assert_usage_error("route delete a?b=c", "is not a valid hostname");
+	assert_usage_error("route delete", "missing the HOSTNAME argument");
 	/* Every usage error says where the help is. */
 	assert_usage_error("tunnel create", "(see 'burrow admin tunnel create --help')");
 }
@@ -535,6 +543,8 @@ static void test_help_of_a_command_shows_each_option(void **state)
 		}
 		if (c->arg && !strstr(h, c->arg_help))
 			fail_msg("%s %s help lacks its argument", c->group, c->name);
+		if (c->arg2 && !strstr(h, c->arg2_help))
+			fail_msg("%s %s help lacks its second argument", c->group, c->name);
 		free(h);
 	}
 }
@@ -652,11 +662,38 @@ static void test_build_tunnel_and_route_requests(void **state)
 	free(rq.body);
 	done(c);
 
+	c = parse("tunnel create host1 --hostname ssh.site.test --hostname git.site.test");
+	memset(&rq, 0, sizeof(rq));
+	assert_int_equal(c->inv.cmd->build(&c->inv, &rq), 0);
+	assert_string_equal(rq.body,
+			    "{\"name\":\"host1\",\"hostnames\":[\"ssh.site.test\",\"git.site.test\"]}");
+	free(rq.body);
+	done(c);
+
 	c = parse("route list");
 	memset(&rq, 0, sizeof(rq));
 	assert_int_equal(c->inv.cmd->build(&c->inv, &rq), 0);
 	assert_string_equal(rq.method, "GET");
 	assert_string_equal(rq.path, "/api/v1/routes");
+	done(c);
+
+	/* two positionals, in order; options may come between them */
+	c = parse("route add host1 --json git.site.test");
+	assert_int_equal(c->r, ADMIN_PARSE_RUN);
+	memset(&rq, 0, sizeof(rq));
+	assert_int_equal(c->inv.cmd->build(&c->inv, &rq), 0);
+	assert_string_equal(rq.method, "POST");
+	assert_string_equal(rq.path, "/api/v1/routes");
+	assert_string_equal(rq.body, "{\"tunnel\":\"host1\",\"hostname\":\"git.site.test\"}");
+	free(rq.body);
+	done(c);
+
+	c = parse("route delete Git.Site.Test.");
+	assert_int_equal(c->r, ADMIN_PARSE_RUN);
+	memset(&rq, 0, sizeof(rq));
+	assert_int_equal(c->inv.cmd->build(&c->inv, &rq), 0);
+	assert_string_equal(rq.method, "DELETE");
+	assert_string_equal(rq.path, "/api/v1/routes/Git.Site.Test.");
 	done(c);
 }
 
@@ -760,6 +797,29 @@ static void test_render_policy_and_route_lists(void **state)
 	assert_string_equal(out, "HOSTNAME       TUNNEL  TUNNEL ID\nssh.site.test  host1   t1\n");
 }
 
+static void test_render_route_add_and_delete(void **state)
+{
+	char out[1024], err[256];
+
+	assert_int_equal(
+	    render("route add host1 git.site.test",
+		   "{\"hostname\":\"git.site.test\",\"tunnel_id\":\"t1\",\"tunnel_name\":\"host1\"}", 0, out,
+		   sizeof(out), err, sizeof(err)),
+	    0);
+	assert_string_equal(out, "Route added: git.site.test -> tunnel \"host1\" (id t1).\n");
+	assert_int_equal(
+	    render("route delete git.site.test",
+		   "{\"hostname\":\"git.site.test\",\"tunnel_id\":\"t1\",\"tunnel_name\":\"host1\","
+		   "\"deleted\":\"git.site.test\"}",
+		   0, out, sizeof(out), err, sizeof(err)),
+	    0);
+	assert_string_equal(
+	    out, "Route of git.site.test to tunnel \"host1\" deleted; sessions on it end within a second.\n");
+	char *h = help_of("route add --help");
+	assert_non_null(strstr(h, "Usage: burrow admin route add TUNNEL HOSTNAME [global options]"));
+	free(h);
+}
+
 static void test_render_refuses_a_response_of_the_wrong_shape(void **state)
 {
 	char out[256], err[256];
@@ -845,6 +905,7 @@ int main(void)
 	    cmocka_unit_test(test_render_app_list_as_a_table),
 	    cmocka_unit_test(test_render_service_token_list_marks_expired_and_revoked),
 	    cmocka_unit_test(test_render_policy_and_route_lists),
+	    cmocka_unit_test(test_render_route_add_and_delete),
 	    cmocka_unit_test(test_render_refuses_a_response_of_the_wrong_shape),
 	    cmocka_unit_test(test_api_error_lines),
 	    cmocka_unit_test(test_main_needs_a_url_and_refuses_http),
