@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/secret_file.h"
 #include "core/tls.h"
+#include "edge/audit.h"
 #include "edge/edge.h"
 
 #define BURROW_STR_(x) #x
@@ -131,7 +132,7 @@ int main(int argc, char **argv)
 {
 	const char *data_dir = NULL, *listen = "127.0.0.1:8443", *tunnel_listen = "127.0.0.1:7844";
 	const char *metrics = NULL, *loglevel = "info", *logfile = NULL;
-	const char *max_unauth = NULL, *grace = "30s";
+	const char *max_unauth = NULL, *grace = "30s", *audit_log = NULL, *audit_retention = "90d";
 	cli_list_t names = {0}, certs = {0}, keys = {0}, admin_hosts = {0};
 	const cli_opt_t opts[] = {
 		{"data-dir", 0, CLI_STR, &data_dir, "DIR", "BURROW_DATA_DIR",
@@ -154,6 +155,10 @@ int main(int argc, char **argv)
 		 "authenticate; more are reset at once (default " BURROW_STR(EDGE_MAX_UNAUTH_PER_ADDR)
 		 ", 0 = no cap)",
 		 NULL},
+		{"audit-log", 0, CLI_STR, &audit_log, "FILE", "BURROW_AUDIT_LOG",
+		 "also append every audit record to FILE as a JSON line (for log shippers; mode 0600)", NULL},
+		{"audit-retention", 0, CLI_STR, &audit_retention, "DUR", "BURROW_AUDIT_RETENTION",
+		 "how long the audit log keeps records (default 90d; burrow admin audit reads them)", NULL},
 		{"grace-period", 0, CLI_STR, &grace, "DUR", "BURROW_GRACE_PERIOD",
 		 "on SIGTERM, how long open sessions may finish while connectors move to other edges "
 		 "(default 30s; a second signal stops at once)",
@@ -181,9 +186,13 @@ int main(int argc, char **argv)
 			max_unauth);
 		return 2;
 	}
-	int64_t grace_s = 0;
+	int64_t grace_s = 0, retention_s = 0;
 	if (duration_parse(grace, &grace_s) != 0) {
 		fprintf(stderr, "burrow: edge: invalid --grace-period %s (e.g. 30s, 2m)\n", grace);
+		return 2;
+	}
+	if (duration_parse(audit_retention, &retention_s) != 0 || retention_s <= 0) {
+		fprintf(stderr, "burrow: edge: invalid --audit-retention %s (e.g. 90d, 720h)\n", audit_retention);
 		return 2;
 	}
 	int lvl = log_parse_level(loglevel);
@@ -296,6 +305,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "burrow: edge: cannot serve metrics on %s: %s\n", metrics, err_str(r));
 		goto out;
 	}
+	char host[64], edge_name[160];
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "edge");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(edge_name, sizeof(edge_name), "%s/%s", host, listen);
+	audit_opts_t ao = {.file = audit_log, .retention_s = retention_s, .edge_name = edge_name};
+	if ((r = audit_start(&e, &ao, err, sizeof(err))) != 0) {
+		fprintf(stderr, "burrow: edge: %s\n", err);
+		goto out;
+	}
 	if ((r = sessions_start(&e)) != 0) {
 		fprintf(stderr, "burrow: edge: cannot start the session check: %s\n", err_str(r));
 		goto out;
@@ -309,6 +328,7 @@ int main(int argc, char **argv)
 	log_info("edge ready: apps and admin API on %s, tunnels on %s, data in %s", listen, tunnel_listen,
 		 data_dir);
 	uv_run(e.loop, UV_RUN_DEFAULT);
+	audit_stop(&e);
 	rc = 0;
 	/* Stopping: outstanding sessions end with the process; the store is
 	 * consistent after every job (transactions). */

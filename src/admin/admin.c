@@ -129,7 +129,7 @@ static int admin_token(const admin_inv_t *inv, const char **tok, char **owned)
 }
 
 /* Sends the request for inv and prints the outcome. Returns the exit code. */
-static int run(const admin_inv_t *inv)
+static int run(admin_inv_t *inv)
 {
 	const admin_cmd_t *cmd = inv->cmd;
 	const char *url_s = inv->url ? inv->url : env("BURROW_ADMIN_URL");
@@ -183,6 +183,7 @@ static int run(const admin_inv_t *inv)
 		fail(err);
 		goto out;
 	}
+again: /* --follow comes back here for what is new */
 	if ((r = cmd->build(inv, &rq)) != 0) {
 		snprintf(err, sizeof(err), "cannot build the request: %s", err_str(r));
 		fail(err);
@@ -212,7 +213,7 @@ static int run(const admin_inv_t *inv)
 
 	/* --json alone passes the body through; the credentials file is built
 	 * from the parsed response even then. */
-	if (!inv->json || file) {
+	if (!inv->json || file || cmd->stream) {
 		json_error_t je;
 		j = json_loadb((const char *)buf_head(&resp.body), buf_used(&resp.body), 0, &je);
 		if (!json_is_object(j)) {
@@ -241,11 +242,12 @@ static int run(const admin_inv_t *inv)
 	}
 	if (cmd->secret && (inv->json || !file))
 		protect_stdout();
-	if (inv->json)
+	bool raw = inv->json && !cmd->stream;
+	if (raw)
 		r = write_all(STDOUT_FILENO, buf_head(&resp.body), buf_used(&resp.body));
 	else
 		r = file ? 0 : write_all(STDOUT_FILENO, buf_head(&out.out), buf_used(&out.out));
-	if (r == 0 && inv->json &&
+	if (r == 0 && raw &&
 	    (buf_used(&resp.body) == 0 || buf_head(&resp.body)[buf_used(&resp.body) - 1] != '\n'))
 		r = write_all(STDOUT_FILENO, "\n", 1);
 	if (r != 0) {
@@ -255,6 +257,18 @@ static int run(const admin_inv_t *inv)
 	}
 	if (buf_used(&out.info))
 		write_all(STDERR_FILENO, buf_head(&out.info), buf_used(&out.info));
+	if (cmd->stream && admin_inv_count(inv, AOPT_FOLLOW)) {
+		inv->after = (long long)json_integer_value(json_object_get(j, "next"));
+		json_decref(j);
+		j = NULL;
+		free(rq.body);
+		rq = (admin_request_t){0};
+		buf_free_secret(&resp.body);
+		buf_reset(&out.out);
+		buf_reset(&out.info);
+		sleep(1);
+		goto again;
+	}
 	code = ADMIN_EXIT_OK;
 out:
 	if (fd >= 0) {

@@ -34,6 +34,9 @@ const admin_opt_t admin_global_opts[] = {
     {NULL, 0, 0, NULL, 0, NULL},
 };
 
+/* Between a command's group and name: none for a group's own command. */
+#define SEP(cmd) ((cmd)->name[0] ? " " : "")
+
 static const admin_group_t *find_group(const char *name)
 {
 	for (const admin_group_t *g = admin_groups; g->name; g++)
@@ -94,8 +97,8 @@ static void cmd_err(const admin_cmd_t *cmd, char *err, size_t errlen, const char
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(err, errlen, "%s %s: %s (see 'burrow admin %s %s --help')", cmd->group, cmd->name, msg,
-		 cmd->group, cmd->name);
+	snprintf(err, errlen, "%s%s%s: %s (see 'burrow admin %s%s%s --help')", cmd->group, SEP(cmd),
+		 cmd->name, msg, cmd->group, SEP(cmd), cmd->name);
 }
 
 /* Leading tokens that are global options taking a value in the next word
@@ -301,8 +304,18 @@ int admin_cli_parse(int argc, char **argv, admin_inv_t *inv, char *err, size_t e
 			return ERR_INVAL;
 		}
 		i++;
-		if (i < argc && argv[i][0] != '-') {
+		if (i >= argc || argv[i][0] == '-')
+			cmd = find_cmd(group, ""); /* a group that is itself a command: burrow admin audit */
+		else {
 			cmd = find_cmd(group, argv[i]);
+			if (!cmd && find_cmd(group, "")) {
+				char s[64];
+				admin_sanitize(argv[i], s, sizeof(s));
+				snprintf(err, errlen,
+					 "%s takes options only, not \"%s\" (see 'burrow admin %s --help')",
+					 group->name, s, group->name);
+				return ERR_INVAL;
+			}
 			if (!cmd) {
 				char s[64];
 				admin_sanitize(argv[i], s, sizeof(s));
@@ -480,8 +493,9 @@ static int help_cmd_list(buf_t *out, const admin_group_t *g)
 		for (const admin_cmd_t *c = admin_cmds; c->group && r == 0; c++) {
 			if (g && strcmp(c->group, g->name) != 0)
 				continue;
-			snprintf(label, sizeof(label), "%s %s%s%s%s%s", c->group, c->name, c->arg ? " " : "",
-				 c->arg ? c->arg : "", c->arg2 ? " " : "", c->arg2 ? c->arg2 : "");
+			snprintf(label, sizeof(label), "%s%s%s%s%s%s%s", c->group, SEP(c), c->name,
+				 c->arg ? " " : "", c->arg ? c->arg : "", c->arg2 ? " " : "",
+				 c->arg2 ? c->arg2 : "");
 			if (pass == 0 && strlen(label) > width)
 				width = strlen(label);
 			else if (pass == 1)
@@ -512,8 +526,9 @@ static int help_cmd(buf_t *out, const admin_cmd_t *cmd)
 	size_t col, indent, width;
 	int r;
 
-	r = buf_printf(out, "Usage: burrow admin %s %s", cmd->group, cmd->name);
-	col = indent = strlen("Usage: burrow admin ") + strlen(cmd->group) + 1 + strlen(cmd->name);
+	r = buf_printf(out, "Usage: burrow admin %s%s%s", cmd->group, SEP(cmd), cmd->name);
+	col = indent =
+	    strlen("Usage: burrow admin ") + strlen(cmd->group) + strlen(SEP(cmd)) + strlen(cmd->name);
 	indent++;
 	if (r == 0 && cmd->arg)
 		r = usage_word(out, &col, indent, cmd->arg);
@@ -609,10 +624,11 @@ void admin_api_error(const admin_cmd_t *cmd, int status, const char *body, size_
 		snprintf(err, errlen, "edge refused the admin token (401): %s",
 			 *text ? text : "pass the edge's admin token with --token or BURROW_ADMIN_TOKEN");
 	else if (*text)
-		snprintf(err, errlen, "%s %s failed (%d): %s", cmd->group, cmd->name, status, text);
+		snprintf(err, errlen, "%s%s%s failed (%d): %s", cmd->group, SEP(cmd), cmd->name, status,
+			 text);
 	else
 		snprintf(err, errlen,
-			 "%s %s failed (%d) and the edge sent no error text: is --url the edge's admin "
+			 "%s%s%s failed (%d) and the edge sent no error text: is --url the edge's admin "
 			 "listener?",
-			 cmd->group, cmd->name, status);
+			 cmd->group, SEP(cmd), cmd->name, status);
 }

@@ -38,6 +38,9 @@ enum admin_opt_id {
 	AOPT_PRECEDENCE,
 	AOPT_DURATION,
 	AOPT_OUTPUT,
+	AOPT_SINCE,
+	AOPT_KIND,
+	AOPT_FOLLOW,
 };
 
 /* How a value is checked while parsing. */
@@ -87,6 +90,7 @@ typedef struct admin_inv {
 	admin_arg_t *args;	      /* command options in command-line order */
 	size_t nargs;
 	char **vec; /* private: argv copy handed to getopt_long */
+	long long after; /* stream commands: the last record already shown */
 } admin_inv_t;
 
 /* An HTTP request to the admin API. */
@@ -123,7 +127,16 @@ typedef struct admin_cmd {
 	/* Turns a 2xx response into text. 0, or ERR_PROTO + err when the
 	 * response does not have the documented shape. */
 	int (*render)(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen);
+	/* Renders --json itself (JSON lines) and may --follow: the response's
+	 * "next" becomes inv->after for the next request. */
+	bool stream;
 } admin_cmd_t;
+
+/* `burrow admin audit` (admin_audit.c) */
+extern const admin_opt_t admin_audit_opts[];
+int admin_audit_check(const admin_inv_t *inv, char *err, size_t errlen);
+int admin_audit_build(const admin_inv_t *inv, admin_request_t *req);
+int admin_audit_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen);
 
 extern const admin_group_t admin_groups[]; /* ends with {NULL} */
 extern const admin_cmd_t admin_cmds[];	   /* ends with {NULL} */

@@ -26,6 +26,7 @@
 
 typedef struct edge_tconn edge_tconn_t;
 typedef struct edge_job edge_job_t;
+typedef struct audit audit_t;
 
 /* The two listeners: clients (front.c) and connectors (tunnels.c). */
 enum edge_listener { EDGE_CLIENT, EDGE_TUNNEL, EDGE_LISTENERS };
@@ -90,6 +91,7 @@ typedef struct edge {
 	long long grace_ms; /* --grace-period: how long a drain may take */
 	uv_timer_t grace;   /* edge/drain.c */
 	bool draining;
+	audit_t *audit; /* edge/audit.c; NULL before audit_start */
 } edge_t;
 
 /* Whether HOST (normalised) is one of the --admin-hostname names. */

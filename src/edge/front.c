@@ -33,6 +33,7 @@
 #include "core/slab.h"
 #include "core/ws.h"
 #include "edge/admin_api.h"
+#include "edge/audit.h"
 #include "edge/authn.h"
 #include "edge/edge.h"
 #include "edge/policy.h"
@@ -62,16 +63,21 @@ typedef struct front {
 	struct sockaddr_storage peer_ss;
 	char host[HOSTNAME_MAX + 1];
 	char ident[160]; /* who, for logs: "service token ci" */
+	char app[64];	 /* the application's name, once found */
+	char session_id[17];
+	char what[160]; /* an admin request, for the audit log */
 	char accept[29];
 	h2_stream_t *stream;
 	uv_timer_t timer;
 	bool timer_closed;
 	time_t started;
+	uint64_t started_ms;	 /* loop time the session began relaying */
 	addrcap_entry_t *unauth; /* until authenticated or closed (edge/unauth.c) */
 	edge_session_t sess;	 /* while relaying: what allowed it (edge/sessions.c) */
 	/* admin job */
 	char *method;
 	char *path;
+	char *query; /* after '?', or NULL */
 	uint8_t *body;
 	size_t body_len;
 	admin_resp_t resp;
@@ -105,6 +111,7 @@ static void front_unref(front_t *f)
 	front_free_parser(f);
 	free(f->method);
 	free(f->path);
+	free(f->query);
 	free(f->body);
 	if (f->resp.body) {
 		/* May hold a just-created secret shown once. */
@@ -126,18 +133,6 @@ static void timer_close(front_t *f)
 		return;
 	f->timer_closed = true;
 	uv_close((uv_handle_t *)&f->timer, on_timer_closed);
-}
-
-static int status_slot(int status)
-{
-	switch (status) {
-	case 401: return 0;
-	case 403: return 1;
-	case 404: return 2;
-	case 502: return 3;
-	case 503: return 4;
-	default: return 5;
-	}
 }
 
 static void on_timeout(uv_timer_t *t);
@@ -178,16 +173,26 @@ static void respond(front_t *f, int status, const char *ctype, const char *body)
 	respond_keep(f, status, ctype, body, false);
 }
 
+/* The fields every event of this connection shares. */
+static void front_event(const front_t *f, audit_event_t *ev)
+{
+	snprintf(ev->actor, sizeof(ev->actor), "%.95s", f->ident);
+	snprintf(ev->app, sizeof(ev->app), "%s", f->app);
+	snprintf(ev->host, sizeof(ev->host), "%s", f->host);
+	snprintf(ev->client, sizeof(ev->client), "%s", f->peer);
+	memcpy(ev->session, f->session_id, sizeof(ev->session));
+}
+
 /* A refusal: status plus one line saying what is wrong and what to do. The
  * log gets detail instead when there is more the client must not see. */
 static void refuse_detail(front_t *f, int status, const char *reason, const char *detail)
 {
 	char line[600];
 	snprintf(line, sizeof(line), "%s\n", reason);
-	if (status >= 400)
-		f->e->m.refused[status_slot(status)]++;
-	log_info("refused %s %s from %s: %d %s", f->ident[0] ? f->ident : "anonymous",
-		 f->host[0] ? f->host : "-", f->peer, status, detail ? detail : reason);
+	audit_event_t ev = {.kind = AUDIT_REFUSAL, .status = status};
+	front_event(f, &ev);
+	snprintf(ev.reason, sizeof(ev.reason), "%s", detail ? detail : reason);
+	audit_emit(f->e, &ev);
 	respond(f, status, "text/plain; charset=utf-8", line);
 }
 
@@ -202,13 +207,24 @@ static void admin_work(edge_t *e, void *arg, bool *changed)
 {
 	front_t *f = arg;
 	admin_req_t req = {f->method, f->path, f->body, f->body_len};
-	admin_api_exec(e->store, &req, &f->resp);
+	if (strcmp(f->path, "/api/v1/audit") == 0 && strcmp(f->method, "GET") == 0)
+		audit_query(e->store, f->query, &f->resp);
+	else
+		admin_api_exec(e->store, &req, &f->resp);
 	*changed = f->resp.changed;
+	if (strcmp(f->method, "GET") != 0)
+		audit_describe_admin(f->method, f->path, f->body, f->body_len, f->what, sizeof(f->what));
 }
 
 static void admin_done(edge_t *e, void *arg)
 {
 	front_t *f = arg;
+	if (f->what[0]) { /* a change (or an attempt): who did what, and how it went */
+		audit_event_t ev = {.kind = AUDIT_ADMIN, .status = f->resp.status};
+		front_event(f, &ev);
+		snprintf(ev.what, sizeof(ev.what), "%s", f->what);
+		audit_emit(e, &ev);
+	}
 	if (f->state == F_ADMIN) {
 		bool keep = f->hp->keep_alive;
 		respond_keep(f, f->resp.status, "application/json", f->resp.body ? f->resp.body : "{}", keep);
@@ -246,22 +262,34 @@ static void handle_admin(front_t *f, const char *path)
 	authn_t a;
 	authn_req_t rq = {f->hp, &f->peer_ss, f->peer};
 	if (!authn_admin(f->e, &rq, &a)) {
-		f->e->m.refused[status_slot(a.status)]++;
-		log_info("admin API: refused %s from %s: %s", path, f->peer,
+		audit_event_t ev = {.kind = AUDIT_ADMIN_REFUSAL, .status = a.status};
+		front_event(f, &ev);
+		snprintf(ev.what, sizeof(ev.what), "%s %.140s",
+			 http_method_str((enum http_method)f->hp->method), path);
+		snprintf(ev.reason, sizeof(ev.reason), "%s",
 			 a.status == 429 ? "too many failed attempts" : "admin token missing or wrong");
+		audit_emit(f->e, &ev);
 		respond(f, a.status, "application/json", a.reason);
 		return;
 	}
 	front_authenticated(f);
+	snprintf(f->ident, sizeof(f->ident), "admin");
+	const char *q = strchr(f->hp->url, '?');
 	f->path = strdup(path);
-	if (!f->path) {
+	f->query = q ? strdup(q + 1) : NULL;
+	if (!f->path || (q && !f->query)) {
 		respond(f, 500, "application/json", "{\"error\":\"edge out of memory\"}");
 		return;
 	}
 	if (f->hp->has_body && f->state == F_READING) {
 		/* Only now may a body be read, and only so much. */
 		if (http1_set_max_body(f->hp, FRONT_MAX_BODY) != 0) {
-			f->e->m.refused[5]++;
+			audit_event_t ev = {.kind = AUDIT_ADMIN_REFUSAL, .status = 413};
+			front_event(f, &ev);
+			snprintf(ev.what, sizeof(ev.what), "%s %.140s",
+				 http_method_str((enum http_method)f->hp->method), path);
+			snprintf(ev.reason, sizeof(ev.reason), "request body too large (at most 1 MiB)");
+			audit_emit(f->e, &ev);
 			respond(f, 413, "application/json",
 				"{\"error\":\"request body too large (at most 1 MiB)\"}");
 			return;
@@ -280,12 +308,17 @@ static void session_done(void *data, const relay_stats_t *st)
 	front_t *f = data;
 	edge_t *e = f->e;
 	sessions_remove(e, &f->sess);
-	e->m.sessions_active--;
-	e->m.bytes_up += st->up;
-	e->m.bytes_down += st->down;
-	log_info("session %s -> %s from %s ended after %lds: %llu bytes up, %llu down%s", f->ident, f->host,
-		 f->peer, (long)(time(NULL) - f->started), (unsigned long long)st->up,
-		 (unsigned long long)st->down, st->h2_error ? " (reset)" : "");
+	audit_event_t ev = {.kind = AUDIT_SESSION_END, .status = 101};
+	front_event(f, &ev);
+	ev.bytes_up = st->up;
+	ev.bytes_down = st->down;
+	ev.duration_ms = (int64_t)(uv_now(e->loop) - f->started_ms);
+	ev.reset = st->h2_error;
+	snprintf(ev.reason, sizeof(ev.reason), "%s",
+		 f->sess.end_reason[0] ? f->sess.end_reason
+		 : st->h2_error	       ? "reset"
+				       : "closed");
+	audit_emit(e, &ev);
 	front_unref(f); /* the relay's reference */
 }
 
@@ -319,9 +352,11 @@ static void cs_on_response(h2_stream_t *s)
 	conn_write(f->c, hdr, (size_t)n);
 	f->state = F_RELAYING;
 	f->stream = NULL;
-	f->e->m.sessions_total++;
-	f->e->m.sessions_active++;
-	log_info("session %s -> %s from %s started", f->ident, f->host, f->peer);
+	f->started_ms = uv_now(f->e->loop);
+	audit_session_id(f->session_id);
+	audit_event_t ev = {.kind = AUDIT_SESSION_START, .status = 101};
+	front_event(f, &ev);
+	audit_emit(f->e, &ev);
 	/* The stream's reference passes to the relay; the conn's callbacks
 	 * become the relay's, so its reference goes now. */
 	front_free_parser(f);
@@ -414,6 +449,7 @@ static void handle_websocket(front_t *f)
 		refuse(f, 404, why);
 		return;
 	}
+	snprintf(f->app, sizeof(f->app), "%s", app->name);
 
 	/* Credentials: the service-token pair, as the cloudflared client sends it. */
 	authn_t an;
@@ -565,8 +601,9 @@ static void next_request(front_t *f)
 {
 	free(f->method);
 	free(f->path);
+	free(f->query);
 	free(f->body);
-	f->method = f->path = NULL;
+	f->method = f->path = f->query = NULL;
 	f->body = NULL;
 	f->body_len = 0;
 	if (f->resp.body) {
@@ -576,7 +613,7 @@ static void next_request(front_t *f)
 	memset(&f->resp, 0, sizeof(f->resp));
 	http1_reset(f->hp);
 	f->head_only = false;
-	f->host[0] = f->ident[0] = '\0';
+	f->host[0] = f->ident[0] = f->what[0] = '\0';
 	f->state = F_READING;
 	uv_timer_start(&f->timer, on_timeout, FRONT_HEAD_TIMEOUT_MS, 0);
 	conn_resume(f->c);

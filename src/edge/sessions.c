@@ -90,6 +90,7 @@ void sessions_check(edge_t *e)
 		if (s->ending || still_allowed(e, s, now, why, sizeof(why)))
 			continue;
 		s->ending = true;
+		snprintf(s->end_reason, sizeof(s->end_reason), "ended by the edge: %.100s", why);
 		log_info("session %s -> %s from %s ended by the edge: %s", s->ident, s->host, s->peer_str,
 			 why);
 		relay_end(s->relay, WS_CLOSE_POLICY, why);

@@ -31,6 +31,7 @@ typedef struct edge_session {
 	const struct sockaddr_storage *peer;
 	const char *ident; /* for logs: "service token ci" */
 	const char *peer_str;
+	char end_reason[128]; /* why the edge ended it; empty when it ended by itself */
 } edge_session_t;
 
 /* A session that relays: from now on it is checked. */

@@ -73,6 +73,26 @@ static const char *const migrations[] = {
     " tunnel_id TEXT NOT NULL REFERENCES tunnels(id) ON DELETE CASCADE"
     ") STRICT;"
     "CREATE INDEX routes_tunnel ON routes(tunnel_id);",
+    /* 2: the audit log (edge/audit.c); id orders records as written */
+    "CREATE TABLE audit ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " time_ms INTEGER NOT NULL,"
+    " edge TEXT NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('session', 'refusal', 'admin')),"
+    " event TEXT NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " app TEXT NOT NULL,"
+    " hostname TEXT NOT NULL,"
+    " client TEXT NOT NULL,"
+    " what TEXT NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " session TEXT NOT NULL,"
+    " bytes_up INTEGER NOT NULL,"
+    " bytes_down INTEGER NOT NULL,"
+    " duration_ms INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX audit_time ON audit(time_ms);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -111,7 +111,7 @@ assert_eq "burrow: edge: --admin-hostname bad host! is not a valid hostname" "$(
 pass
 
 test_case "the edge logged each refusal with the address, and no token"
-n=$(grep -cE "admin API: refused /api/v1/apps from $ATTACKER: admin token missing or wrong$" "$LOGS/edge.log" || true)
+n=$(grep -cE "admin API: refused GET /api/v1/apps from $ATTACKER: admin token missing or wrong$" "$LOGS/edge.log" || true)
 [ "$n" -eq 10 ] || fail "edge.log has $n refusals of $ATTACKER, expected 10"
 if grep -qF -- "$WRONG" "$LOGS"/*; then fail "a presented token reached the logs"; fi
 if grep -qF -- "$BURROW_ADMIN_TOKEN" "$LOGS"/*; then fail "the admin token reached the logs"; fi
