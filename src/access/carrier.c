@@ -487,8 +487,7 @@ int carrier_start(const access_cfg_t *cfg, conn_t *local, carrier_done_cb done, 
 	http1_init(&k->hp, false, RESP_BODY_MAX);
 	ws_decoder_init(&k->dec, false);
 	ws_make_key(k->key);
-	local->cbs = &local_cbs;
-	local->data = k;
+	conn_set_owner(local, &local_cbs, k);
 	conn_pause(local);
 	const char *edge = cfg->edge;
 	char def[HOSTNAME_MAX + 8];

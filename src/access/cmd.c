@@ -46,12 +46,11 @@ static void on_stdio_done(int status, void *data)
 static int run_ssh(const access_cfg_t *cfg)
 {
 	int status = 1;
-	conn_t *c = conn_new(cfg->loop, NULL, NULL);
-	static const conn_cbs_t none = {0};
+	static const conn_cbs_t none = {0}; /* the carrier takes it over */
+	conn_t *c = conn_new(cfg->loop, &none, NULL);
 	int r;
 	if (!c)
 		return 1;
-	c->cbs = &none;
 	if ((r = conn_open_stdio(c)) != 0) {
 		fprintf(stderr, "burrow: %s: cannot use stdin/stdout: %s (run as ssh's ProxyCommand)\n", cfg->hostname,
 			err_str(r));
@@ -299,11 +298,10 @@ static void on_local_connection(uv_stream_t *server, int status)
 	const access_cfg_t *cfg = server->data;
 	if (status < 0)
 		return;
-	conn_t *c = conn_new(cfg->loop, NULL, NULL);
-	static const conn_cbs_t none = {0};
+	static const conn_cbs_t none = {0}; /* the carrier takes it over */
+	conn_t *c = conn_new(cfg->loop, &none, NULL);
 	if (!c)
 		return;
-	c->cbs = &none;
 	if (conn_accept(c, server, NULL) != 0 || carrier_start(cfg, c, on_tcp_done, NULL) != 0)
 		conn_close(c);
 }

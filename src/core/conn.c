@@ -113,6 +113,12 @@ static void unmark_dirty(conn_t *c)
 /* Every conn of the process (one loop). */
 static slab_t conn_slab = {.size = sizeof(conn_t)};
 
+void conn_set_owner(conn_t *c, const conn_cbs_t *cbs, void *data)
+{
+	c->cbs = cbs;
+	c->data = data;
+}
+
 conn_t *conn_new(uv_loop_t *loop, const conn_cbs_t *cbs, void *data)
 {
 	conn_t *c = slab_alloc(&conn_slab);

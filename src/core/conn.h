@@ -148,6 +148,9 @@ struct conn {
 };
 
 conn_t *conn_new(uv_loop_t *loop, const conn_cbs_t *cbs, void *data);
+/* Hands c to another owner: its callbacks and data from now on (a front
+ * connection becomes a relay's, a dialled one an HTTP/2 session's). */
+void conn_set_owner(conn_t *c, const conn_cbs_t *cbs, void *data);
 
 /* Server side: accepts from a listening stream. With ctx, runs the TLS
  * handshake (server role) and calls on_open when done. */

@@ -692,8 +692,7 @@ h2_session_t *h2_session_new(conn_t *c, bool server, const h2_session_cbs_t *cbs
 		goto fail;
 	nghttp2_session_callbacks_del(cb);
 	nghttp2_option_del(opt);
-	c->cbs = &h2_conn_cbs;
-	c->data = h;
+	conn_set_owner(c, &h2_conn_cbs, h);
 	conn_set_carrier(c);
 	c->high_water = H2_CONN_HIGH_WATER;
 	c->low_water = H2_CONN_LOW_WATER;

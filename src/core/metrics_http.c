@@ -206,8 +206,7 @@ static void on_connection(uv_stream_t *server, int status)
 		m->live = mc;
 	m->live_tail = mc;
 	m->nlive++;
-	c->data = mc;
-	c->cbs = &metrics_cbs;
+	conn_set_owner(c, &metrics_cbs, mc);
 	if (!uv_is_active((const uv_handle_t *)&m->deadline))
 		arm(m);
 }

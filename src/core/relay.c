@@ -355,8 +355,7 @@ int relay_start(conn_t *c, h2_stream_t *s, bool ws, relay_done_cb done, void *da
 	r->data = data;
 	ws_decoder_init(&r->dec, true);
 	r->dec.defer_unmask = true; /* stream_put unmasks as it copies */
-	c->cbs = &relay_conn_cbs;
-	c->data = r;
+	conn_set_owner(c, &relay_conn_cbs, r);
 	h2_stream_set_cbs(s, &relay_stream_cbs, r);
 	if (c->paused)
 		conn_resume(c);

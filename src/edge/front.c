@@ -707,8 +707,7 @@ static void on_front_connection(uv_stream_t *server, int status)
 	uv_timer_init(e->loop, &f->timer);
 	f->timer.data = f;
 	uv_timer_start(&f->timer, on_timeout, FRONT_HEAD_TIMEOUT_MS, 0);
-	c->data = f;
-	c->cbs = &front_cbs;
+	conn_set_owner(c, &front_cbs, f);
 }
 
 int front_listen(edge_t *e, const char *addr)

@@ -285,11 +285,10 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 			slot_schedule(s);
 		return;
 	}
-	conn_t *c = conn_new(cn->loop, NULL, NULL);
-	static const conn_cbs_t none = {0};
+	static const conn_cbs_t none = {0}; /* the session takes it over */
+	conn_t *c = conn_new(cn->loop, &none, NULL);
 	int r = ERR_NOMEM;
 	if (c) {
-		c->cbs = &none;
 		s->h2 = h2_session_new(c, true, &slot_session_cbs, s);
 		if (s->h2)
 			r = conn_connect(c, res->ai_addr, cn->ctx, s->edge_host);
