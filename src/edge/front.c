@@ -527,6 +527,72 @@ bool edge_is_admin_host(const edge_t *e, const char *host)
 	return false;
 }
 
+/* ---- the router: host class x path prefix ---- */
+
+/* The edge's IP literals (a client that dials an IP sends no SNI) and
+ * --admin-hostname are the admin class; every other host is an
+ * application's. The auth domain joins with single sign-on. */
+enum host_class { HC_ADMIN, HC_APP };
+
+static void route_admin(front_t *f, const char *path)
+{
+	handle_admin(f, path);
+}
+
+static void route_not_found(front_t *f, const char *path)
+{
+	refuse(f, 404, "not found");
+}
+
+static void route_access(front_t *f, const char *path)
+{
+	refuse(f, 404, "no login pages on this edge yet: /cdn-cgi/access/ is reserved for single sign-on");
+}
+
+static void route_app(front_t *f, const char *path)
+{
+	if (f->hp->upgrade && http1_header_has_token(f->hp, "Upgrade", "websocket"))
+		handle_websocket(f);
+	else if (model_app_by_host(f->e->model, f->host))
+		refuse(f, 426,
+		       "this hostname carries TCP through burrow: connect with burrow access ssh or burrow "
+		       "access tcp");
+	else
+		refuse(f, 404, "not found");
+}
+
+/* First match wins; a prefix ending in '/' also matches the path without
+ * it ("/api/v1"). Methods are the handler's business (the admin API has its
+ * own table; a WebSocket upgrade must be a GET). */
+static const struct front_route {
+	enum host_class hc;
+	const char *prefix;
+	void (*fn)(front_t *f, const char *path);
+} front_routes[] = {
+    {HC_ADMIN, "/api/v1/", route_admin},	/* the admin API */
+    {HC_ADMIN, "/", route_not_found},		/* nothing else there yet (a dashboard later) */
+    {HC_APP, "/api/v1/", route_not_found},	/* no admin API on an app's hostname, whatever the token */
+    {HC_APP, "/cdn-cgi/access/", route_access}, /* login pages (single sign-on) */
+    {HC_APP, "/", route_app},			/* the app's sessions */
+};
+
+static bool prefix_matches(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncmp(path, prefix, n) == 0 ||
+	       (n > 1 && prefix[n - 1] == '/' && strlen(path) == n - 1 && strncmp(path, prefix, n - 1) == 0);
+}
+
+static void route(front_t *f, enum host_class hc, const char *path)
+{
+	for (size_t i = 0; i < sizeof(front_routes) / sizeof(front_routes[0]); i++)
+		if (front_routes[i].hc == hc && prefix_matches(path, front_routes[i].prefix)) {
+			front_routes[i].fn(f, path);
+			return;
+		}
+	refuse(f, 404, "not found"); /* (a path that is not absolute) */
+}
+
 static void handle_request(front_t *f)
 {
 	char path[1024];
@@ -555,10 +621,6 @@ static void handle_request(front_t *f)
 		if (colon)
 			*colon = '\0';
 	}
-	bool api = strncmp(path, "/api/v1/", 8) == 0 || strcmp(path, "/api/v1") == 0;
-	/* The edge's IP literals (a client that dials an IP sends no SNI) and
-	 * --admin-hostname are the admin host class; every other host is an
-	 * application's, where the admin API does not exist. */
 	const char *sni = conn_tls_sni(f->c);
 	bool ip = is_ip_literal(hp);
 	if (!ip && hostname_normalize(hp, strlen(hp), f->host) != 0) {
@@ -572,27 +634,7 @@ static void handle_request(front_t *f)
 		refuse(f, 421, "Host header does not match the TLS server name");
 		return;
 	}
-	if (ip || edge_is_admin_host(f->e, f->host)) {
-		if (api)
-			handle_admin(f, path);
-		else
-			refuse(f, 404, "not found");
-		return;
-	}
-	if (api) { /* an application's hostname: no admin API here, whatever the token */
-		refuse(f, 404, "not found");
-		return;
-	}
-	if (f->hp->upgrade && http1_header_has_token(f->hp, "Upgrade", "websocket")) {
-		handle_websocket(f);
-		return;
-	}
-	if (model_app_by_host(f->e->model, f->host)) {
-		refuse(f, 426,
-		       "this hostname carries TCP through burrow: connect with burrow access ssh or burrow access tcp");
-		return;
-	}
-	refuse(f, 404, "not found");
+	route(f, ip || edge_is_admin_host(f->e, f->host) ? HC_ADMIN : HC_APP, path);
 }
 
 /* The connection waits for its next request: what the last one kept is

@@ -10,8 +10,8 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# The edge's memory is its own, not ASan's quarantine of freed blocks (256 MiB by default).
-ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=16" start_stack
+# The edge's memory is its own, not ASan's quarantine of freed blocks (256 MiB by default: 1 here).
+ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=1" start_stack
 HF=("$PYTHON" "$E2E_DIR/load/http_front.py")
 
 test_case "two admin requests reuse one TLS connection (curl: 1 connect, then 0)"
@@ -72,4 +72,14 @@ secs=${got##* }
 if [ "${secs%.*}" -lt 9 ] || [ "${secs%.*}" -ge 14 ]; then
   fail_continue "closed after $secs s, expected about 10"
 fi
+pass
+
+test_case "/cdn-cgi/access/ is reserved on an application's hostname: 404 saying so, not the app's 426"
+code=$(curl -sS --max-time 10 --cacert "$BURROW_CA" --resolve "ssh.site.test:$EDGE_PORT:127.0.0.1" -o "$T/body" \
+  -w '%{http_code}' "https://ssh.site.test:$EDGE_PORT/cdn-cgi/access/login" 2>>"$LOGS/curl.err") || true
+assert_eq 404 "$code" "status"
+assert_eq "no login pages on this edge yet: /cdn-cgi/access/ is reserved for single sign-on" "$(cat "$T/body")" "body"
+code=$(curl -sS --max-time 10 --cacert "$BURROW_CA" --resolve "ssh.site.test:$EDGE_PORT:127.0.0.1" -o /dev/null \
+  -w '%{http_code}' "https://ssh.site.test:$EDGE_PORT/other" 2>>"$LOGS/curl.err") || true
+assert_eq 426 "$code" "another path on the app's hostname"
 pass
