@@ -364,13 +364,22 @@ static void cs_on_response(h2_stream_t *s)
 	conn_t *c = f->c;
 	f->c = NULL;
 	f->sess.started = time(NULL);
+	/* Listed before the relay starts: it may end inside relay_start (bytes
+	 * the client sent early), and session_done unlists it. */
+	sessions_add(f->e, &f->sess);
 	if (relay_start(c, s, true, session_done, f, &f->sess.relay) != 0) {
+		sessions_remove(f->e, &f->sess);
+		audit_event_t end = {.kind = AUDIT_SESSION_END, .status = 101};
+		front_event(f, &end);
+		snprintf(end.reason, sizeof(end.reason), "the edge is out of memory");
+		audit_emit(f->e, &end);
+		/* The stream's reference is dropped here, not by cs_on_close. */
+		h2_stream_set_cbs(s, NULL, NULL);
 		h2_stream_reset(s, NGHTTP2_INTERNAL_ERROR);
-		conn_close(c); /* f_on_close drops the conn's reference */
 		front_unref(f);
+		conn_close(c); /* still front's: f_on_close drops the conn's reference */
 		return;
 	}
-	sessions_add(f->e, &f->sess);
 	front_unref(f);
 }
 
