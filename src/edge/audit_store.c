@@ -16,6 +16,9 @@
 #include "edge/audit_int.h"
 #include "edge/store.h"
 
+/* Records per query: about 2 MB of JSON, under the admin client's 4 MiB. */
+#define AUDIT_QUERY_MAX 5000
+
 static const char *const kind_names[] = {
     [AUDIT_SESSION_START] = "session", [AUDIT_SESSION_END] = "session",	  [AUDIT_REFUSAL] = "refusal",
     [AUDIT_ADMIN] = "admin",	       [AUDIT_ADMIN_REFUSAL] = "refusal",
@@ -173,7 +176,7 @@ static int parse_filter(const char *query, audit_filter_t *f, char *why, size_t 
 		} else if (strcmp(kv, "after") == 0) {
 			bad = parse_int(v, INT64_MAX, &f->after);
 		} else if (strcmp(kv, "limit") == 0) {
-			bad = parse_int(v, 10000, &f->limit) || f->limit == 0;
+			bad = parse_int(v, AUDIT_QUERY_MAX, &f->limit) || f->limit == 0;
 		} else if (strcmp(kv, "app") == 0) {
 			bad = strlen(v) >= sizeof(f->app);
 			if (!bad)
@@ -189,7 +192,7 @@ static int parse_filter(const char *query, audit_filter_t *f, char *why, size_t 
 		}
 		if (bad) { /* (kv is one of the names above) */
 			snprintf(why, whylen,
-				 "bad value for %s (since: seconds; after: a record id; limit: 1-10000; app: "
+				 "bad value for %s (since: seconds; after: a record id; limit: 1-5000; app: "
 				 "a name;"
 				 " kind: session, refusal or admin)",
 				 kv);

@@ -44,12 +44,18 @@
  * handshake included), and a kept-alive connection as long between
  * requests: slowloris connections cannot pile up. */
 #define FRONT_HEAD_TIMEOUT_MS 10000
-/* An authenticated admin request's body has this long to arrive. */
+/* An authenticated admin request's body has this long to arrive, and a
+ * large response as long to leave. */
 #define FRONT_BODY_TIMEOUT_MS 30000
+/* Responses larger than this go out chunked, a piece at a time as the
+ * client reads: the connection's buffer never holds more than its high
+ * water mark of one. */
+#define FRONT_STREAM_MIN (64 * 1024)
+#define FRONT_CHUNK (16 * 1024)
 /* The connector has this long to connect to the origin and answer. */
 #define FRONT_CONNECT_TIMEOUT_MS 15000
 
-enum front_state { F_READING, F_BODY, F_ADMIN, F_CONNECTING, F_RELAYING, F_DONE };
+enum front_state { F_READING, F_BODY, F_ADMIN, F_WRITING, F_CONNECTING, F_RELAYING, F_DONE };
 
 typedef struct front {
 	edge_t *e;
@@ -58,6 +64,8 @@ typedef struct front {
 	enum front_state state;
 	int refs;
 	bool head_only;	   /* HEAD: the response carries no body */
+	bool out_keep;	   /* F_WRITING: keep the connection after the response */
+	size_t out_off;	   /* F_WRITING: bytes of resp.body sent */
 	uint32_t requests; /* answered on this connection */
 	char peer[64];
 	struct sockaddr_storage peer_ss;
@@ -140,9 +148,76 @@ static void next_request(front_t *f);
 
 /* Writes a complete response; with keep, the connection then waits for the
  * next request, else it closes after the response. */
+/* The response is out: wait for the next request, or close. */
+static void response_sent(front_t *f, bool keep)
+{
+	f->requests++;
+	if (keep) {
+		next_request(f);
+		return;
+	}
+	f->state = F_DONE;
+	if (!f->timer_closed)
+		uv_timer_stop(&f->timer);
+	conn_finish(f->c);
+}
+
+/* Writes chunks of resp.body while the connection takes them; on_drain
+ * brings it back for the rest. */
+static void write_chunks(front_t *f)
+{
+	const char *body = f->resp.body;
+	size_t len = strlen(body);
+	while (f->out_off < len && !conn_full(f->c)) {
+		size_t n = len - f->out_off < FRONT_CHUNK ? len - f->out_off : FRONT_CHUNK;
+		char size[16];
+		int sn = snprintf(size, sizeof(size), "%zx\r\n", n);
+		if (conn_write(f->c, size, (size_t)sn) != 0 || conn_write(f->c, body + f->out_off, n) != 0 ||
+		    conn_write(f->c, "\r\n", 2) != 0) {
+			f->state = F_DONE;
+			conn_close(f->c);
+			return;
+		}
+		f->out_off += n;
+	}
+	if (f->out_off < len)
+		return;
+	if (conn_write(f->c, "0\r\n\r\n", 5) != 0) {
+		f->state = F_DONE;
+		conn_close(f->c);
+		return;
+	}
+	response_sent(f, f->out_keep);
+}
+
+static void f_on_drain(conn_t *c)
+{
+	front_t *f = c->data;
+	if (f->state == F_WRITING)
+		write_chunks(f);
+}
+
 static void respond_keep(front_t *f, int status, const char *ctype, const char *body, bool keep)
 {
 	size_t blen = body ? strlen(body) : 0;
+	if (blen > FRONT_STREAM_MIN && body == f->resp.body && !f->head_only && f->hp->hp.http_minor >= 1) {
+		char head[256];
+		int n = snprintf(head, sizeof(head),
+				 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
+				 "Cache-Control: no-store\r\nConnection: %s\r\n\r\n",
+				 status, http1_reason(status), ctype, keep ? "keep-alive" : "close");
+		if (conn_write(f->c, head, (size_t)n) != 0) {
+			f->state = F_DONE;
+			conn_close(f->c);
+			return;
+		}
+		f->state = F_WRITING;
+		f->out_keep = keep;
+		f->out_off = 0;
+		uv_timer_start(&f->timer, on_timeout, FRONT_BODY_TIMEOUT_MS, 0);
+		write_chunks(f);
+		return;
+	}
 	buf_t b;
 	buf_init(&b, blen + 512); /* the head below is < 256 bytes: nothing is cut */
 	int r = buf_printf(
@@ -153,19 +228,11 @@ static void respond_keep(front_t *f, int status, const char *ctype, const char *
 	if (r == 0 && blen && !f->head_only)
 		r = buf_append(&b, body, blen);
 	if (r == 0)
-		conn_write(f->c, buf_head(&b), buf_used(&b));
-	else
+		r = conn_write(f->c, buf_head(&b), buf_used(&b));
+	if (r != 0)
 		log_error("client %s: response of %zu bytes not sent: %s", f->peer, blen, err_str(r));
 	buf_free(&b);
-	f->requests++;
-	if (keep && r == 0) {
-		next_request(f);
-		return;
-	}
-	f->state = F_DONE;
-	if (!f->timer_closed)
-		uv_timer_stop(&f->timer);
-	conn_finish(f->c);
+	response_sent(f, keep && r == 0);
 }
 
 static void respond(front_t *f, int status, const char *ctype, const char *body)
@@ -405,7 +472,12 @@ static const h2_stream_cbs_t connect_cbs = {
 static void on_timeout(uv_timer_t *t)
 {
 	front_t *f = t->data;
-	if (f->state == F_READING || f->state == F_BODY) {
+	if (f->state == F_WRITING) {
+		log_info("client %s did not read a %zu-byte response in %d s; closing", f->peer,
+			 strlen(f->resp.body), FRONT_BODY_TIMEOUT_MS / 1000);
+		f->state = F_DONE;
+		conn_close(f->c);
+	} else if (f->state == F_READING || f->state == F_BODY) {
 		/* (a kept-alive connection idle between requests is no refusal) */
 		if (f->requests == 0 || f->state == F_BODY) {
 			log_debug("client %s sent no complete request in time; closing", f->peer);
@@ -727,9 +799,10 @@ static void f_on_close(conn_t *c)
 }
 
 static const conn_cbs_t front_cbs = {
-	.on_data = f_on_data,
-	.on_eof = f_on_eof,
-	.on_close = f_on_close,
+    .on_data = f_on_data,
+    .on_drain = f_on_drain,
+    .on_eof = f_on_eof,
+    .on_close = f_on_close,
 };
 
 static void on_front_connection(uv_stream_t *server, int status)

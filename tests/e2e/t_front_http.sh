@@ -64,6 +64,21 @@ assert_eq ok "$out" "ssh during the attack"
 [ $((after - before)) -lt $((20 * 1024)) ] || fail_continue "edge grew by $(((after - before) / 1024)) MiB"
 pass
 
+test_case "a response over 64 KiB (the audit log after those refusals) goes out chunked, whole, and the connection goes on"
+# 60 more refusals: the log then holds well over 64 KiB of JSON
+"${HF[@]}" hold 127.0.0.1 "$EDGE_PORT" "$BURROW_CA" 60 0 127.0.0.15 >/dev/null 2>>"$LOGS/http_front.err" || true
+sleep 1.5 # (the audit log takes records once a second)
+got=$("${HF[@]}" big 127.0.0.1 "$EDGE_PORT" "$BURROW_CA" "$BURROW_ADMIN_TOKEN" 2>>"$LOGS/http_front.err") || true
+step "transfer-encoding, bytes, events, next status: $got"
+read -r te bytes events status2 <<<"$got"
+assert_eq chunked "$te" "transfer-encoding"
+[ "${bytes:-0}" -gt 65536 ] || fail_continue "the audit response is $bytes bytes, expected more than 64 KiB"
+[ "${events:-0}" -ge 260 ] || fail_continue "$events events decoded, expected at least the 260 refusals"
+assert_eq 200 "$status2" "the next request on the same connection"
+n=$(admin audit --json --kind refusal | grep -c '"id"' || true)
+[ "$n" -ge 260 ] || fail_continue "burrow admin audit printed $n refusals, expected at least 260"
+pass
+
 test_case "an idle kept-alive admin connection is closed after the head timeout (10 s)"
 got=$("${HF[@]}" idle 127.0.0.1 "$EDGE_PORT" "$BURROW_CA" "$BURROW_ADMIN_TOKEN" 2>>"$LOGS/http_front.err") || true
 step "$got"

@@ -14,7 +14,12 @@
                                                    holds the rest for SECONDS
   http_front.py idle HOST PORT CA TOKEN            one authenticated GET, then waits; prints the
                                                    seconds until the edge closed the connection
+  http_front.py big HOST PORT CA TOKEN             GET /api/v1/audit?limit=5000 then GET
+                                                   /api/v1/apps on the same connection; prints the
+                                                   first one's transfer-encoding, body bytes and
+                                                   events, and the second one's status
 """
+import json
 import socket
 import ssl
 import sys
@@ -43,6 +48,27 @@ def read_response(s, buf, head_only=False):
     for line in lines[1:]:
         k, _, v = line.partition(":")
         headers[k.strip().lower()] = v.strip()
+    if not head_only and headers.get("transfer-encoding") == "chunked":
+        body = b""
+        while True:
+            while b"\r\n" not in buf:
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise EOFError("connection closed inside a chunked body")
+                buf += chunk
+            line, _, buf = buf.partition(b"\r\n")
+            size = int(line, 16)
+            while len(buf) < size + 2:
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise EOFError("connection closed inside a chunk")
+                buf += chunk
+            if buf[size:size + 2] != b"\r\n":
+                raise ValueError("chunk not followed by CRLF")
+            body += buf[:size]
+            buf = buf[size + 2:]
+            if size == 0:
+                return status, body, buf, headers
     n = 0 if head_only else int(headers.get("content-length", "0"))
     while len(buf) < n:
         chunk = s.recv(65536)
@@ -123,6 +149,15 @@ def mode_idle(host, port, ca, token):
     print(f"closed after {time.monotonic() - t0:.1f}")
 
 
+def mode_big(host, port, ca, token):
+    s = connect(host, port, ca)
+    s.sendall(req("GET", "/api/v1/audit?limit=5000", token) + req("GET", "/api/v1/apps", token))
+    status, body, buf, headers = read_response(s, b"")
+    events = len(json.loads(body)["events"]) if status == 200 else -1
+    status2, _, _, _ = read_response(s, buf)
+    print(headers.get("transfer-encoding", "-"), len(body), events, status2)
+
+
 def main():
     a = sys.argv[1:]
     if a[0] == "pipeline":
@@ -133,6 +168,8 @@ def main():
         mode_hold(a[1], a[2], a[3], int(a[4]), float(a[5]), a[6:])
     elif a[0] == "idle":
         mode_idle(*a[1:5])
+    elif a[0] == "big":
+        mode_big(*a[1:5])
     else:
         sys.exit(__doc__)
 
