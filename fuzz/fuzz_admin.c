@@ -34,7 +34,7 @@
 
 #include "core/log.h"
 #include "edge/admin_api.h"
-#include "edge/store.h"
+#include "edge/store/store.h"
 
 #define FAIL(why)                                                                                            \
 	do {                                                                                                 \

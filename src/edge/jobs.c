@@ -26,9 +26,14 @@ static void job_work(uv_work_t *req)
 {
 	edge_job_t *j = req->data;
 	j->work(j->e, j->arg, &j->changed);
-	if (j->changed && model_load(j->e->store, &j->fresh) != 0) {
+	if (j->changed && store_load_model(j->e->store, &j->fresh) != 0) {
 		log_error("store: reloading the configuration failed; keeping the previous one");
 		j->fresh = NULL;
+	}
+	/* what sync.c compares the store's change counter with */
+	if (j->fresh) {
+		j->e->sync_version = j->fresh->version;
+		j->e->sync_seen = true;
 	}
 }
 

@@ -15,7 +15,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
-#include "edge/store.h"
+#include "edge/store/store.h"
 
 typedef struct fixture {
 	char dir[64];
