@@ -158,9 +158,15 @@ out:
 	store_policies_free(v, n);
 }
 
-void admin__policies_list(admin_ctx_t *c, const char *arg) { reply_policies(c, NULL); }
+void admin__policies_list(admin_ctx_t *c, const char *arg)
+{
+	reply_policies(c, NULL);
+}
 
-void admin__policies_list_app(admin_ctx_t *c, const char *arg) { reply_policies(c, arg); }
+void admin__policies_list_app(admin_ctx_t *c, const char *arg)
+{
+	reply_policies(c, arg);
+}
 
 /* Validates one selector list; an absent list becomes []. Named service
  * tokens are checked later, inside the transaction. */
@@ -233,7 +239,7 @@ static int tokens_named(json_t *const lists[3], store_strv_t *out)
 	for (int l = 0; l < 3; l++)
 		n += json_array_size(lists[l]);
 	out->n = 0;
-	if (n && !(out->v = calloc(n, sizeof(*out->v))))
+	if (!(out->v = calloc(n + 1, sizeof(*out->v)))) /* + 1: never a NULL array */
 		return ERR_NOMEM;
 	for (int l = 0; l < 3; l++) {
 		for (size_t i = 0; i < json_array_size(lists[l]); i++) {

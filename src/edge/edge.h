@@ -73,8 +73,8 @@ typedef struct edge {
 	bool stopping;
 	uv_timer_t sync_timer; /* edge/sync.c */
 	bool sync_pending;
-	bool sync_seen;         /* store jobs only: sync_version is set */
-	int64_t sync_version;   /* store jobs only: the model's change version */
+	bool sync_seen;	      /* store jobs only: sync_version is set */
+	int64_t sync_version; /* store jobs only: the model's change version */
 	edge_metrics_t m;
 	uint64_t accept_warned_ms; /* last "cannot accept" warning */
 	ratelimit_t *rl; /* failed credentials per client address */

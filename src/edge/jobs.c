@@ -1,6 +1,6 @@
 /* jobs.c — runs store work on libuv's thread pool, one job at a time.
  *
- * The loop thread never touches SQLite. Jobs run in submission order, so an
+ * The loop thread never touches the store. Jobs run in submission order, so an
  * admin write and the model reload it triggers can never interleave with
  * another write. */
 #include <stdlib.h>

@@ -24,6 +24,7 @@ static void sync_work(edge_t *e, void *arg, bool *changed)
 }
 
 static void sync_done(edge_t *e, void *arg) { e->sync_pending = false; }
+
 static void on_sync_timer(uv_timer_t *t)
 {
 	edge_t *e = t->data;

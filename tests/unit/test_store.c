@@ -305,7 +305,8 @@ static void test_store_tunnels_routes(void **state)
 	assert_int_equal(tunnel_create(f->st, "t3", "host2", (store_strv_t){0}, &why), ERR_EXISTS);
 	assert_int_equal(why.what, STORE_TUNNEL);
 	/* all or nothing: a taken hostname leaves no tunnel and no route behind */
-	assert_int_equal(tunnel_create(f->st, "t3", "host3", strv("c.test", "a.test", NULL), &why), ERR_EXISTS);
+	assert_int_equal(tunnel_create(f->st, "t3", "host3", strv("c.test", "a.test", NULL), &why),
+			 ERR_EXISTS);
 	assert_int_equal(why.what, STORE_HOSTNAME);
 	assert_string_equal(why.key, "a.test");
 	assert_string_equal(why.owner, "host2");
@@ -358,7 +359,8 @@ static void test_store_load_model(void **state)
 	assert_int_equal(store_load_model(f->st, &m), 0);
 	assert_int_equal(m->version, version(f->st));
 	assert_int_equal(m->napps, 1);
-	assert_string_equal(m->apps[0].aud, "ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss");
+	assert_string_equal(m->apps[0].aud,
+			    "ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss");
 	assert_int_equal(m->apps[0].npolicies, 2);
 	assert_string_equal(m->apps[0].policies[0].id, "p1");
 	assert_int_equal(m->apps[0].policies[0].ninclude, 1);

@@ -24,9 +24,15 @@ void store_close(store_t *st)
 		st->ops->close(st);
 }
 
-int store_schema_version(store_t *st) { return st->schema_version; }
+int store_schema_version(store_t *st)
+{
+	return st->schema_version;
+}
 
-const char *store_errmsg(store_t *st) { return st->errmsg; }
+const char *store_errmsg(store_t *st)
+{
+	return st->errmsg;
+}
 
 struct sqlite3 *store_db(store_t *st)
 {
@@ -190,7 +196,10 @@ void store_strv_clear(store_strv_t *sv)
 	sv->n = 0;
 }
 
-void store_app_clear(store_app_t *a) { store_strv_clear(&a->hostnames); }
+void store_app_clear(store_app_t *a)
+{
+	store_strv_clear(&a->hostnames);
+}
 
 void store_apps_free(store_app_t *v, size_t n)
 {

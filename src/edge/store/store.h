@@ -33,9 +33,9 @@
 #include "core/hostname.h"
 #include "edge/model.h"
 
-#define STORE_NAME_MAX 64	    /* object names (the admin API checks them) */
-#define STORE_ID_MAX 64		    /* uuids (36) and client ids (39) fit */
-#define STORE_AUD_LEN 64	    /* an app's tag: 64 hex characters */
+#define STORE_NAME_MAX 64	     /* object names (the admin API checks them) */
+#define STORE_ID_MAX 64		     /* uuids (36) and client ids (39) fit */
+#define STORE_AUD_LEN 64	     /* an app's tag: 64 hex characters */
 #define STORE_PRECEDENCE_MAX 1000000 /* a policy's precedence is 0..this */
 
 typedef struct store store_t;
@@ -95,7 +95,7 @@ enum store_what {
 	STORE_POLICY,
 	STORE_TOKEN,
 	STORE_TUNNEL,
-	STORE_ROUTE,    /* key: the hostname without a route */
+	STORE_ROUTE,	/* key: the hostname without a route */
 	STORE_HOSTNAME, /* taken: owner names the app or the tunnel holding it */
 };
 

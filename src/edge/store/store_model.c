@@ -42,7 +42,7 @@ static int fill_app(model_app_t *ma, store_app_t *sa, store_snapshot_t *s)
 		n += strcmp(s->policies[i].app_id, sa->id) == 0;
 	if (n && !(ma->policies = calloc(n, sizeof(*ma->policies))))
 		return ERR_NOMEM;
-	for (size_t i = 0; i < s->npolicies; i++) {
+	for (size_t i = 0; i < s->npolicies && ma->npolicies < n; i++) {
 		if (strcmp(s->policies[i].app_id, sa->id) != 0)
 			continue;
 		/* counted before filling so a half-built policy is still freed */

@@ -160,8 +160,8 @@ static int tokens_exist(sq_t *s, const store_strv_t *tokens, store_why_t *why)
 {
 	char id[STORE_ID_MAX + 1];
 	for (size_t i = 0; tokens && i < tokens->n; i++) {
-		int r = store__sq_lookup(s, "SELECT client_id FROM service_tokens WHERE name = ?1", tokens->v[i],
-					 id, sizeof(id));
+		int r = store__sq_lookup(s, "SELECT client_id FROM service_tokens WHERE name = ?1",
+					 tokens->v[i], id, sizeof(id));
 		if (r == ERR_NOTFOUND)
 			store__set_why(why, STORE_TOKEN, tokens->v[i], NULL);
 		if (r != 0)
@@ -208,11 +208,12 @@ static int policy_insert(sq_t *s, const char *app, const store_policy_t *in, int
 			goto out;
 	}
 	/* seq: the creation order, which breaks ties in precedence */
-	if ((r = store__sq_prepare(s,
-				   "INSERT INTO policies (id, app_id, name, action, precedence, include_json,"
-				   " require_json, exclude_json, created_at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-				   " ?7, ?8, ?9, (SELECT COALESCE(MAX(seq), 0) + 1 FROM policies))",
-				   &q)) != 0)
+	if ((r = store__sq_prepare(
+		 s,
+		 "INSERT INTO policies (id, app_id, name, action, precedence, include_json,"
+		 " require_json, exclude_json, created_at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+		 " ?7, ?8, ?9, (SELECT COALESCE(MAX(seq), 0) + 1 FROM policies))",
+		 &q)) != 0)
 		goto out;
 	sqlite3_bind_text(q, 1, in->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, app, -1, SQLITE_STATIC);

@@ -13,7 +13,10 @@ typedef struct sq {
 	sqlite3 *db;
 } sq_t;
 
-static inline sq_t *store__sq(store_t *st) { return (sq_t *)st; }
+static inline sq_t *store__sq(store_t *st)
+{
+	return (sq_t *)st;
+}
 
 /* Records the engine's words for the failure (store_errmsg); ERR_STORE. */
 int store__sq_fail(sq_t *s);

@@ -40,8 +40,8 @@ int store__sq_end(sq_t *s, int r, bool wrote)
 {
 	/* the counter moves inside the transaction it counts: both commit or neither */
 	if (r == 0 && wrote &&
-	    sqlite3_exec(s->db, "UPDATE meta SET change_version = change_version + 1 WHERE id = 1", NULL, NULL,
-			 NULL) != SQLITE_OK)
+	    sqlite3_exec(s->db, "UPDATE meta SET change_version = change_version + 1 WHERE id = 1", NULL,
+			 NULL, NULL) != SQLITE_OK)
 		r = store__sq_fail(s);
 	if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		r = store__sq_fail(s);
@@ -140,7 +140,8 @@ static int strv_parse(sq_t *s, const unsigned char *text, store_strv_t *out)
 	int r = ERR_STORE;
 
 	if (!json_is_array(arr)) {
-		snprintf(s->base.errmsg, sizeof(s->base.errmsg), "a stored selector list is not a JSON array");
+		snprintf(s->base.errmsg, sizeof(s->base.errmsg),
+			 "a stored selector list is not a JSON array");
 		goto out;
 	}
 	size_t n = json_array_size(arr);
@@ -253,7 +254,7 @@ static int policy_row(sq_t *s, sqlite3_stmt *q, void *item, void *ctx)
 int store__sq_policies(sq_t *s, const char *app_id, const char *id, store_policy_t **out, size_t *n)
 {
 	/* ties in precedence keep creation order (seq), so evaluation order is stable */
-	const char *sql = id       ? SQL_POLICY_COLS " WHERE p.id = ?1"
+	const char *sql = id	   ? SQL_POLICY_COLS " WHERE p.id = ?1"
 			  : app_id ? SQL_POLICY_COLS " WHERE p.app_id = ?1 ORDER BY p.precedence, p.seq"
 				   : SQL_POLICY_COLS " ORDER BY a.name, p.precedence, p.seq";
 	int r = store__sq_rows(s, sql, id ? id : app_id, sizeof(**out), policy_row, NULL, (void **)out, n);
@@ -329,7 +330,8 @@ static int route_row(sq_t *s, sqlite3_stmt *q, void *item, void *ctx)
 
 int store__sq_routes(sq_t *s, const char *hostname, store_route_t **out, size_t *n)
 {
-	const char *sql = hostname ? SQL_ROUTE_COLS " WHERE r.hostname = ?1" : SQL_ROUTE_COLS " ORDER BY r.hostname";
+	const char *sql =
+	    hostname ? SQL_ROUTE_COLS " WHERE r.hostname = ?1" : SQL_ROUTE_COLS " ORDER BY r.hostname";
 	return pod_rows(store__sq_rows(s, sql, hostname, sizeof(**out), route_row, NULL, (void **)out, n),
 			(void **)out, n);
 }
