@@ -42,7 +42,7 @@ endif
 MISSING_ARCHIVES := $(filter-out /%,$(CLIENT_ARCHIVES))
 
 CORE_SRC := $(sort $(wildcard src/core/*.c))
-EDGE_SRC := $(sort $(wildcard src/edge/*.c))
+EDGE_SRC := $(sort $(wildcard src/edge/*.c src/edge/*/*.c))
 CLIENT_SRC := $(sort $(wildcard src/tunnel/*.c src/access/*.c src/admin/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
@@ -132,7 +132,7 @@ fuzz: $(FUZZ_BIN)
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --std=c11 -Isrc \
 		--suppress=missingIncludeSystem src
-	clang-tidy-14 --quiet $(sort $(wildcard src/*.c src/*/*.c)) -- $(CPPFLAGS) -std=c17 \
+	clang-tidy-14 --quiet $(sort $(wildcard src/*.c src/*/*.c src/*/*/*.c)) -- $(CPPFLAGS) -std=c17 \
 		$(shell pkg-config --cflags $(PKGS))
 
 format:

@@ -1,5 +1,5 @@
 /* fuzz_admin.c — libFuzzer target for the edge's admin API (edge/admin_api*.c)
- * running on a real store (edge/store.c) in a temporary directory.
+ * running on a real store (edge/store/, SQLite) in a temporary directory.
  *
  * Input: one byte whose low 4 bits pick the method (see methods[]: 'P' POST,
  * 'G' GET, 'D' DELETE, 'U' PUT, and lower-case, empty, unknown or no method),
@@ -34,7 +34,7 @@
 
 #include "core/log.h"
 #include "edge/admin_api.h"
-#include "edge/store.h"
+#include "edge/store/store.h"
 
 #define FAIL(why)                                                                                            \
 	do {                                                                                                 \

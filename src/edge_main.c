@@ -253,10 +253,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "burrow: edge: %s\n", err);
 		goto out;
 	}
-	if ((r = model_load(e.store, &e.model)) != 0) {
+	if ((r = store_load_model(e.store, &e.model)) != 0) {
 		fprintf(stderr, "burrow: edge: cannot load configuration from %s: %s\n", dbpath, err_str(r));
 		goto out;
 	}
+	e.sync_version = e.model->version;
+	e.sync_seen = true;
 	if (pki_open(data_dir, &e.pki, err, sizeof(err)) != 0) {
 		fprintf(stderr, "burrow: edge: %s\n", err);
 		goto out;

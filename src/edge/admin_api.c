@@ -2,8 +2,8 @@
  * (responses, body fields, transactions, randomness).
  *
  * Runs on a worker thread after the HTTP layer has checked the admin token.
- * SQL is only ever prepared from constant strings with bound parameters;
- * user input never becomes SQL text. Secrets never reach the log. */
+ * Handlers validate the body, call one typed store operation (which is the
+ * transaction) and render its records. Secrets never reach the log. */
 #include "edge/admin_api.h"
 
 #include <openssl/crypto.h>
@@ -117,7 +117,7 @@ void admin__error(admin_ctx_t *c, int status, const char *fmt, ...)
 
 void admin__store_error(admin_ctx_t *c, const char *what)
 {
-	const char *why = sqlite3_errmsg(c->db);
+	const char *why = store_errmsg(c->st);
 	log_error("admin api: %s: %s", what, why);
 	admin__error(c, 500,
 		     "store failure while trying to %s (%s): nothing was changed; check the edge's disk space "
@@ -286,88 +286,35 @@ int admin__check_name(admin_ctx_t *c, const char *fieldname, const char *name)
 	return 0;
 }
 
-/* ---- store ---- */
+/* ---- records ---- */
 
-int admin__begin(admin_ctx_t *c)
+int admin__strv_from(json_t *arr, store_strv_t *out)
 {
-	/* IMMEDIATE: take the write lock before the checks, so checks and writes see one state */
-	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		admin__store_error(c, "start a transaction");
-		return ERR_STORE;
-	}
-	return 0;
-}
-
-int admin__commit(admin_ctx_t *c)
-{
-	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		admin__store_error(c, "commit");
-		admin__rollback(c);
-		return ERR_STORE;
-	}
-	return 0;
-}
-
-void admin__rollback(admin_ctx_t *c)
-{
-	if (sqlite3_get_autocommit(c->db) == 0)
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-int admin__lookup(admin_ctx_t *c, const char *sql, const char *arg, char *out, size_t outlen)
-{
-	sqlite3_stmt *q = NULL;
-	int r = ERR_STORE;
-	if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_DONE) {
-		r = ERR_NOTFOUND;
-	} else if (rc == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(q, 0);
-		snprintf(out, outlen, "%s", t ? (const char *)t : "");
-		r = 0;
-	}
-out:
-	sqlite3_finalize(q);
-	return r;
-}
-
-json_t *admin__rows(admin_ctx_t *c, const char *sql, const char *arg, admin_row_fn fn)
-{
-	sqlite3_stmt *q = NULL;
-	json_t *arr = json_array();
-	int rc = SQLITE_ERROR;
-
-	if (!arr || sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK)
-		goto out;
-	if (arg)
-		sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		json_t *o = fn(q);
-		if (!o || json_array_append_new(arr, o) != 0) {
-			rc = SQLITE_ERROR;
-			break;
+	size_t n = json_array_size(arr);
+	out->v = NULL;
+	out->n = 0;
+	if (n && !(out->v = calloc(n, sizeof(*out->v))))
+		return ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const char *str = json_string_value(json_array_get(arr, i));
+		if (!str || !(out->v[i] = strdup(str))) {
+			store_strv_clear(out);
+			return ERR_NOMEM;
 		}
+		out->n++;
 	}
-out:
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
+	return 0;
 }
 
-json_t *admin__stored_array(const unsigned char *text)
+json_t *admin__strv_json(const store_strv_t *sv)
 {
-	json_t *a = json_loads(text ? (const char *)text : "[]", 0, NULL);
-	if (!json_is_array(a)) {
-		json_decref(a);
-		return NULL;
-	}
-	return a;
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < sv->n; i++)
+		if (json_array_append_new(arr, json_string(sv->v[i])) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	return arr;
 }
 
 /* ---- randomness ---- */
@@ -498,18 +445,16 @@ static void dispatch(admin_ctx_t *c, const admin_req_t *req)
 
 void admin_api_exec(store_t *st, const admin_req_t *req, admin_resp_t *resp)
 {
-	admin_ctx_t c = {.st = st, .db = st ? store_db(st) : NULL, .body = NULL, .resp = resp};
+	admin_ctx_t c = {.st = st, .body = NULL, .resp = resp};
 
 	resp->status = 500;
 	resp->body = NULL;
 	resp->changed = false;
-	if (!c.db || !req) {
+	if (!st || !req) {
 		admin__error(&c, 500, "admin API called without a store or request");
 		return;
 	}
 	dispatch(&c, req);
-	/* a handler that bailed out mid-transaction must not leave the write lock held */
-	admin__rollback(&c);
 	json_decref(c.body);
 	if (!resp->body)
 		resp->status = 500;

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "edge/store.h"
+#include "edge/store/store.h"
 
 typedef struct admin_req {
 	const char *method; /* "GET", "POST", "DELETE" */

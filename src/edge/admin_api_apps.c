@@ -1,13 +1,12 @@
 /* admin_api_apps.c — admin API handlers for applications and their policies.
  *
- * Every write validates first, then checks and writes inside one IMMEDIATE
- * transaction, so a 409 is decided against the state the write would land
- * in. Selectors are validated with policy_selector_check, the same rules the
- * evaluator parses with. */
+ * Handlers validate first, then make one store call, which checks and
+ * writes in one transaction, so a 409 is decided against the state the
+ * write would land in. Selectors are validated with policy_selector_check,
+ * the same rules the evaluator parses with. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/err.h"
 #include "core/hostname.h"
@@ -16,268 +15,157 @@
 
 #define DEFAULT_SESSION 86400
 #define MAX_SESSION (365 * 86400)
-#define MAX_PRECEDENCE 1000000
-
-#define SQL_APP_ID "SELECT id FROM apps WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC LIMIT 1"
-#define SQL_APP_COLS "SELECT id, name, aud, session_duration, created_at FROM apps"
-#define SQL_POLICY_COLS                                                                                      \
-	"SELECT p.id, p.app_id, a.name, p.name, p.action, p.precedence, p.include_json, p.require_json,"     \
-	" p.exclude_json FROM policies p JOIN apps a ON a.id = p.app_id"
+#define MAX_PRECEDENCE STORE_PRECEDENCE_MAX
 
 /* ---- applications ---- */
 
-/* APP for the current row of qa (SQL_APP_COLS); qh lists its hostnames. */
-static json_t *app_json(sqlite3_stmt *qa, sqlite3_stmt *qh)
+static json_t *app_json(const store_app_t *a)
 {
-	json_t *hosts = json_array();
-	json_t *obj = NULL;
-	int rc;
-
+	json_t *hosts = admin__strv_json(&a->hostnames);
 	if (!hosts)
 		return NULL;
-	sqlite3_reset(qh);
-	sqlite3_bind_text(qh, 1, (const char *)sqlite3_column_text(qa, 0), -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(qh)) == SQLITE_ROW)
-		if (json_array_append_new(hosts, json_string((const char *)sqlite3_column_text(qh, 0))) != 0)
-			goto fail;
-	if (rc != SQLITE_DONE)
-		goto fail;
-	obj = json_pack("{s:s, s:s, s:o, s:s, s:I, s:I}", "id", (const char *)sqlite3_column_text(qa, 0),
-			"name", (const char *)sqlite3_column_text(qa, 1), "hostnames", hosts, "aud",
-			(const char *)sqlite3_column_text(qa, 2), "session_duration",
-			(json_int_t)sqlite3_column_int64(qa, 3), "created_at",
-			(json_int_t)sqlite3_column_int64(qa, 4));
-	return obj; /* "o" took hosts, also on failure */
-fail:
-	json_decref(hosts);
-	return NULL;
-}
-
-/* Lists apps (all, or the one with id app_id) as a JSON array. */
-static json_t *apps_query(admin_ctx_t *c, const char *app_id)
-{
-	sqlite3_stmt *qa = NULL, *qh = NULL;
-	json_t *arr = json_array();
-	const char *sql = app_id ? SQL_APP_COLS " WHERE id = ?1" : SQL_APP_COLS " ORDER BY name";
-	int rc = SQLITE_ERROR;
-
-	if (!arr || sqlite3_prepare_v2(c->db, sql, -1, &qa, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(c->db,
-			       "SELECT hostname FROM app_hostnames WHERE app_id = ?1 ORDER BY hostname", -1,
-			       &qh, NULL) != SQLITE_OK)
-		goto out;
-	if (app_id)
-		sqlite3_bind_text(qa, 1, app_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(qa)) == SQLITE_ROW) {
-		json_t *app = app_json(qa, qh);
-		if (!app || json_array_append_new(arr, app) != 0) {
-			rc = SQLITE_ERROR;
-			break;
-		}
-	}
-out:
-	sqlite3_finalize(qa);
-	sqlite3_finalize(qh);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return NULL;
-	}
-	return arr;
+	/* "o" takes hosts, also on failure */
+	return json_pack("{s:s, s:s, s:o, s:s, s:I, s:I}", "id", a->id, "name", a->name, "hostnames", hosts,
+			 "aud", a->aud, "session_duration", (json_int_t)a->session_duration, "created_at",
+			 (json_int_t)a->created_at);
 }
 
 void admin__apps_list(admin_ctx_t *c, const char *arg)
 {
-	json_t *arr = apps_query(c, NULL);
-	if (!arr) {
+	store_app_t *v = NULL;
+	size_t n = 0;
+	json_t *arr = NULL;
+
+	if (store_app_list(c->st, &v, &n) != 0 || !(arr = json_array())) {
 		admin__store_error(c, "list apps");
-		return;
-	}
-	admin__reply(c, 200, json_pack("{s:o}", "apps", arr));
-}
-
-/* 0 when every hostname is free; 409 naming the owner otherwise. */
-static int hostnames_free(admin_ctx_t *c, json_t *hosts)
-{
-	char owner[ADMIN_NAME_MAX + 1];
-	for (size_t i = 0; i < json_array_size(hosts); i++) {
-		const char *h = json_string_value(json_array_get(hosts, i));
-		int r = admin__lookup(c,
-				      "SELECT a.name FROM app_hostnames h JOIN apps a ON a.id = h.app_id"
-				      " WHERE h.hostname = ?1",
-				      h, owner, sizeof(owner));
-		if (r == 0) {
-			admin__error(c, 409, "hostname \"%s\" already belongs to app \"%s\"", h, owner);
-			return ERR_EXISTS;
-		}
-		if (r != ERR_NOTFOUND) {
-			admin__store_error(c, "check hostnames");
-			return r;
-		}
-	}
-	return 0;
-}
-
-static int app_insert(admin_ctx_t *c, const char *id, const char *name, const char *aud, int64_t duration,
-		      json_t *hosts)
-{
-	sqlite3_stmt *qa = NULL, *qh = NULL;
-	int r = ERR_STORE;
-
-	if (sqlite3_prepare_v2(c->db,
-			       "INSERT INTO apps (id, name, aud, session_duration, created_at)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5)",
-			       -1, &qa, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(c->db, "INSERT INTO app_hostnames (hostname, app_id) VALUES (?1, ?2)", -1, &qh,
-			       NULL) != SQLITE_OK)
 		goto out;
-	sqlite3_bind_text(qa, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(qa, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(qa, 3, aud, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(qa, 4, duration);
-	sqlite3_bind_int64(qa, 5, (sqlite3_int64)time(NULL));
-	if (sqlite3_step(qa) != SQLITE_DONE)
-		goto out;
-	for (size_t i = 0; i < json_array_size(hosts); i++) {
-		sqlite3_reset(qh);
-		sqlite3_bind_text(qh, 1, json_string_value(json_array_get(hosts, i)), -1, SQLITE_STATIC);
-		sqlite3_bind_text(qh, 2, id, -1, SQLITE_STATIC);
-		if (sqlite3_step(qh) != SQLITE_DONE)
+	}
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(arr, app_json(&v[i])) != 0) {
+			admin__error(c, 500, "out of memory");
 			goto out;
-	}
-	r = 0;
+		}
+	admin__reply(c, 200, json_pack("{s:O}", "apps", arr));
 out:
-	if (r != 0)
-		admin__store_error(c, "create the app");
-	sqlite3_finalize(qa);
-	sqlite3_finalize(qh);
-	return r;
+	json_decref(arr);
+	store_apps_free(v, n);
 }
 
 void admin__apps_create(admin_ctx_t *c, const char *arg)
 {
 	static const char *const fields[] = {"name", "hostnames", "session_duration", NULL};
 	const char *name;
-	json_t *hosts = NULL, *arr;
-	int64_t duration = DEFAULT_SESSION;
+	json_t *hosts = NULL;
 	bool has_duration;
-	char id[37], aud[65], existing[ADMIN_ID_MAX + 1];
-	int r;
+	store_app_t in = {.session_duration = DEFAULT_SESSION}, out = {0};
+	store_why_t why;
 
 	if (admin__check_fields(c, fields) != 0 || admin__get_string(c, "name", &name) != 0 ||
 	    admin__check_name(c, "name", name) != 0 ||
-	    admin__get_int(c, "session_duration", 1, MAX_SESSION, &has_duration, &duration) != 0)
+	    admin__get_int(c, "session_duration", 1, MAX_SESSION, &has_duration, &in.session_duration) != 0)
 		goto out;
 	if (admin__get_hostnames(c, "hostnames", true, &hosts) != 0)
 		goto out;
-	if (admin__uuid4(id) != 0 || admin__random_hex(aud, 32) != 0) {
+	if (admin__uuid4(in.id) != 0 || admin__random_hex(in.aud, STORE_AUD_LEN / 2) != 0) {
 		admin__error(c, 500, "cannot read random bytes from the OS");
 		goto out;
 	}
-	if (admin__begin(c) != 0)
-		goto out;
-	r = admin__lookup(c, "SELECT id FROM apps WHERE name = ?1", name, existing, sizeof(existing));
-	if (r == 0)
-		admin__error(c, 409, "an app named \"%s\" already exists", name);
-	else if (r != ERR_NOTFOUND)
-		admin__store_error(c, "check app names");
-	if (r != ERR_NOTFOUND || hostnames_free(c, hosts) != 0 ||
-	    app_insert(c, id, name, aud, duration, hosts) != 0 || admin__commit(c) != 0)
-		goto out;
-	c->resp->changed = true;
-	if (!(arr = apps_query(c, id)) || json_array_size(arr) != 1) {
-		json_decref(arr);
-		admin__store_error(c, "read back the new app");
+	snprintf(in.name, sizeof(in.name), "%s", name);
+	if (admin__strv_from(hosts, &in.hostnames) != 0) {
+		admin__error(c, 500, "out of memory");
 		goto out;
 	}
-	admin__reply(c, 201, json_incref(json_array_get(arr, 0)));
-	json_decref(arr);
+	int r = store_app_create(c->st, &in, &out, &why);
+	if (r == ERR_EXISTS && why.what == STORE_HOSTNAME)
+		admin__error(c, 409, "hostname \"%s\" already belongs to app \"%s\"", why.key, why.owner);
+	else if (r == ERR_EXISTS)
+		admin__error(c, 409, "an app named \"%s\" already exists", name);
+	else if (r != 0)
+		admin__store_error(c, "create the app");
+	if (r != 0)
+		goto out;
+	c->resp->changed = true;
+	admin__reply(c, 201, app_json(&out));
 out:
-	admin__rollback(c);
+	store_app_clear(&in);
+	store_app_clear(&out);
 	json_decref(hosts);
 }
 
 void admin__apps_delete(admin_ctx_t *c, const char *arg)
 {
-	char id[ADMIN_ID_MAX + 1];
-	sqlite3_stmt *q = NULL;
+	char id[STORE_ID_MAX + 1];
+	store_why_t why;
 
-	if (admin__begin(c) != 0)
-		return;
-	int r = admin__lookup(c, SQL_APP_ID, arg, id, sizeof(id));
+	/* policies and hostnames go with it */
+	int r = store_app_delete(c->st, arg, id, &why);
 	if (r == ERR_NOTFOUND) {
 		admin__error(c, 404, "no app named \"%s\"", admin__echo(arg));
-		goto out;
+		return;
 	}
-	/* policies and hostnames go with it (ON DELETE CASCADE) */
-	if (r != 0 || sqlite3_prepare_v2(c->db, "DELETE FROM apps WHERE id = ?1", -1, &q, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) != SQLITE_DONE)
-		goto fail;
-	if (admin__commit(c) != 0)
-		goto out;
+	if (r != 0) {
+		admin__store_error(c, "delete the app");
+		return;
+	}
 	c->resp->changed = true;
 	admin__reply(c, 200, json_pack("{s:s}", "deleted", id));
-	goto out;
-fail:
-	admin__store_error(c, "delete the app");
-out:
-	sqlite3_finalize(q);
-	admin__rollback(c);
 }
 
 /* ---- policies ---- */
 
-/* POLICY for the current row of q (SQL_POLICY_COLS). */
-static json_t *policy_json(sqlite3_stmt *q)
+static json_t *policy_json(const store_policy_t *p)
 {
-	json_t *inc = admin__stored_array(sqlite3_column_text(q, 6));
-	json_t *req = admin__stored_array(sqlite3_column_text(q, 7));
-	json_t *exc = admin__stored_array(sqlite3_column_text(q, 8));
+	json_t *inc = admin__strv_json(&p->include);
+	json_t *req = admin__strv_json(&p->require);
+	json_t *exc = admin__strv_json(&p->exclude);
 	if (!inc || !req || !exc) {
 		json_decref(inc);
 		json_decref(req);
 		json_decref(exc);
 		return NULL;
 	}
-	return json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:o}", "id", (const char *)sqlite3_column_text(q, 0),
-	    "app_id", (const char *)sqlite3_column_text(q, 1), "app", (const char *)sqlite3_column_text(q, 2),
-	    "name", (const char *)sqlite3_column_text(q, 3), "action",
-	    (const char *)sqlite3_column_text(q, 4), "precedence", (json_int_t)sqlite3_column_int64(q, 5),
-	    "include", inc, "require", req, "exclude", exc);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:o}", "id", p->id, "app_id", p->app_id,
+			 "app", p->app_name, "name", p->name, "action", policy_action_name(p->action),
+			 "precedence", (json_int_t)p->precedence, "include", inc, "require", req, "exclude",
+			 exc);
 }
 
-static void reply_policies(admin_ctx_t *c, json_t *arr)
+/* Lists the policies of app (an id or a name), or of every app when NULL. */
+static void reply_policies(admin_ctx_t *c, const char *app)
 {
-	if (!arr) {
-		admin__store_error(c, "list policies");
-		return;
+	store_policy_t *v = NULL;
+	size_t n = 0;
+	json_t *arr = NULL;
+	store_why_t why;
+
+	int r = store_policy_list(c->st, app, &v, &n, &why);
+	if (r == ERR_NOTFOUND) {
+		admin__error(c, 404, "no app named \"%s\"", admin__echo(app));
+		goto out;
 	}
-	admin__reply(c, 200, json_pack("{s:o}", "policies", arr));
+	if (r != 0 || !(arr = json_array())) {
+		admin__store_error(c, "list policies");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(arr, policy_json(&v[i])) != 0) {
+			admin__error(c, 500, "out of memory");
+			goto out;
+		}
+	admin__reply(c, 200, json_pack("{s:O}", "policies", arr));
+out:
+	json_decref(arr);
+	store_policies_free(v, n);
 }
 
 void admin__policies_list(admin_ctx_t *c, const char *arg)
 {
-	reply_policies(
-	    c, admin__rows(c, SQL_POLICY_COLS " ORDER BY a.name, p.precedence, p.rowid", NULL, policy_json));
+	reply_policies(c, NULL);
 }
 
 void admin__policies_list_app(admin_ctx_t *c, const char *arg)
 {
-	char id[ADMIN_ID_MAX + 1];
-	int r = admin__lookup(c, SQL_APP_ID, arg, id, sizeof(id));
-	if (r == ERR_NOTFOUND) {
-		admin__error(c, 404, "no app named \"%s\"", admin__echo(arg));
-		return;
-	}
-	if (r != 0) {
-		admin__store_error(c, "find the app");
-		return;
-	}
-	reply_policies(c,
-		       admin__rows(c, SQL_POLICY_COLS " WHERE p.app_id = ?1 ORDER BY p.precedence, p.rowid",
-				   id, policy_json));
+	reply_policies(c, arg);
 }
 
 /* Validates one selector list; an absent list becomes []. Named service
@@ -299,55 +187,6 @@ static int selectors_get(admin_ctx_t *c, const char *key, json_t **out)
 	return *out ? 0 : ERR_NOMEM;
 }
 
-/* 400 when a service-token=NAME selector names no existing token. */
-static int tokens_exist(admin_ctx_t *c, json_t *const lists[3])
-{
-	char id[ADMIN_ID_MAX + 1];
-	const char *prefix = "service-token=";
-	size_t plen = strlen(prefix);
-	for (int l = 0; l < 3; l++) {
-		for (size_t i = 0; i < json_array_size(lists[l]); i++) {
-			const char *sel = json_string_value(json_array_get(lists[l], i));
-			if (strncmp(sel, prefix, plen) != 0 || strcmp(sel + plen, "any") == 0)
-				continue;
-			int r = admin__lookup(c, "SELECT client_id FROM service_tokens WHERE name = ?1",
-					      sel + plen, id, sizeof(id));
-			if (r == ERR_NOTFOUND) {
-				admin__error(c, 400,
-					     "no service token named \"%s\"; create it first (POST "
-					     "/api/v1/service-tokens)",
-					     sel + plen);
-				return ERR_INVAL;
-			}
-			if (r != 0) {
-				admin__store_error(c, "check service tokens");
-				return r;
-			}
-		}
-	}
-	return 0;
-}
-
-/* The precedence after the app's last policy. */
-static int next_precedence(admin_ctx_t *c, const char *app_id, int64_t *out)
-{
-	char text[32];
-	int r = admin__lookup(c, "SELECT COALESCE(MAX(precedence), 0) + 1 FROM policies WHERE app_id = ?1",
-			      app_id, text, sizeof(text));
-	if (r != 0) {
-		admin__store_error(c, "find the app's last policy");
-		return r;
-	}
-	*out = strtoll(text, NULL, 10);
-	if (*out > MAX_PRECEDENCE) {
-		admin__error(
-		    c, 400,
-		    "the app's last policy has the highest precedence; give \"precedence\" explicitly");
-		return ERR_INVAL;
-	}
-	return 0;
-}
-
 struct policy_in {
 	const char *action;
 	const char *name;
@@ -355,40 +194,6 @@ struct policy_in {
 	int64_t precedence;
 	bool has_precedence;
 };
-
-static int policy_insert(admin_ctx_t *c, const char *id, const char *app_id, const struct policy_in *in)
-{
-	sqlite3_stmt *q = NULL;
-	char *text[3] = {NULL, NULL, NULL};
-	int r = ERR_STORE;
-
-	for (int i = 0; i < 3; i++)
-		if (!(text[i] = json_dumps(in->lists[i], JSON_COMPACT)))
-			goto out;
-	if (sqlite3_prepare_v2(
-		c->db,
-		"INSERT INTO policies (id, app_id, name, action, precedence, include_json,"
-		" require_json, exclude_json, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-		-1, &q, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, app_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, in->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, in->action, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 5, in->precedence);
-	for (int i = 0; i < 3; i++)
-		sqlite3_bind_text(q, 6 + i, text[i], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 9, (sqlite3_int64)time(NULL));
-	if (sqlite3_step(q) == SQLITE_DONE)
-		r = 0;
-out:
-	if (r != 0)
-		admin__store_error(c, "create the policy");
-	sqlite3_finalize(q);
-	for (int i = 0; i < 3; i++)
-		free(text[i]);
-	return r;
-}
 
 static int policy_input(admin_ctx_t *c, struct policy_in *in)
 {
@@ -424,11 +229,53 @@ static int policy_input(admin_ctx_t *c, struct policy_in *in)
 	return 0;
 }
 
+/* The names of the service tokens that service-token=NAME selectors name
+ * ("any" is the wildcard, not a token); they must exist when it is added. */
+static int tokens_named(json_t *const lists[3], store_strv_t *out)
+{
+	const char *prefix = "service-token=";
+	size_t plen = strlen(prefix), n = 0;
+
+	for (int l = 0; l < 3; l++)
+		n += json_array_size(lists[l]);
+	out->n = 0;
+	if (!(out->v = calloc(n + 1, sizeof(*out->v)))) /* + 1: never a NULL array */
+		return ERR_NOMEM;
+	for (int l = 0; l < 3; l++) {
+		for (size_t i = 0; i < json_array_size(lists[l]); i++) {
+			const char *sel = json_string_value(json_array_get(lists[l], i));
+			if (strncmp(sel, prefix, plen) != 0 || strcmp(sel + plen, "any") == 0)
+				continue;
+			if (!(out->v[out->n] = strdup(sel + plen)))
+				return ERR_NOMEM;
+			out->n++;
+		}
+	}
+	return 0;
+}
+
+/* The store's record for a validated request; arg names the app. */
+static int policy_record(const struct policy_in *in, const char *arg, const char *id, store_policy_t *out)
+{
+	store_strv_t *lists[3] = {&out->include, &out->require, &out->exclude};
+	snprintf(out->id, sizeof(out->id), "%s", id);
+	snprintf(out->app_id, sizeof(out->app_id), "%s", arg);
+	snprintf(out->name, sizeof(out->name), "%s", in->name);
+	out->action = (enum policy_action)policy_action_parse(in->action);
+	out->precedence = in->has_precedence ? in->precedence : -1;
+	for (int i = 0; i < 3; i++)
+		if (admin__strv_from(in->lists[i], lists[i]) != 0)
+			return ERR_NOMEM;
+	return 0;
+}
+
 void admin__policies_create(admin_ctx_t *c, const char *arg)
 {
 	struct policy_in in = {0};
-	char app_id[ADMIN_ID_MAX + 1], id[37];
-	json_t *arr = NULL;
+	store_policy_t rec = {0}, out = {0};
+	store_strv_t tokens = {0};
+	store_why_t why;
+	char id[37];
 	int r;
 
 	if (policy_input(c, &in) != 0)
@@ -437,50 +284,52 @@ void admin__policies_create(admin_ctx_t *c, const char *arg)
 		admin__error(c, 500, "cannot read random bytes from the OS");
 		goto out;
 	}
-	if (admin__begin(c) != 0)
-		goto out;
-	if ((r = admin__lookup(c, SQL_APP_ID, arg, app_id, sizeof(app_id))) != 0) {
-		if (r == ERR_NOTFOUND)
-			admin__error(c, 404, "no app named \"%s\"", admin__echo(arg));
-		else
-			admin__store_error(c, "find the app");
+	/* no app has a name or id that long, and a cut one could name another */
+	if (strlen(arg) > STORE_ID_MAX) {
+		admin__error(c, 404, "no app named \"%s\"", admin__echo(arg));
 		goto out;
 	}
-	if (tokens_exist(c, in.lists) != 0 ||
-	    (!in.has_precedence && next_precedence(c, app_id, &in.precedence)) ||
-	    policy_insert(c, id, app_id, &in) != 0 || admin__commit(c) != 0)
+	if (policy_record(&in, arg, id, &rec) != 0 || tokens_named(in.lists, &tokens) != 0) {
+		admin__error(c, 500, "out of memory");
+		goto out;
+	}
+	r = store_policy_add(c->st, &rec, &tokens, &out, &why);
+	if (r == ERR_NOTFOUND && why.what == STORE_TOKEN)
+		admin__error(c, 400,
+			     "no service token named \"%s\"; create it first (POST /api/v1/service-tokens)",
+			     why.key);
+	else if (r == ERR_NOTFOUND)
+		admin__error(c, 404, "no app named \"%s\"", admin__echo(arg));
+	else if (r == ERR_TOOBIG)
+		admin__error(
+		    c, 400,
+		    "the app's last policy has the highest precedence; give \"precedence\" explicitly");
+	else if (r != 0)
+		admin__store_error(c, "create the policy");
+	if (r != 0)
 		goto out;
 	c->resp->changed = true;
-	arr = admin__rows(c, SQL_POLICY_COLS " WHERE p.id = ?1", id, policy_json);
-	if (!arr || json_array_size(arr) != 1) {
-		admin__store_error(c, "read back the new policy");
-		goto out;
-	}
-	admin__reply(c, 201, json_incref(json_array_get(arr, 0)));
+	admin__reply(c, 201, policy_json(&out));
 out:
-	admin__rollback(c);
-	json_decref(arr);
+	store_policy_clear(&rec);
+	store_policy_clear(&out);
+	store_strv_clear(&tokens);
 	for (int i = 0; i < 3; i++)
 		json_decref(in.lists[i]);
 }
 
 void admin__policies_delete(admin_ctx_t *c, const char *arg)
 {
-	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(c->db, "DELETE FROM policies WHERE id = ?1", -1, &q, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) != SQLITE_DONE)
-		goto fail;
-	if (sqlite3_changes(c->db) == 0) {
+	store_why_t why;
+	int r = store_policy_delete(c->st, arg, &why);
+	if (r == ERR_NOTFOUND) {
 		admin__error(c, 404, "no policy with id \"%s\"", admin__echo(arg));
-		goto out;
+		return;
+	}
+	if (r != 0) {
+		admin__store_error(c, "delete the policy");
+		return;
 	}
 	c->resp->changed = true;
 	admin__reply(c, 200, json_pack("{s:s}", "deleted", arg));
-	goto out;
-fail:
-	admin__store_error(c, "delete the policy");
-out:
-	sqlite3_finalize(q);
 }

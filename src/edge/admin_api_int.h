@@ -4,21 +4,19 @@
 #define BURROW_EDGE_ADMIN_API_INT_H
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "core/hostname.h"
 #include "edge/admin_api.h"
 
-#define ADMIN_NAME_MAX 64
-#define ADMIN_ID_MAX 64	    /* uuids (36) and client ids (39) fit */
+#define ADMIN_NAME_MAX STORE_NAME_MAX
+#define ADMIN_ID_MAX STORE_ID_MAX
 #define ADMIN_SECRET_HEX 64 /* service-token and tunnel secrets */
 #define ADMIN_LIST_MAX 64   /* hostnames per app, selectors per list */
 
 typedef struct admin_ctx {
 	store_t *st;
-	sqlite3 *db;
 	json_t *body; /* the request body (an object) on POST; NULL otherwise */
 	admin_resp_t *resp;
 } admin_ctx_t;
@@ -55,19 +53,11 @@ bool admin__name_ok(const char *s);
 /* s when it is short printable ASCII, else a placeholder: for error texts. */
 const char *admin__echo(const char *s);
 
-/* Store helpers. */
-int admin__begin(admin_ctx_t *c);
-int admin__commit(admin_ctx_t *c);
-void admin__rollback(admin_ctx_t *c);
-/* Runs sql (one "?1" parameter bound to arg) and copies the first column of
- * the first row into out: 0, ERR_NOTFOUND or ERR_STORE. */
-int admin__lookup(admin_ctx_t *c, const char *sql, const char *arg, char *out, size_t outlen);
-/* Runs sql (?1 bound to arg when not NULL) and maps each row with fn into
- * a new array; NULL on failure. */
-typedef json_t *(*admin_row_fn)(sqlite3_stmt *q);
-json_t *admin__rows(admin_ctx_t *c, const char *sql, const char *arg, admin_row_fn fn);
-/* Parses a stored JSON array; NULL on failure. */
-json_t *admin__stored_array(const unsigned char *text);
+/* Between the body's JSON and the store's records. strv_from copies the
+ * strings of arr (an array of strings) into out, which the caller clears
+ * with store_strv_clear; strv_json makes a new array (NULL on failure). */
+int admin__strv_from(json_t *arr, store_strv_t *out);
+json_t *admin__strv_json(const store_strv_t *sv);
 
 /* Randomness from the OS CSPRNG: 0 or ERR_UNAVAIL. */
 int admin__random_hex(char *out, size_t nbytes); /* out holds 2 * nbytes + 1 */

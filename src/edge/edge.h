@@ -16,7 +16,7 @@
 #include "edge/pki.h"
 #include "edge/ratelimit.h"
 #include "edge/sessions.h"
-#include "edge/store.h"
+#include "edge/store/store.h"
 
 /* Listen backlog of the front and tunnel listeners (the kernel caps it at
  * net.core.somaxconn): a flood of connects that outruns accept() for a
@@ -74,8 +74,8 @@ typedef struct edge {
 	bool stopping;
 	uv_timer_t sync_timer; /* edge/sync.c */
 	bool sync_pending;
-	bool sync_seen;         /* worker thread only */
-	int64_t sync_version;   /* worker thread only */
+	bool sync_seen;	      /* store jobs only: sync_version is set */
+	int64_t sync_version; /* store jobs only: the model's change version */
 	edge_metrics_t m;
 	uint64_t accept_warned_ms; /* last "cannot accept" warning */
 	ratelimit_t *rl; /* failed credentials per client address */

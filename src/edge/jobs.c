@@ -1,6 +1,6 @@
 /* jobs.c — runs store work on libuv's thread pool, one job at a time.
  *
- * The loop thread never touches SQLite. Jobs run in submission order, so an
+ * The loop thread never touches the store. Jobs run in submission order, so an
  * admin write and the model reload it triggers can never interleave with
  * another write. */
 #include <stdlib.h>
@@ -26,9 +26,14 @@ static void job_work(uv_work_t *req)
 {
 	edge_job_t *j = req->data;
 	j->work(j->e, j->arg, &j->changed);
-	if (j->changed && model_load(j->e->store, &j->fresh) != 0) {
+	if (j->changed && store_load_model(j->e->store, &j->fresh) != 0) {
 		log_error("store: reloading the configuration failed; keeping the previous one");
 		j->fresh = NULL;
+	}
+	/* what sync.c compares the store's change counter with */
+	if (j->fresh) {
+		j->e->sync_version = j->fresh->version;
+		j->e->sync_seen = true;
 	}
 }
 

@@ -1,7 +1,8 @@
 /* model.h — the edge's in-memory snapshot of its configuration.
  *
  * The event loop never queries the store. A worker thread loads a complete,
- * immutable model_t from the store (at start and after every change); the
+ * immutable model_t from the store (store_load_model, at start and after
+ * every change); the
  * loop thread swaps it in and frees the old one. Lookups are therefore plain
  * memory reads on the loop thread. Hostnames are stored normalised
  * (hostname_normalize). */
@@ -11,8 +12,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-struct store;
 
 enum policy_action {
 	POLICY_ALLOW = 1,    /* needs a user identity (app token) */
@@ -75,10 +74,10 @@ typedef struct model {
 	size_t ntunnels;
 	model_route_t *routes;
 	size_t nroutes;
+	int64_t version; /* the store's change version this was read at */
 } model_t;
 
-/* Loads a full snapshot. Blocking: worker thread or before the loop runs. */
-int model_load(struct store *st, model_t **out);
+/* A model is loaded with store_load_model (edge/store/store.h). */
 void model_free(model_t *m);
 
 /* Lookups; host must already be normalised. NULL when absent. */

@@ -1,10 +1,12 @@
-/* sync.c — picks up what other edges commit to a shared database.
+/* sync.c — picks up what other edges commit to a shared store.
  *
  * Edges that share one data directory (one machine, or a filesystem with
- * working POSIX locks) share one SQLite database. Each edge reloads its model
- * after its own writes; this polls SQLite's data_version, which moves only
- * when another connection committed, and reloads on a change. A poll is one
- * cheap read on the store thread, never on the loop. */
+ * working POSIX locks) share one database. Every write transaction moves the
+ * store's change counter (store_change_version), and each model remembers
+ * the version it was read at (jobs.c): this polls the counter and reloads
+ * when it has moved past the model, which after this edge's own writes (it
+ * reloads after each) means another edge committed. A poll is one cheap
+ * read on the store thread, never on the loop. */
 #include "core/log.h"
 #include "edge/edge.h"
 
@@ -13,14 +15,12 @@
 static void sync_work(edge_t *e, void *arg, bool *changed)
 {
 	int64_t v;
-	if (store_data_version(e->store, &v) != 0)
+	if (store_change_version(e->store, &v) != 0)
 		return;
-	if (e->sync_seen && v != e->sync_version) {
+	if (!e->sync_seen || v != e->sync_version) {
 		log_debug("store: another edge committed; reloading the configuration");
 		*changed = true;
 	}
-	e->sync_version = v;
-	e->sync_seen = true;
 }
 
 static void sync_done(edge_t *e, void *arg) { e->sync_pending = false; }

@@ -17,7 +17,7 @@
 
 #include "edge/audit.h"
 #include "edge/audit_int.h"
-#include "edge/store.h"
+#include "edge/store/store.h"
 
 typedef struct fixture {
 	char dir[64];

@@ -1,5 +1,8 @@
-/* test_store.c — store_open creates a private WAL database, migrates it
- * once, and the routes table gives each hostname to one tunnel. */
+/* test_store.c — the store's typed operations, through store.h only, so
+ * that every engine runs them: each operation, its conflicts and not-founds,
+ * list order, the model snapshot, and the change counter (moves on every
+ * write, also as seen by a second handle like another edge's, never on a
+ * read or a refused write). SQLite specifics: test_store_sqlite.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,20 +10,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "core/err.h"
 #include "core/log.h"
-#include "edge/store.h"
+#include "edge/store/store.h"
 
 typedef struct fixture {
 	char dir[64];
 	char path[128];
+	store_t *st;
 } fixture_t;
+
+/* The one engine-specific line: where the store lives. */
+static store_t *open_store(const fixture_t *f)
+{
+	store_t *st = NULL;
+	char err[256];
+	if (store_open(f->path, &st, err, sizeof(err)) != 0)
+		fail_msg("store_open: %s", err);
+	return st;
+}
 
 static int setup(void **state)
 {
@@ -31,185 +43,404 @@ static int setup(void **state)
 	if (!mkdtemp(f->dir))
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/edge.db", f->dir);
+	f->st = open_store(f);
 	*state = f;
 	return 0;
-}
-
-static void rm_f(const char *dir, const char *name)
-{
-	char p[192];
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	unlink(p);
 }
 
 static int teardown(void **state)
 {
 	fixture_t *f = *state;
-	rm_f(f->dir, "edge.db");
-	rm_f(f->dir, "edge.db-wal");
-	rm_f(f->dir, "edge.db-shm");
+	static const char *const files[] = {"edge.db", "edge.db-wal", "edge.db-shm"};
+	char p[192];
+	store_close(f->st);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", f->dir, files[i]);
+		unlink(p);
+	}
 	rmdir(f->dir);
 	free(f);
 	return 0;
 }
 
-static store_t *open_ok(const fixture_t *f)
+static int64_t version(store_t *st)
 {
-	store_t *st = NULL;
-	char err[256];
-	int r = store_open(f->path, &st, err, sizeof(err));
-	if (r != 0)
-		fail_msg("store_open: %s", err);
-	assert_non_null(st);
-	return st;
+	int64_t v = -1;
+	assert_int_equal(store_change_version(st, &v), 0);
+	return v;
 }
 
-static void exec_ok(store_t *st, const char *sql)
+/* A heap list of the given strings (NULL-terminated). */
+static store_strv_t strv(const char *first, ...)
 {
-	char *msg = NULL;
-	if (sqlite3_exec(store_db(st), sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg);
+	store_strv_t sv = {calloc(16, sizeof(char *)), 0};
+	va_list ap;
+	va_start(ap, first);
+	for (const char *s = first; s; s = va_arg(ap, const char *))
+		sv.v[sv.n++] = strdup(s);
+	va_end(ap);
+	return sv;
 }
 
-static int count(store_t *st, const char *sql)
+static void app_create(store_t *st, const char *id, const char *name, const char *host)
 {
-	sqlite3_stmt *q = NULL;
-	assert_int_equal(sqlite3_prepare_v2(store_db(st), sql, -1, &q, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	int n = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
-	return n;
+	store_app_t in = {.session_duration = 3600}, out;
+	store_why_t why;
+	snprintf(in.id, sizeof(in.id), "%s", id);
+	snprintf(in.name, sizeof(in.name), "%s", name);
+	memset(in.aud, id[strlen(id) - 1], STORE_AUD_LEN); /* unique like the ids */
+	in.hostnames = strv(host, NULL);
+	assert_int_equal(store_app_create(st, &in, &out, &why), 0);
+	store_app_clear(&in);
+	store_app_clear(&out);
 }
 
-static void add_tunnel(store_t *st, const char *id, const char *name)
+static int policy_add(store_t *st, const char *id, const char *app, int64_t precedence, const char *token,
+		      store_why_t *why)
 {
-	sqlite3_stmt *q = NULL;
-	static const uint8_t hash[32];
-	assert_int_equal(sqlite3_prepare_v2(store_db(st),
-					    "INSERT INTO tunnels (id, name, secret_hash, created_at)"
-					    " VALUES (?1, ?2, ?3, 0)",
-					    -1, &q, NULL),
-			 SQLITE_OK);
-	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(q, 3, hash, 32, SQLITE_STATIC);
-	assert_int_equal(sqlite3_step(q), SQLITE_DONE);
-	sqlite3_finalize(q);
+	store_policy_t in = {.action = POLICY_ALLOW, .precedence = precedence}, out;
+	store_strv_t tokens = token ? strv(token, NULL) : (store_strv_t){0};
+	snprintf(in.id, sizeof(in.id), "%s", id);
+	snprintf(in.app_id, sizeof(in.app_id), "%s", app);
+	snprintf(in.name, sizeof(in.name), "p-%s", id);
+	in.include = strv("everyone", NULL);
+	int r = store_policy_add(st, &in, &tokens, &out, why);
+	if (r == 0) {
+		assert_string_equal(out.id, id);
+		assert_string_equal(out.include.v[0], "everyone");
+	}
+	store_policy_clear(&in);
+	store_policy_clear(&out);
+	store_strv_clear(&tokens);
+	return r;
 }
 
-static void test_store_creates_private_wal_file(void **state)
+static int token_create(store_t *st, const char *id, const char *name, store_why_t *why)
+{
+	store_token_t in = {.expires_at = 99}, out;
+	snprintf(in.id, sizeof(in.id), "%s", id);
+	snprintf(in.name, sizeof(in.name), "%s", name);
+	memset(in.secret_hash, 7, sizeof(in.secret_hash));
+	int r = store_token_create(st, &in, &out, why);
+	if (r == 0) {
+		assert_string_equal(out.id, id);
+		assert_int_equal(out.expires_at, 99);
+		assert_false(out.revoked);
+		assert_memory_equal(out.secret_hash, in.secret_hash, 32);
+	}
+	return r;
+}
+
+static int tunnel_create(store_t *st, const char *id, const char *name, store_strv_t hosts, store_why_t *why)
+{
+	store_tunnel_t in = {0}, out;
+	snprintf(in.id, sizeof(in.id), "%s", id);
+	snprintf(in.name, sizeof(in.name), "%s", name);
+	memset(in.secret_hash, 9, sizeof(in.secret_hash));
+	int r = store_tunnel_create(st, &in, &hosts, &out, why);
+	if (r == 0)
+		assert_string_equal(out.name, name);
+	store_strv_clear(&hosts);
+	return r;
+}
+
+static void test_store_apps(void **state)
 {
 	fixture_t *f = *state;
-	mode_t old = umask(0); /* a permissive umask must not leak into the file's mode */
-	store_t *st = open_ok(f);
-	umask(old);
-	struct stat sb;
-	assert_int_equal(stat(f->path, &sb), 0);
-	assert_int_equal(sb.st_mode & 0777, 0600);
+	store_app_t in = {.session_duration = 60}, out, *v;
+	store_why_t why;
+	size_t n;
+	char id[STORE_ID_MAX + 1];
 
-	add_tunnel(st, "t1", "host1");
-	char wal[192];
-	snprintf(wal, sizeof(wal), "%s-wal", f->path);
-	assert_int_equal(stat(wal, &sb), 0);
-	assert_int_equal(sb.st_mode & 0777, 0600);
+	snprintf(in.id, sizeof(in.id), "id-b");
+	snprintf(in.name, sizeof(in.name), "bravo");
+	memset(in.aud, 'f', STORE_AUD_LEN);
+	in.hostnames = strv("z.test", "b.test", NULL);
+	assert_int_equal(store_app_create(f->st, &in, &out, &why), 0);
+	assert_string_equal(out.id, "id-b");
+	assert_int_equal(out.session_duration, 60);
+	assert_true(out.created_at > 0);
+	assert_int_equal(out.hostnames.n, 2);
+	assert_string_equal(out.hostnames.v[0], "b.test"); /* by name, not as given */
+	store_app_clear(&out);
 
-	assert_int_equal(count(st, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
-	assert_int_equal(count(st, "PRAGMA foreign_keys"), 1);
-	store_close(st);
+	/* conflicts name what is in the way, and change nothing */
+	snprintf(in.id, sizeof(in.id), "id-x");
+	assert_int_equal(store_app_create(f->st, &in, &out, &why), ERR_EXISTS);
+	assert_int_equal(why.what, STORE_APP);
+	assert_string_equal(why.key, "bravo");
+	snprintf(in.name, sizeof(in.name), "other");
+	assert_int_equal(store_app_create(f->st, &in, &out, &why), ERR_EXISTS);
+	assert_int_equal(why.what, STORE_HOSTNAME);
+	assert_string_equal(why.key, "z.test");
+	assert_string_equal(why.owner, "bravo");
+	store_app_clear(&in);
+
+	app_create(f->st, "id-a", "alpha", "a.test");
+	assert_int_equal(store_app_list(f->st, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].name, "alpha");
+	assert_string_equal(v[1].name, "bravo");
+	assert_int_equal(v[1].hostnames.n, 2);
+	store_apps_free(v, n);
+
+	/* delete by name or id; the hostnames go with it */
+	assert_int_equal(store_app_delete(f->st, "bravo", id, &why), 0);
+	assert_string_equal(id, "id-b");
+	assert_int_equal(store_app_delete(f->st, "id-a", id, &why), 0);
+	assert_string_equal(id, "id-a");
+	assert_int_equal(store_app_delete(f->st, "alpha", id, &why), ERR_NOTFOUND);
+	assert_int_equal(why.what, STORE_APP);
+	assert_string_equal(why.key, "alpha");
+	app_create(f->st, "id-c", "charlie", "z.test");
+	assert_int_equal(store_app_list(f->st, &v, &n), 0);
+	assert_int_equal(n, 1);
+	store_apps_free(v, n);
 }
 
-static void test_store_tightens_loose_mode(void **state)
+static void test_store_policies(void **state)
 {
 	fixture_t *f = *state;
-	FILE *fp = fopen(f->path, "w");
-	assert_non_null(fp);
-	fclose(fp);
-	assert_int_equal(chmod(f->path, 0644), 0);
-	store_t *st = open_ok(f);
-	struct stat sb;
-	assert_int_equal(stat(f->path, &sb), 0);
-	assert_int_equal(sb.st_mode & 0777, 0600);
-	store_close(st);
+	store_policy_t *v;
+	store_why_t why;
+	size_t n;
+	char id[STORE_ID_MAX + 1];
+
+	app_create(f->st, "id-z", "zulu", "z.test");
+	app_create(f->st, "id-y", "yankee", "y.test");
+	assert_int_equal(policy_add(f->st, "p1", "zulu", -1, NULL, &why), 0);
+	assert_int_equal(policy_add(f->st, "p2", "id-z", -1, NULL, &why), 0);
+	/* ties in precedence keep creation order, whatever the ids */
+	assert_int_equal(policy_add(f->st, "p9", "zulu", 5, NULL, &why), 0);
+	assert_int_equal(policy_add(f->st, "p0", "zulu", 5, NULL, &why), 0);
+	assert_int_equal(policy_add(f->st, "p5", "yankee", 1, NULL, &why), 0);
+
+	assert_int_equal(store_policy_list(f->st, "zulu", &v, &n, &why), 0);
+	assert_int_equal(n, 4);
+	const char *want[] = {"p1", "p2", "p9", "p0"};
+	const int64_t prec[] = {1, 2, 5, 5};
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(v[i].id, want[i]);
+		assert_int_equal(v[i].precedence, prec[i]);
+		assert_string_equal(v[i].app_id, "id-z");
+		assert_string_equal(v[i].app_name, "zulu");
+		assert_int_equal(v[i].action, POLICY_ALLOW);
+	}
+	store_policies_free(v, n);
+	/* all apps: by app name first */
+	assert_int_equal(store_policy_list(f->st, NULL, &v, &n, &why), 0);
+	assert_int_equal(n, 5);
+	assert_string_equal(v[0].id, "p5");
+	assert_string_equal(v[1].id, "p1");
+	store_policies_free(v, n);
+
+	assert_int_equal(store_policy_list(f->st, "nope", &v, &n, &why), ERR_NOTFOUND);
+	assert_int_equal(why.what, STORE_APP);
+	assert_int_equal(policy_add(f->st, "px", "nope", -1, NULL, &why), ERR_NOTFOUND);
+	assert_int_equal(why.what, STORE_APP);
+	assert_int_equal(policy_add(f->st, "px", "zulu", -1, "ci", &why), ERR_NOTFOUND);
+	assert_int_equal(why.what, STORE_TOKEN);
+	assert_string_equal(why.key, "ci");
+	assert_int_equal(token_create(f->st, "c1", "ci", &why), 0);
+	assert_int_equal(policy_add(f->st, "px", "zulu", -1, "ci", &why), 0);
+	/* after the highest precedence there is no next one */
+	assert_int_equal(policy_add(f->st, "pmax", "yankee", STORE_PRECEDENCE_MAX, NULL, &why), 0);
+	assert_int_equal(policy_add(f->st, "py", "yankee", -1, NULL, &why), ERR_TOOBIG);
+
+	assert_int_equal(store_policy_delete(f->st, "p2", &why), 0);
+	assert_int_equal(store_policy_delete(f->st, "p2", &why), ERR_NOTFOUND);
+	assert_int_equal(why.what, STORE_POLICY);
+	/* an app's policies go with it */
+	assert_int_equal(store_app_delete(f->st, "zulu", id, &why), 0);
+	assert_int_equal(store_policy_list(f->st, NULL, &v, &n, &why), 0);
+	assert_int_equal(n, 2);
+	store_policies_free(v, n);
 }
 
-static void test_store_migrations_idempotent_on_reopen(void **state)
+static void test_store_tokens(void **state)
 {
 	fixture_t *f = *state;
-	store_t *st = open_ok(f);
-	int v = store_schema_version(st);
-	assert_true(v >= 1);
-	assert_int_equal(count(st, "PRAGMA user_version"), v);
-	add_tunnel(st, "t1", "host1");
-	store_close(st);
+	store_token_t *v;
+	store_why_t why;
+	size_t n;
+	bool changed;
+	char id[STORE_ID_MAX + 1];
 
-	st = open_ok(f);
-	assert_int_equal(store_schema_version(st), v);
-	assert_int_equal(count(st, "PRAGMA user_version"), v);
-	assert_int_equal(count(st, "SELECT count(*) FROM tunnels"), 1);
-	store_close(st);
+	assert_int_equal(token_create(f->st, "id-2", "zz", &why), 0);
+	assert_int_equal(token_create(f->st, "id-1", "aa", &why), 0);
+	assert_int_equal(token_create(f->st, "id-3", "aa", &why), ERR_EXISTS);
+	assert_int_equal(why.what, STORE_TOKEN);
+	assert_string_equal(why.key, "aa");
+
+	assert_int_equal(store_token_revoke(f->st, "zz", id, &changed, &why), 0);
+	assert_string_equal(id, "id-2");
+	assert_true(changed);
+	assert_int_equal(store_token_revoke(f->st, "id-2", id, &changed, &why), 0);
+	assert_false(changed);
+	assert_int_equal(store_token_revoke(f->st, "nope", id, &changed, &why), ERR_NOTFOUND);
+	assert_int_equal(why.what, STORE_TOKEN);
+	/* a revoked token keeps its name */
+	assert_int_equal(token_create(f->st, "id-4", "zz", &why), ERR_EXISTS);
+
+	assert_int_equal(store_token_list(f->st, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].name, "aa");
+	assert_false(v[0].revoked);
+	assert_string_equal(v[1].name, "zz");
+	assert_true(v[1].revoked);
+	free(v);
 }
 
-static void test_store_refuses_newer_schema(void **state)
+static void test_store_tunnels_routes(void **state)
 {
 	fixture_t *f = *state;
-	store_t *st = open_ok(f);
-	exec_ok(st, "PRAGMA user_version = 9999");
-	store_close(st);
+	store_tunnel_t *tv;
+	store_route_t *rv, rt;
+	store_why_t why;
+	size_t n;
+	char id[STORE_ID_MAX + 1];
 
-	char err[256] = "";
-	st = (store_t *)1;
-	assert_int_equal(store_open(f->path, &st, err, sizeof(err)), ERR_STORE);
-	assert_null(st);
-	assert_non_null(strstr(err, "newer"));
+	assert_int_equal(tunnel_create(f->st, "t2", "host2", strv("b.test", "a.test", NULL), &why), 0);
+	assert_int_equal(tunnel_create(f->st, "t1", "host1", (store_strv_t){0}, &why), 0);
+	assert_int_equal(tunnel_create(f->st, "t3", "host2", (store_strv_t){0}, &why), ERR_EXISTS);
+	assert_int_equal(why.what, STORE_TUNNEL);
+	/* all or nothing: a taken hostname leaves no tunnel and no route behind */
+	assert_int_equal(tunnel_create(f->st, "t3", "host3", strv("c.test", "a.test", NULL), &why),
+			 ERR_EXISTS);
+	assert_int_equal(why.what, STORE_HOSTNAME);
+	assert_string_equal(why.key, "a.test");
+	assert_string_equal(why.owner, "host2");
+	assert_int_equal(store_tunnel_list(f->st, &tv, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(tv[0].name, "host1");
+	assert_string_equal(tv[1].name, "host2");
+	free(tv);
+
+	assert_int_equal(store_route_add(f->st, "host1", "0.test", &rt, &why), 0);
+	assert_string_equal(rt.tunnel_id, "t1");
+	assert_string_equal(rt.tunnel_name, "host1");
+	assert_int_equal(store_route_add(f->st, "t1", "b.test", &rt, &why), ERR_EXISTS);
+	assert_string_equal(why.owner, "host2");
+	assert_int_equal(store_route_add(f->st, "nope", "d.test", &rt, &why), ERR_NOTFOUND);
+	assert_int_equal(why.what, STORE_TUNNEL);
+	assert_int_equal(store_route_list(f->st, &rv, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(rv[0].hostname, "0.test");
+	assert_string_equal(rv[1].hostname, "a.test");
+	assert_string_equal(rv[2].hostname, "b.test");
+	free(rv);
+
+	assert_int_equal(store_route_delete(f->st, "a.test", &rt, &why), 0);
+	assert_string_equal(rt.hostname, "a.test");
+	assert_string_equal(rt.tunnel_name, "host2");
+	assert_int_equal(store_route_delete(f->st, "a.test", &rt, &why), ERR_NOTFOUND);
+	assert_int_equal(why.what, STORE_ROUTE);
+	/* a tunnel's routes go with it */
+	assert_int_equal(store_tunnel_delete(f->st, "host2", id, &why), 0);
+	assert_string_equal(id, "t2");
+	assert_int_equal(store_tunnel_delete(f->st, "host2", id, &why), ERR_NOTFOUND);
+	assert_int_equal(store_route_list(f->st, &rv, &n), 0);
+	assert_int_equal(n, 1);
+	free(rv);
 }
 
-static void test_store_open_bad_path(void **state)
-{
-	store_t *st = NULL;
-	char err[256] = "";
-	assert_int_equal(store_open("/nonexistent-dir/x/edge.db", &st, err, sizeof(err)), ERR_STORE);
-	assert_null(st);
-	assert_non_null(strstr(err, "/nonexistent-dir/x/edge.db"));
-}
-
-/* What the admin API's route writes rely on: one tunnel per hostname, no
- * route to a tunnel that does not exist, and a tunnel's routes go with it. */
-static void test_store_routes_one_owner_cascade(void **state)
+static void test_store_load_model(void **state)
 {
 	fixture_t *f = *state;
-	store_t *st = open_ok(f);
-	sqlite3 *db = store_db(st);
-	add_tunnel(st, "t1", "host1");
-	add_tunnel(st, "t2", "host2");
+	store_why_t why;
+	model_t *m;
 
-	exec_ok(st, "INSERT INTO routes (hostname, tunnel_id) VALUES ('ssh.site.test', 't1')");
-	assert_int_not_equal(
-	    sqlite3_exec(db, "INSERT INTO routes (hostname, tunnel_id) VALUES ('ssh.site.test', 't2')", NULL,
-			 NULL, NULL),
-	    SQLITE_OK);
-	assert_int_not_equal(
-	    sqlite3_exec(db, "INSERT INTO routes (hostname, tunnel_id) VALUES ('x.site.test', 'nope')", NULL,
-			 NULL, NULL),
-	    SQLITE_OK);
-	exec_ok(st, "INSERT INTO routes (hostname, tunnel_id) VALUES ('web.site.test', 't2')");
-	assert_int_equal(count(st, "SELECT count(*) FROM routes"), 2);
+	app_create(f->st, "id-s", "ssh", "ssh.test");
+	assert_int_equal(policy_add(f->st, "p2", "ssh", 7, NULL, &why), 0);
+	assert_int_equal(policy_add(f->st, "p1", "ssh", 3, NULL, &why), 0);
+	assert_int_equal(token_create(f->st, "c1", "ci", &why), 0);
+	assert_int_equal(tunnel_create(f->st, "t1", "host1", strv("ssh.test", NULL), &why), 0);
 
-	exec_ok(st, "DELETE FROM tunnels WHERE id = 't1'");
-	assert_int_equal(count(st, "SELECT count(*) FROM routes"), 1);
-	assert_int_equal(count(st, "SELECT count(*) FROM routes WHERE tunnel_id = 't2'"), 1);
-	store_close(st);
+	assert_int_equal(store_load_model(f->st, &m), 0);
+	assert_int_equal(m->version, version(f->st));
+	assert_int_equal(m->napps, 1);
+	assert_string_equal(m->apps[0].aud,
+			    "ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss");
+	assert_int_equal(m->apps[0].npolicies, 2);
+	assert_string_equal(m->apps[0].policies[0].id, "p1");
+	assert_int_equal(m->apps[0].policies[0].ninclude, 1);
+	assert_non_null(model_app_by_host(m, "ssh.test"));
+	assert_non_null(model_token_by_name(m, "ci"));
+	assert_int_equal(model_token_by_name(m, "ci")->expires_at, 99);
+	assert_non_null(model_tunnel_by_id(m, "t1"));
+	assert_string_equal(model_route_by_host(m, "ssh.test")->tunnel_id, "t1");
+	model_free(m);
+}
+
+/* Every write moves the counter, also for a second handle on the same store
+ * (another edge); reads, refused writes and no-op revocations do not. */
+static void test_store_change_version(void **state)
+{
+	fixture_t *f = *state;
+	store_t *other = open_store(f);
+	store_why_t why;
+	store_app_t *apps;
+	store_route_t rt;
+	model_t *m;
+	size_t n;
+	bool changed;
+	char id[STORE_ID_MAX + 1];
+	int64_t v = version(f->st);
+
+#define MOVES(expr)                                                                                          \
+	do {                                                                                                 \
+		assert_int_equal((expr), 0);                                                                 \
+		assert_true(version(f->st) > v);                                                             \
+		assert_int_equal(version(other), version(f->st));                                            \
+		v = version(f->st);                                                                          \
+	} while (0)
+#define STAYS(expr, want)                                                                                    \
+	do {                                                                                                 \
+		assert_int_equal((expr), (want));                                                            \
+		assert_int_equal(version(f->st), v);                                                         \
+		assert_int_equal(version(other), v);                                                         \
+	} while (0)
+
+	store_app_t in = {.session_duration = 1}, out;
+	snprintf(in.id, sizeof(in.id), "a1");
+	snprintf(in.name, sizeof(in.name), "app");
+	in.hostnames = strv("h.test", NULL);
+	MOVES(store_app_create(f->st, &in, &out, &why));
+	store_app_clear(&out);
+	STAYS(store_app_create(f->st, &in, &out, &why), ERR_EXISTS);
+	store_app_clear(&in);
+	MOVES(policy_add(f->st, "p1", "app", -1, NULL, &why));
+	STAYS(policy_add(f->st, "p2", "app", -1, "nope", &why), ERR_NOTFOUND);
+	MOVES(store_policy_delete(f->st, "p1", &why));
+	STAYS(store_policy_delete(f->st, "p1", &why), ERR_NOTFOUND);
+	MOVES(token_create(other, "c1", "ci", &why)); /* written by the other handle */
+	MOVES(store_token_revoke(f->st, "ci", id, &changed, &why));
+	STAYS(store_token_revoke(f->st, "ci", id, &changed, &why), 0);
+	MOVES(tunnel_create(f->st, "t1", "host1", strv("r.test", NULL), &why));
+	MOVES(store_route_add(f->st, "host1", "s.test", &rt, &why));
+	MOVES(store_route_delete(f->st, "s.test", &rt, &why));
+	STAYS(store_route_delete(f->st, "s.test", &rt, &why), ERR_NOTFOUND);
+	MOVES(store_tunnel_delete(f->st, "host1", id, &why));
+	STAYS(store_app_list(f->st, &apps, &n), 0);
+	store_apps_free(apps, n);
+	STAYS(store_load_model(f->st, &m), 0);
+	model_free(m);
+	MOVES(store_app_delete(f->st, "app", id, &why));
+#undef MOVES
+#undef STAYS
+	store_close(other);
 }
 
 int main(void)
 {
 	log_set_level(L_ERROR);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_store_creates_private_wal_file, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_store_tightens_loose_mode, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_store_migrations_idempotent_on_reopen, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_store_refuses_newer_schema, setup, teardown),
-	    cmocka_unit_test(test_store_open_bad_path),
-	    cmocka_unit_test_setup_teardown(test_store_routes_one_owner_cascade, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_apps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_policies, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_tokens, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_tunnels_routes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_load_model, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_change_version, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

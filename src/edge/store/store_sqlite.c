@@ -1,11 +1,11 @@
-/* store.c — the edge's SQLite database: open and migrate. Every write is an
- * admin API request (edge/admin_api*.c).
+/* store_sqlite.c — the SQLite engine: open, migrate, the change counter,
+ * the snapshot the model is built from, and the engine's table of
+ * operations (the operations themselves are in store_sqlite_apps.c and
+ * store_sqlite_creds.c).
  *
  * Blocking; never call from the event loop thread. The file is created 0600
  * before SQLite touches it (SQLite gives -wal/-shm the same mode), and it
  * never holds a secret, only SHA-256 hashes of them. */
-#include "edge/store.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -18,13 +18,9 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "edge/store/store_sqlite_int.h"
 
 #define BUSY_TIMEOUT_MS 5000
-
-struct store {
-	sqlite3 *db;
-	int version;
-};
 
 /* Migration n (1-based) is migrations[n - 1]. Append only: a released entry
  * never changes, because databases in the field already ran it. */
@@ -73,7 +69,18 @@ static const char *const migrations[] = {
     " tunnel_id TEXT NOT NULL REFERENCES tunnels(id) ON DELETE CASCADE"
     ") STRICT;"
     "CREATE INDEX routes_tunnel ON routes(tunnel_id);",
-    /* 2: the audit log (edge/audit.c); id orders records as written */
+    /* 2: the change counter every write transaction moves (store_change_version),
+     * and a creation sequence for policies, so ties in precedence keep their
+     * creation order without relying on rowid (existing rows keep theirs) */
+    "CREATE TABLE meta ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " change_version INTEGER NOT NULL"
+    ") STRICT;"
+    "INSERT INTO meta (id, change_version) VALUES (1, 0);"
+    "ALTER TABLE policies ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE policies SET seq = rowid;"
+    "CREATE INDEX policies_order ON policies(app_id, precedence, seq);",
+    /* 3: the audit log (edge/audit.c); id orders records as written */
     "CREATE TABLE audit ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " time_ms INTEGER NOT NULL,"
@@ -154,9 +161,9 @@ out:
 
 /* Applies every pending migration in one transaction: a crash leaves the
  * database at the old version, never half-migrated. */
-static int migrate(store_t *st, char *err, size_t errlen)
+static int migrate(sq_t *s, char *err, size_t errlen)
 {
-	sqlite3 *db = st->db;
+	sqlite3 *db = s->db;
 	char sql[64];
 	int r = ERR_STORE;
 	int v = 0;
@@ -194,7 +201,7 @@ static int migrate(store_t *st, char *err, size_t errlen)
 	}
 	if (v < NMIGRATIONS)
 		log_info("store: schema migrated from version %d to %d", v, NMIGRATIONS);
-	st->version = NMIGRATIONS;
+	s->base.schema_version = NMIGRATIONS;
 	r = 0;
 out:
 	if (r != 0)
@@ -230,67 +237,115 @@ out:
 	return r;
 }
 
-int store_open(const char *path, store_t **out, char *err, size_t errlen)
+static const store_ops_t sqlite_ops;
+static void sqlite_close(store_t *st);
+
+int store__sqlite_open(const char *path, store_t **out, char *err, size_t errlen)
 {
-	store_t *st = NULL;
+	sq_t *s = NULL;
 	int r;
 
 	*out = NULL;
 	set_err(err, errlen, "unknown error");
 	if ((r = create_private(path, err, errlen)) != 0)
 		return r;
-	if (!(st = calloc(1, sizeof(*st)))) {
+	if (!(s = calloc(1, sizeof(*s)))) {
 		set_err(err, errlen, "out of memory");
 		return ERR_NOMEM;
 	}
+	s->base.ops = &sqlite_ops;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
-	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		set_err(err, errlen, "cannot open database %s: %s", path,
-			st->db ? sqlite3_errmsg(st->db) : "out of memory");
+			s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		r = ERR_STORE;
 		goto out;
 	}
-	sqlite3_extended_result_codes(st->db, 1);
-	if ((r = configure(st->db, err, errlen)) != 0)
+	sqlite3_extended_result_codes(s->db, 1);
+	if ((r = configure(s->db, err, errlen)) != 0)
 		goto out;
-	if ((r = migrate(st, err, errlen)) != 0)
+	if ((r = migrate(s, err, errlen)) != 0)
 		goto out;
 	set_err(err, errlen, "ok");
-	*out = st;
-	st = NULL;
+	*out = &s->base;
+	s = NULL;
 out:
-	store_close(st);
+	if (s)
+		sqlite_close(&s->base);
 	return r;
 }
 
-void store_close(store_t *st)
+static void sqlite_close(store_t *st)
 {
-	if (!st)
-		return;
+	sq_t *s = store__sq(st);
 	/* close_v2 defers the close until any forgotten statement is finalised instead of failing */
-	sqlite3_close_v2(st->db);
-	free(st);
+	sqlite3_close_v2(s->db);
+	free(s);
 }
 
-struct sqlite3 *store_db(store_t *st)
+static struct sqlite3 *sqlite_db(store_t *st)
 {
-	return st->db;
+	return store__sq(st)->db;
 }
 
-int store_schema_version(store_t *st)
+static int read_change_version(sq_t *s, int64_t *out)
 {
-	return st->version;
-}
-
-int store_data_version(store_t *st, int64_t *out)
-{
-	sqlite3_stmt *stmt = NULL;
-	int r = ERR_STORE;
-	if (sqlite3_prepare_v2(st->db, "PRAGMA data_version", -1, &stmt, NULL) == SQLITE_OK &&
-	    sqlite3_step(stmt) == SQLITE_ROW) {
-		*out = sqlite3_column_int64(stmt, 0);
-		r = 0;
-	}
-	sqlite3_finalize(stmt);
+	sqlite3_stmt *q = NULL;
+	int r = store__sq_prepare(s, "SELECT change_version FROM meta WHERE id = 1", &q);
+	if (r == 0 && sqlite3_step(q) == SQLITE_ROW)
+		*out = sqlite3_column_int64(q, 0);
+	else if (r == 0)
+		r = store__sq_fail(s);
+	sqlite3_finalize(q);
 	return r;
 }
+
+static int sqlite_change_version(store_t *st, int64_t *out)
+{
+	return read_change_version(store__sq(st), out);
+}
+
+static int sqlite_snapshot(store_t *st, store_snapshot_t *o)
+{
+	sq_t *s = store__sq(st);
+	int r;
+
+	/* one read transaction: WAL gives it a fixed snapshot across all the SELECTs */
+	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return store__sq_fail(s);
+	if ((r = read_change_version(s, &o->version)) != 0 ||
+	    (r = store__sq_apps(s, NULL, &o->apps, &o->napps)) != 0 ||
+	    (r = store__sq_policies(s, NULL, NULL, &o->policies, &o->npolicies)) != 0 ||
+	    (r = store__sq_tokens(s, NULL, &o->tokens, &o->ntokens)) != 0 ||
+	    (r = store__sq_tunnels(s, NULL, &o->tunnels, &o->ntunnels)) != 0 ||
+	    (r = store__sq_routes(s, NULL, &o->routes, &o->nroutes)) != 0)
+		log_error("store: loading the configuration failed: %s", store_errmsg(st));
+	if (sqlite3_get_autocommit(s->db) == 0)
+		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	return r;
+}
+
+static const store_ops_t sqlite_ops = {
+    .close = sqlite_close,
+    .db = sqlite_db,
+    .change_version = sqlite_change_version,
+    .audit_append = store__sq_audit_append,
+    .audit_prune = store__sq_audit_prune,
+    .audit_query = store__sq_audit_query,
+    .snapshot = sqlite_snapshot,
+    .app_list = store__sq_app_list,
+    .app_create = store__sq_app_create,
+    .app_delete = store__sq_app_delete,
+    .policy_list = store__sq_policy_list,
+    .policy_add = store__sq_policy_add,
+    .policy_delete = store__sq_policy_delete,
+    .token_list = store__sq_token_list,
+    .token_create = store__sq_token_create,
+    .token_revoke = store__sq_token_revoke,
+    .tunnel_list = store__sq_tunnel_list,
+    .tunnel_create = store__sq_tunnel_create,
+    .tunnel_delete = store__sq_tunnel_delete,
+    .route_list = store__sq_route_list,
+    .route_add = store__sq_route_add,
+    .route_delete = store__sq_route_delete,
+};
