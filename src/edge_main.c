@@ -313,7 +313,7 @@ int main(int argc, char **argv)
 	host[sizeof(host) - 1] = '\0';
 	snprintf(edge_name, sizeof(edge_name), "%s/%s", host, listen);
 	audit_opts_t ao = {.file = audit_log, .retention_s = retention_s, .edge_name = edge_name};
-	if ((r = audit_start(&e, &ao, err, sizeof(err))) != 0) {
+	if (audit_start(&e, &ao, err, sizeof(err)) != 0) {
 		fprintf(stderr, "burrow: edge: %s\n", err);
 		goto out;
 	}

@@ -46,7 +46,7 @@ int admin_audit_build(const admin_inv_t *inv, admin_request_t *req)
 	if (app)
 		n += snprintf(req->path + n, cap - (size_t)n, "&app=%.64s", app);
 	if (kind)
-		n += snprintf(req->path + n, cap - (size_t)n, "&kind=%.8s", kind);
+		snprintf(req->path + n, cap - (size_t)n, "&kind=%.8s", kind);
 	return 0;
 }
 

@@ -125,11 +125,16 @@ int reg_result_parse(const uint8_t *p, size_t n, reg_result_t *out)
 		json_t *idx = json_object_get(j, "conn_index");
 		copy_str(json_object_get(j, "tunnel_name"), out->tunnel_name, sizeof(out->tunnel_name), NULL);
 		out->conn_index = json_is_integer(idx) ? (int)json_integer_value(idx) : 0;
+		if (copy_str(json_object_get(j, "warning"), out->warning, sizeof(out->warning), NULL) != 0)
+			out->warning[0] = '\0'; /* (optional: an older edge sends none) */
 	} else if (copy_str(json_object_get(j, "error"), out->error, sizeof(out->error), NULL) != 0) {
 		snprintf(out->error, sizeof(out->error), "no reason given");
 	}
-	/* The reason is printed on the operator's terminal: no control bytes. */
+	/* Reasons are printed on the operator's terminal: no control bytes. */
 	for (char *c = out->error; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
+	for (char *c = out->warning; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = ' ';
 	r = 0;
@@ -143,6 +148,10 @@ char *reg_result_encode(const reg_result_t *r)
 	json_t *j = r->ok ? json_pack("{s:b,s:s,s:i}", "ok", 1, "tunnel_name", r->tunnel_name, "conn_index",
 				      r->conn_index)
 			  : json_pack("{s:b,s:s}", "ok", 0, "error", r->error);
+	if (j && r->ok && r->warning[0] && json_object_set_new(j, "warning", json_string(r->warning)) != 0) {
+		json_decref(j);
+		j = NULL;
+	}
 	char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return txt;

@@ -33,6 +33,7 @@ typedef struct reg_result {
 	char error[512];      /* when !ok: one line for the connector's operator */
 	char tunnel_name[80]; /* when ok */
 	int conn_index;
+	char warning[512]; /* when ok: hostnames asked for but not served, and why ("" when none) */
 } reg_result_t;
 
 /* Returns 0, or ERR_PROTO with a one-line reason in err. */

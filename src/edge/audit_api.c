@@ -85,6 +85,17 @@ typedef struct audit_filter {
 } audit_filter_t;
 
 /* Decodes one query value in place (%XX and '+'); -1 when malformed. */
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static int unescape(char *s)
 {
 	char *o = s;
@@ -92,10 +103,10 @@ static int unescape(char *s)
 		if (*p == '+') {
 			*o++ = ' ';
 		} else if (*p == '%') {
-			unsigned v;
-			if (!p[1] || !p[2] || sscanf(p + 1, "%2x", &v) != 1 || v == 0)
+			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+			if (lo < 0 || (hi == 0 && lo == 0))
 				return -1;
-			*o++ = (char)v;
+			*o++ = (char)(hi * 16 + lo);
 			p += 2;
 		} else {
 			*o++ = *p;

@@ -80,7 +80,7 @@ static void result_on_close(h2_stream_t *s, uint32_t code) {}
 static void result_on_data(h2_stream_t *s, const uint8_t *p, size_t n) { h2_stream_consume(s, n); }
 static const h2_stream_cbs_t result_cbs = {.on_data = result_on_data, .on_close = result_on_close};
 
-static void send_result(edge_tconn_t *t, const char *error)
+static void send_result(edge_tconn_t *t, const char *error, const char *warning)
 {
 	nghttp2_nv nva[] = {
 		h2_nv(":method", "POST"),
@@ -95,6 +95,8 @@ static void send_result(edge_tconn_t *t, const char *error)
 	snprintf(res.tunnel_name, sizeof(res.tunnel_name), "%s", t->tunnel_name);
 	if (error)
 		snprintf(res.error, sizeof(res.error), "%s", error);
+	if (warning)
+		snprintf(res.warning, sizeof(res.warning), "%s", warning);
 	char *txt = reg_result_encode(&res);
 	h2_stream_t *s = h2_submit(t->h2, nva, sizeof(nva) / sizeof(nva[0]), &result_cbs, t);
 	if (s && txt) {
@@ -109,7 +111,7 @@ static void send_result(edge_tconn_t *t, const char *error)
 	}
 }
 
-static void accept_registration(edge_tconn_t *t)
+static void accept_registration(edge_tconn_t *t, const char *warning)
 {
 	t->registered = true;
 	edge_unauth_release(t->e, EDGE_TUNNEL, &t->unauth);
@@ -118,36 +120,55 @@ static void accept_registration(edge_tconn_t *t)
 	size_t nh = t->req ? t->req->nhosts : 0;
 	log_info("tunnel %s connection %d registered from %s (connector %s, %zu hostname%s)", t->tunnel_name,
 		 t->conn_index, t->peer, t->version, nh, nh == 1 ? "" : "s");
-	send_result(t, NULL);
+	if (warning[0])
+		log_warn("tunnel %s connection %d from %s: %s", t->tunnel_name, t->conn_index, t->peer,
+			 warning);
+	send_result(t, NULL, warning[0] ? warning : NULL);
 }
 
-/* Writes into err why the registration is refused when one hostname is not
- * routed to the tunnel: the whole of it, because serving part of what the
- * operator asked for would hide the rest. */
-static void check_routes(const edge_tconn_t *t, const reg_request_t *q, char *err, size_t errlen)
+/* Hostnames are served only where routed to this tunnel. Those that are
+ * not are named in warn (the first one with the fix, then how many more):
+ * the connector serves the rest and says so. None served at all refuses
+ * the registration with that reason in err. */
+static void check_routes(const edge_tconn_t *t, const reg_request_t *q, char *err, size_t errlen, char *warn,
+			 size_t warnlen)
 {
+	char first[400] = "";
+	size_t served = 0, unserved = 0;
 	for (size_t i = 0; i < q->nhosts; i++) {
 		const model_route_t *r = model_route_by_host(t->e->model, q->hosts[i]);
-		if (!r) {
-			snprintf(err, errlen,
+		if (r && strcmp(r->tunnel_id, t->tunnel_id) == 0) {
+			served++;
+			continue;
+		}
+		if (unserved++)
+			continue;
+		if (!r)
+			snprintf(first, sizeof(first),
 				 "hostname %s is not routed to tunnel %s: run burrow admin route add %s %s",
 				 q->hosts[i], t->tunnel_name, t->tunnel_name, q->hosts[i]);
-			return;
-		}
-		if (strcmp(r->tunnel_id, t->tunnel_id) != 0) {
-			/* (the other tunnel's name is the admin's business, not this connector's) */
-			snprintf(err, errlen,
-				 "hostname %s is routed to another tunnel, not to tunnel %s: see burrow "
-				 "admin route list",
-				 q->hosts[i], t->tunnel_name);
-			return;
-		}
+		else /* (the other tunnel's name is the admin's business, not this connector's) */
+			snprintf(
+			    first, sizeof(first),
+			    "hostname %s is routed to another tunnel, not to tunnel %s: see burrow admin "
+			    "route list",
+			    q->hosts[i], t->tunnel_name);
 	}
+	if (!unserved)
+		return;
+	if (!served && q->nhosts) {
+		snprintf(err, errlen, "%s", first);
+		return;
+	}
+	if (unserved == 1)
+		snprintf(warn, warnlen, "%s", first);
+	else
+		snprintf(warn, warnlen, "%s (and %zu more hostnames not served)", first, unserved - 1);
 }
 
 static void process_registration(edge_tconn_t *t)
 {
-	char err[512] = "";
+	char err[512] = "", warn[512] = "";
 	reg_request_t *q = t->req = calloc(1, sizeof(*t->req));
 	if (!q) {
 		snprintf(err, sizeof(err), "edge is out of memory");
@@ -170,13 +191,13 @@ static void process_registration(edge_tconn_t *t)
 	snprintf(t->tunnel_name, sizeof(t->tunnel_name), "%s", tun->name);
 	snprintf(t->version, sizeof(t->version), "%s", q->version);
 	t->conn_index = q->conn_index;
-	check_routes(t, q, err, sizeof(err));
+	check_routes(t, q, err, sizeof(err), warn, sizeof(warn));
 out:
 	buf_free_secret(&t->body);
 	if (err[0])
-		send_result(t, err);
+		send_result(t, err, NULL);
 	else
-		accept_registration(t);
+		accept_registration(t, warn);
 }
 
 static void reg_on_response(h2_stream_t *s)

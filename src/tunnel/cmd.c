@@ -22,8 +22,8 @@
 	"Runs a connector: keeps outbound TLS+HTTP/2 connections to the edge and opens a\n"                  \
 	"connection to the origin (--url) for every session the edge sends for --hostname.\n"                \
 	"Create credentials on the edge with: burrow admin tunnel create NAME --hostname HOST > NAME.json\n" \
-	"The edge accepts only hostnames routed to the tunnel (burrow admin route add NAME HOST);\n"         \
-	"it refuses any other, and the connector exits saying so.\n\n"                                       \
+	"The edge serves only hostnames routed to the tunnel (burrow admin route add NAME HOST)\n"           \
+	"and says which it does not; with none routed, the connector exits saying so.\n\n"                   \
 	"Origins: ssh://HOST[:22], tcp://HOST:PORT, rdp://HOST[:3389]. Give --hostname/--url\n"              \
 	"pairs to serve several hostnames."
 

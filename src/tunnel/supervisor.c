@@ -121,6 +121,12 @@ static void result_on_end(h2_stream_t *st)
 		s->registered = true;
 		s->attempt = 0;
 		log_info("registered connection %d of tunnel %s to edge %s", s->index, cn->tunnel_name, s->edge);
+		if (res.warning[0] && !cn->warned_hosts) { /* once per process, not per connection */
+			cn->warned_hosts = true;
+			fprintf(stderr, "burrow: tunnel: edge %s serves only part of this connector: %s\n",
+				s->edge, res.warning);
+			log_warn("edge %s serves only part of this connector: %s", s->edge, res.warning);
+		}
 		return;
 	}
 	const char *why = r == 0 ? res.error : "malformed registration result";

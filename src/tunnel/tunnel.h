@@ -54,6 +54,7 @@ struct connector {
 	uv_timer_t grace;
 	uv_timer_t rebalance; /* slots away from their home edge probe it */
 	int ndraining;	      /* connections a stopping edge drains (supervisor.c) */
+	bool warned_hosts;    /* said once which hostnames the edge does not route here */
 	struct origin *dial_q; /* origins to dial after this turn's input (origin.c) */
 	uv_check_t dialer;
 	bool dialer_init;

@@ -149,3 +149,19 @@ out=$(bssh "$SSH_USER@ssh.site.test" 'echo ok') || fail "ssh exited $?: $(tail -
 assert_eq ok "$out" "ssh through host1"
 [ "$(registered_count host1)" -eq 4 ] || fail "host1 registered $(registered_count host1) connections (expected its first 4)"
 pass
+
+test_case "a connector naming a routed and an unrouted hostname serves the routed one and says once which it does not"
+spawn connector-mixed "$BURROW" tunnel run --credentials-file "$T/host1.json" --hostname ssh.site.test \
+  --url "ssh://localhost:$SSHD_PORT" --hostname extra.site.test --url "ssh://localhost:$SSHD_PORT" \
+  --edge "127.0.0.1:$EDGE_TUNNEL_PORT" --ha-connections 2 --logfile "$LOGS/connector-mixed.log" --loglevel "$LOGLEVEL"
+MIXED_PID=$BG_PID
+mixed_up() { [ "$(grep -c 'registered connection' "$LOGS/connector-mixed.log" 2>/dev/null)" -ge 2 ]; }
+wait_for 15 mixed_up || fail "the connector did not register: $(tail -n 2 "$LOGS/connector-mixed.err")"
+_alive "$MIXED_PID" || fail "the connector exited: $(tail -n 2 "$LOGS/connector-mixed.err")"
+assert_eq "burrow: tunnel: edge 127.0.0.1:$EDGE_TUNNEL_PORT serves only part of this connector: hostname extra.site.test is not routed to tunnel host1: run burrow admin route add host1 extra.site.test" \
+  "$(grep '^burrow: ' "$LOGS/connector-mixed.err")" "the connector's one line"
+stop_pid "$HOST1_PID"
+out=$(bssh "$SSH_USER@ssh.site.test" 'echo ok') || true
+assert_eq ok "$out" "ssh to ssh.site.test through the mixed connector alone"
+stop_pid "$MIXED_PID"
+pass

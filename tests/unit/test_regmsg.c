@@ -123,6 +123,13 @@ static void test_regmsg_result_roundtrip_and_sanitised(void **st)
 	free(txt);
 	assert_true(back.ok);
 	assert_string_equal(back.tunnel_name, "host1");
+	assert_string_equal(back.warning, ""); /* none sent: none read */
+	strcpy(r.warning, "hostname y is not routed\x07 to tunnel host1");
+	txt = reg_result_encode(&r);
+	assert_int_equal(reg_result_parse((uint8_t *)txt, strlen(txt), &back), 0);
+	free(txt);
+	assert_true(back.ok);
+	assert_string_equal(back.warning, "hostname y is not routed  to tunnel host1");
 	assert_int_equal(reg_result_parse((const uint8_t *)"{}", 2, &back), ERR_PROTO);
 }
 
