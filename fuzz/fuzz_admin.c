@@ -1,4 +1,4 @@
-/* fuzz_admin.c — libFuzzer target for the edge's admin API (edge/admin_api*.c)
+/* fuzz_admin.c — libFuzzer target for the edge's admin API (edge/admin/admin_api*.c)
  * running on a real store (edge/store/, SQLite) in a temporary directory.
  *
  * Input: one byte whose low 4 bits pick the method (see methods[]: 'P' POST,
@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "edge/admin_api.h"
+#include "edge/admin/admin_api.h"
 #include "edge/store/store.h"
 
 #define FAIL(why)                                                                                            \

@@ -21,7 +21,7 @@
 #include "core/log.h"
 #include "core/secret_file.h"
 #include "core/tls.h"
-#include "edge/audit.h"
+#include "edge/audit/audit.h"
 #include "edge/edge.h"
 
 #define BURROW_STR_(x) #x

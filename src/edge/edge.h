@@ -14,8 +14,8 @@
 #include "core/metrics_http.h"
 #include "edge/model.h"
 #include "edge/pki.h"
-#include "edge/ratelimit.h"
-#include "edge/sessions.h"
+#include "edge/auth/ratelimit.h"
+#include "edge/sessions/sessions.h"
 #include "edge/store/store.h"
 
 /* Listen backlog of the front and tunnel listeners (the kernel caps it at
@@ -86,12 +86,12 @@ typedef struct edge {
 	 * hosts the admin API answers on (never an application hostname). */
 	char admin_hosts[CLI_LIST_MAX][HOSTNAME_MAX + 1];
 	int nadmin_hosts;
-	edge_session_t *sessions; /* live sessions (edge/sessions.c) */
+	edge_session_t *sessions; /* live sessions (edge/sessions/sessions.c) */
 	uv_timer_t sessions_timer;
 	long long grace_ms; /* --grace-period: how long a drain may take */
 	uv_timer_t grace;   /* edge/drain.c */
 	bool draining;
-	audit_t *audit; /* edge/audit.c; NULL before audit_start */
+	audit_t *audit; /* edge/audit/audit.c; NULL before audit_start */
 } edge_t;
 
 /* Whether HOST (normalised) is one of the --admin-hostname names. */
@@ -114,7 +114,7 @@ void edge_accept_failed(edge_t *e, const char *listener, int status);
 /* After an accept: warns (as above) when the descriptor limit is near. */
 void edge_accepted(edge_t *e, const char *listener, uv_stream_t *client);
 
-/* ---- unauthenticated connections per address (edge/unauth.c) ---- */
+/* ---- unauthenticated connections per address (edge/auth/unauth.c) ---- */
 int edge_unauth_init(edge_t *e, uint32_t limit);
 void edge_unauth_free(edge_t *e);
 /* A connection just accepted on a listener and counted against its source
@@ -137,10 +137,10 @@ bool edge_unauth_accept(edge_t *e, enum edge_listener l, uv_stream_t *server, in
  * NULL afterwards). */
 void edge_unauth_release(edge_t *e, enum edge_listener l, addrcap_entry_t **ent);
 
-/* ---- front door: TLS + HTTP/1 + WebSocket (edge/front.c) ---- */
+/* ---- front door: TLS + HTTP/1 + WebSocket (edge/http/front.c) ---- */
 int front_listen(edge_t *e, const char *addr);
 
-/* ---- tunnels: connector connections and routing (edge/tunnels.c) ---- */
+/* ---- tunnels: connector connections and routing (edge/tunnels/tunnels.c) ---- */
 int tunnels_listen(edge_t *e, const char *addr);
 /* A registered connection serving host, or NULL; *why explains a NULL. */
 edge_tconn_t *tunnels_pick(edge_t *e, const char *host, const char **why, char *whybuf, size_t whylen);

@@ -16,7 +16,7 @@ start_stack
 export EDGE_PORT EDGE_TUNNEL_PORT SSHD_PORT ID SECRET
 
 # Seconds from connect to the edge's close, for every connection of a category: at least MIN (the
-# edge's 10 s head/registration timeouts, src/edge/front.c FRONT_HEAD_TIMEOUT_MS, tunnels.c
+# edge's 10 s head/registration timeouts, src/edge/http/front.c FRONT_HEAD_TIMEOUT_MS, tunnels.c
 # REG_TIMEOUT_MS, count from accept, after the client's clock starts; 1 s below them for libuv's
 # cached loop time and edge_attack.py's 0.1 s rounding) and at most MAX (the 10 s timeout plus 10 s
 # for a loaded 2-core machine; the old bound, 11.5 s, left 1.5 s). Measured (ASan build): every

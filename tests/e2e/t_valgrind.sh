@@ -9,7 +9,7 @@
 # leaks and fatal signals ("Process terminating with default action").
 # Proven by hand (tests/mutants/run builds only the ASan tree and copies no release build, so every
 # mutant naming this test would be "caught" by the missing build): a malloc leaked on each session
-# in src/edge/front.c fails here with the edge's exit status 99 ("64 bytes ... definitely lost");
+# in src/edge/http/front.c fails here with the edge's exit status 99 ("64 bytes ... definitely lost");
 # an edge that ignores SIGTERM (src/edge_main.c on_signal) fails with "exit status timeout" (before,
 # stop_pid's KILL after 30 s left no valgrind report and the test passed). Measured: the whole
 # script 27 s; edge and connector exit 0.3-0.9 s after SIGTERM, against the 60 s allowed.

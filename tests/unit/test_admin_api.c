@@ -14,9 +14,9 @@
 
 #include "core/err.h"
 #include "core/log.h"
-#include "edge/admin_api.h"
+#include "edge/admin/admin_api.h"
 #include "edge/model.h"
-#include "edge/policy.h"
+#include "edge/auth/policy.h"
 #include "edge/store/store.h"
 
 typedef struct fixture {

@@ -15,8 +15,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "edge/audit.h"
-#include "edge/audit_int.h"
+#include "edge/audit/audit.h"
+#include "edge/audit/audit_int.h"
 #include "edge/store/store.h"
 
 typedef struct fixture {

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "core/err.h"
-#include "edge/policy.h"
+#include "edge/auth/policy.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

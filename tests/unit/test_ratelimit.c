@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge/ratelimit.h"
+#include "edge/auth/ratelimit.h"
 
 static struct sockaddr_storage v4(const char *ip)
 {

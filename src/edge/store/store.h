@@ -173,7 +173,7 @@ void store_apps_free(store_app_t *v, size_t n);
 void store_policy_clear(store_policy_t *p);
 void store_policies_free(store_policy_t *v, size_t n);
 
-/* ---- the audit log (edge/audit.c appends, GET /api/v1/audit reads) ---- */
+/* ---- the audit log (edge/audit/audit.c appends, GET /api/v1/audit reads) ---- */
 
 typedef struct store_audit_rec {
 	int64_t id; /* set by the store: orders records as written; ignored on append */

@@ -80,7 +80,7 @@ static const char *const migrations[] = {
     "ALTER TABLE policies ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
     "UPDATE policies SET seq = rowid;"
     "CREATE INDEX policies_order ON policies(app_id, precedence, seq);",
-    /* 3: the audit log (edge/audit.c); id orders records as written */
+    /* 3: the audit log (edge/audit/audit.c); id orders records as written */
     "CREATE TABLE audit ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " time_ms INTEGER NOT NULL,"

@@ -10,8 +10,8 @@
 
 #include "core/err.h"
 #include "core/hostname.h"
-#include "edge/admin_api_int.h"
-#include "edge/policy.h"
+#include "edge/admin/admin_api_int.h"
+#include "edge/auth/policy.h"
 
 #define DEFAULT_SESSION 86400
 #define MAX_SESSION (365 * 86400)

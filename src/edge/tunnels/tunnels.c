@@ -45,7 +45,7 @@ struct edge_tconn {
 	uv_timer_t timer;
 	edge_tconn_t *next;
 	edge_tconn_t *prev;
-	addrcap_entry_t *unauth; /* until registered or closed (edge/unauth.c) */
+	addrcap_entry_t *unauth; /* until registered or closed (edge/auth/unauth.c) */
 };
 
 static void tconn_unref(edge_tconn_t *t)

@@ -4,7 +4,7 @@
  * Runs on a worker thread after the HTTP layer has checked the admin token.
  * Handlers validate the body, call one typed store operation (which is the
  * transaction) and render its records. Secrets never reach the log. */
-#include "edge/admin_api.h"
+#include "edge/admin/admin_api.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -16,7 +16,7 @@
 #include "core/err.h"
 #include "core/hostname.h"
 #include "core/log.h"
-#include "edge/admin_api_int.h"
+#include "edge/admin/admin_api_int.h"
 
 #define API_PREFIX "/api/v1/"
 #define MAX_SEGS 3

@@ -4,7 +4,7 @@
  * bounds and routed by host class (docs/design.md): on the admin class
  * /api/v1/ goes to the admin API (bearer token, run on the store thread);
  * on an application hostname a WebSocket upgrade is authenticated
- * (edge/authn.c), checked against the application's policies, routed to a
+ * (edge/auth/authn.c), checked against the application's policies, routed to a
  * live connector connection as one HTTP/2 stream, and answered 101 only
  * once the connector has the origin connection up. A request body is read
  * only after its credentials passed (admin: up to 1 MiB); before that the
@@ -32,11 +32,11 @@
 #include "core/relay.h"
 #include "core/slab.h"
 #include "core/ws.h"
-#include "edge/admin_api.h"
-#include "edge/audit.h"
-#include "edge/authn.h"
+#include "edge/admin/admin_api.h"
+#include "edge/audit/audit.h"
+#include "edge/auth/authn.h"
 #include "edge/edge.h"
-#include "edge/policy.h"
+#include "edge/auth/policy.h"
 
 /* An admin request body, once its token passed. */
 #define FRONT_MAX_BODY (1024 * 1024)
@@ -80,8 +80,8 @@ typedef struct front {
 	bool timer_closed;
 	time_t started;
 	uint64_t started_ms;	 /* loop time the session began relaying */
-	addrcap_entry_t *unauth; /* until authenticated or closed (edge/unauth.c) */
-	edge_session_t sess;	 /* while relaying: what allowed it (edge/sessions.c) */
+	addrcap_entry_t *unauth; /* until authenticated or closed (edge/auth/unauth.c) */
+	edge_session_t sess;	 /* while relaying: what allowed it (edge/sessions/sessions.c) */
 	/* admin job */
 	char *method;
 	char *path;
@@ -495,7 +495,7 @@ static void on_timeout(uv_timer_t *t)
 	}
 }
 
-/* What allowed the session, for edge/sessions.c to check again later. */
+/* What allowed the session, for edge/sessions/sessions.c to check again later. */
 static void bind_session(front_t *f, const policy_subject_t *subj)
 {
 	edge_session_t *b = &f->sess;

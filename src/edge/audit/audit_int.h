@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "edge/audit.h"
+#include "edge/audit/audit.h"
 
 const char *audit_kind_name(enum audit_kind k);	 /* "session", "refusal", "admin" */
 const char *audit_event_name(enum audit_kind k); /* "start", "end", "refused", "change" */

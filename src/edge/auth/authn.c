@@ -4,7 +4,7 @@
  * whatever the limiter says; only a failure consults and feeds the limiter.
  * Must never: let a wrong credential through, log or copy a secret, or
  * count a failure without answering it. */
-#include "edge/authn.h"
+#include "edge/auth/authn.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 
 #include "core/log.h"
 #include "edge/model.h"
-#include "edge/ratelimit.h"
+#include "edge/auth/ratelimit.h"
 
 /* Counts a failure from rq's address and, when one was presented, for
  * the client id. Returns the milliseconds until the address (*by_id false)

@@ -2,7 +2,7 @@
  *
  * The WebSocket path, the admin API and the HTTP paths to come all ask
  * here. Failed credentials are counted per client address and per
- * presented id (edge/ratelimit.h); past the limit failures are answered 429,
+ * presented id (edge/auth/ratelimit.h); past the limit failures are answered 429,
  * but correct credentials always pass, so someone failing behind the same
  * NAT cannot lock out the admin or a CI job. Secrets are compared in
  * constant time and never copied out. */
@@ -43,7 +43,7 @@ enum authn_token_state { AUTHN_TOKEN_OK, AUTHN_TOKEN_REVOKED, AUTHN_TOKEN_EXPIRE
 
 /* Whether service token t (NULL: deleted) still admits sessions at now;
  * when not, why names the cause ("service token ci revoked"). Used at
- * session start and when live sessions are checked again (edge/sessions.c),
+ * session start and when live sessions are checked again (edge/sessions/sessions.c),
  * so the two never disagree. */
 enum authn_token_state authn_token_state(const model_token_t *t, const char *name, time_t now, char *why,
 					 size_t whylen);

@@ -5,7 +5,7 @@
  * many. After RL_MAX_FAILURES failures within RL_WINDOW_MS from one address
  * (IPv4 /32, IPv6 /64), or presenting one id (a service token's client id,
  * "admin"), further failures are answered 429 until the window ends. The
- * caller (edge/authn.c) lets correct credentials pass regardless, so a
+ * caller (edge/auth/authn.c) lets correct credentials pass regardless, so a
  * neighbour failing behind the same NAT locks nobody out. The tables are
  * bounded: when full, the stalest entry is reused. */
 #ifndef BURROW_EDGE_RATELIMIT_H

@@ -13,7 +13,7 @@
 #include "core/err.h"
 #include "core/hostname.h"
 #include "core/log.h"
-#include "edge/admin_api_int.h"
+#include "edge/admin/admin_api_int.h"
 #include "edge/model.h"
 
 #define MAX_TOKEN_DURATION (10LL * 365 * 86400)
@@ -243,7 +243,7 @@ void admin__routes_list(admin_ctx_t *c, const char *arg)
 }
 
 /* Routes are bound here (and at tunnel create) only: a connector serves the
- * hostnames routed to its tunnel and claims none (edge/tunnels.c). */
+ * hostnames routed to its tunnel and claims none (edge/tunnels/tunnels.c). */
 void admin__routes_add(admin_ctx_t *c, const char *arg)
 {
 	static const char *const fields[] = {"tunnel", "hostname", NULL};
@@ -277,7 +277,7 @@ void admin__routes_add(admin_ctx_t *c, const char *arg)
 }
 
 /* Sessions on the hostname end within a second of the reload this triggers
- * (edge/sessions.c); the tunnel's connections stay for its other routes. */
+ * (edge/sessions/sessions.c); the tunnel's connections stay for its other routes. */
 void admin__routes_delete(admin_ctx_t *c, const char *arg)
 {
 	char h[HOSTNAME_MAX + 1];

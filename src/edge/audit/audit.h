@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "edge/admin_api.h"
+#include "edge/admin/admin_api.h"
 
 typedef struct edge edge_t;
 typedef struct store store_t;

@@ -7,7 +7,7 @@
  * take (a full disk) goes back to the queue's front and is tried again; past
  * the queue's bound new events are dropped and counted, never blocking a
  * session. Must never: log or store a secret, or block the loop on I/O. */
-#include "edge/audit.h"
+#include "edge/audit/audit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +22,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
-#include "edge/audit_int.h"
+#include "edge/audit/audit_int.h"
 #include "edge/edge.h"
 
 #define AUDIT_QUEUE_MAX 4096	 /* events waiting for a flush; more are dropped (counted) */

@@ -4,7 +4,7 @@
  * fails closed — a selector it cannot parse never lets anyone in (it does
  * not match in include/require and does match in exclude). Reasons are one
  * line and name tokens by name, never by secret. */
-#include "edge/policy.h"
+#include "edge/auth/policy.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

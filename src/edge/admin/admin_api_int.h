@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "core/hostname.h"
-#include "edge/admin_api.h"
+#include "edge/admin/admin_api.h"
 
 #define ADMIN_NAME_MAX STORE_NAME_MAX
 #define ADMIN_ID_MAX STORE_ID_MAX

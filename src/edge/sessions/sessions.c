@@ -3,7 +3,7 @@
  * Must never: let a session outlive the token, app, policy, route or tunnel
  * that allowed it by more than the check interval (1 s), or end one that is
  * still allowed. */
-#include "edge/sessions.h"
+#include "edge/sessions/sessions.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,10 +11,10 @@
 #include "core/duration.h"
 #include "core/log.h"
 #include "core/ws.h"
-#include "edge/authn.h"
+#include "edge/auth/authn.h"
 #include "edge/edge.h"
 #include "edge/model.h"
-#include "edge/policy.h"
+#include "edge/auth/policy.h"
 
 #define SESSIONS_CHECK_MS 1000
 

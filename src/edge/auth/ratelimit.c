@@ -1,5 +1,5 @@
 /* ratelimit.c — small open-addressing tables of failure counters. */
-#include "edge/ratelimit.h"
+#include "edge/auth/ratelimit.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>

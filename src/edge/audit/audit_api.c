@@ -9,8 +9,8 @@
 
 #include "core/err.h"
 #include "core/log.h"
-#include "edge/audit.h"
-#include "edge/audit_int.h"
+#include "edge/audit/audit.h"
+#include "edge/audit/audit_int.h"
 #include "edge/store/store.h"
 
 /* Records per query: about 2 MB of JSON, under the admin client's 4 MiB. */
