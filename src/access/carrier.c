@@ -304,7 +304,7 @@ static void e_on_data(conn_t *c, buf_t *in)
 		else if (ev.type == WS_EV_PING)
 			ws_send(k, WS_OP_PONG, ev.data, ev.len);
 		else if (ev.type == WS_EV_CLOSE) {
-			if (ev.close_code == WS_CLOSE_POLICY)
+			if (ev.close_code == WS_CLOSE_POLICY || ev.close_code == WS_CLOSE_UNAVAILABLE)
 				ended_by_edge(k, ev.data, ev.len);
 			remote_ended(k);
 		}
