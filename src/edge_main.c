@@ -133,6 +133,8 @@ int main(int argc, char **argv)
 	const char *data_dir = NULL, *listen = "127.0.0.1:8443", *tunnel_listen = "127.0.0.1:7844";
 	const char *metrics = NULL, *loglevel = "info", *logfile = NULL;
 	const char *max_unauth = NULL, *grace = "30s", *audit_log = NULL, *audit_retention = "90d";
+	const char *hb_interval = LIVENESS_HB_INTERVAL, *hb_count = LIVENESS_HB_COUNT;
+	const char *keepalive = LIVENESS_KEEPALIVE;
 	cli_list_t names = {0}, certs = {0}, keys = {0}, admin_hosts = {0};
 	const cli_opt_t opts[] = {
 		{"data-dir", 0, CLI_STR, &data_dir, "DIR", "BURROW_DATA_DIR",
@@ -162,6 +164,16 @@ int main(int argc, char **argv)
 		{"grace-period", 0, CLI_STR, &grace, "DUR", "BURROW_GRACE_PERIOD",
 		 "on SIGTERM, how long open sessions may finish while connectors move to other edges "
 		 "(default 30s; a second signal stops at once)",
+		 NULL},
+		{"heartbeat-interval", 0, CLI_STR, &hb_interval, "DUR", "BURROW_HEARTBEAT_INTERVAL",
+		 "a tunnel connection quiet this long is sent a heartbeat (default " LIVENESS_HB_INTERVAL ")", NULL},
+		{"heartbeat-count", 0, CLI_STR, &hb_count, "N", "BURROW_HEARTBEAT_COUNT",
+		 "heartbeats missed in a row before a tunnel connection is dead: its sessions end, new ones go "
+		 "elsewhere (default " LIVENESS_HB_COUNT ")",
+		 NULL},
+		{"tcp-keepalive", 0, CLI_STR, &keepalive, "DUR", "BURROW_TCP_KEEPALIVE",
+		 "TCP keepalive: a client or connector silent this long is given up and its sessions freed "
+		 "(default " LIVENESS_KEEPALIVE ", 0 = off)",
 		 NULL},
 		{"metrics", 0, CLI_STR, &metrics, "ADDR", "BURROW_METRICS", "Prometheus metrics, plain HTTP", NULL},
 		{"loglevel", 0, CLI_STR, &loglevel, "LEVEL", "BURROW_LOGLEVEL", "error, warn, info or debug",
@@ -226,6 +238,11 @@ int main(int argc, char **argv)
 	e.loop = uv_default_loop();
 	e.data_dir = data_dir;
 	e.grace_ms = (long long)grace_s * 1000;
+	char lerr[160];
+	if (liveness_parse(hb_interval, hb_count, keepalive, &e.live, lerr, sizeof(lerr)) != 0) {
+		fprintf(stderr, "burrow: edge: %s\n", lerr);
+		return 2;
+	}
 	static ratelimit_t rl; /* one per process, lives as long as it */
 	e.rl = &rl;
 	/* flags first: a wrong one must not create or open the data directory */

@@ -199,9 +199,10 @@ static void remote_ended(carrier_t *k)
 	check_finished(k);
 }
 
-/* The edge ended a session it no longer allows (Close 1008): one line that
- * says why, and a failed exit, as for a refusal. The reason is the edge's
- * text; control bytes are not passed to the terminal. */
+/* The edge ended a session it no longer allows (Close 1008) or whose tunnel
+ * connection died (Close 1011): one line that says why, and a failed exit,
+ * as for a refusal. The reason is the edge's text; control bytes are not
+ * passed to the terminal. */
 static void ended_by_edge(carrier_t *k, const uint8_t *reason, size_t n)
 {
 	char why[WS_CLOSE_REASON_MAX + 1];
@@ -304,7 +305,7 @@ static void e_on_data(conn_t *c, buf_t *in)
 		else if (ev.type == WS_EV_PING)
 			ws_send(k, WS_OP_PONG, ev.data, ev.len);
 		else if (ev.type == WS_EV_CLOSE) {
-			if (ev.close_code == WS_CLOSE_POLICY)
+			if (ev.close_code == WS_CLOSE_POLICY || ev.close_code == WS_CLOSE_UNAVAILABLE)
 				ended_by_edge(k, ev.data, ev.len);
 			remote_ended(k);
 		}

@@ -207,6 +207,16 @@ void conn_set_notsent_lowat(conn_t *c, int n);
  * (TCP_RTO_MIN_US, Linux 6.15+; elsewhere the kernel's 200 ms). Applied now
  * or once connected. */
 void conn_set_carrier(conn_t *c);
+/* TCP keepalive, a backstop for long-lived sockets whose peer may vanish
+ * without a word (a laptop that slept, a NAT that forgot the flow): a peer
+ * silent for about secs is given up (probes after secs/2, three of them
+ * secs/6 apart), and so is unacknowledged data after secs
+ * (TCP_USER_TIMEOUT), since keepalive does not probe while data is in
+ * flight. 0: nothing. Needs the socket (after accept or conn_connect). */
+void conn_set_keepalive(conn_t *c, unsigned secs);
+/* TCP_USER_TIMEOUT alone: data unacknowledged for ms closes the
+ * connection (ETIMEDOUT) instead of being retransmitted for minutes. */
+void conn_set_user_timeout(conn_t *c, unsigned ms);
 /* How much c may read per loop iteration before other conns get their turn
  * (default CONN_TURN_READ). */
 void conn_set_read_budget(conn_t *c, size_t n);

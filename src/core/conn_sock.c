@@ -2,6 +2,7 @@
  * its peer's address: settings apart from the byte path of conn.c. */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "core/conn.h"
@@ -48,6 +49,30 @@ void conn_set_carrier(conn_t *c)
 	if (!tcp_fd(c, &fd))
 		return;
 	setsockopt(fd, IPPROTO_TCP, TCP_RTO_MIN_US, &us, sizeof(us));
+}
+
+void conn_set_keepalive(conn_t *c, unsigned secs)
+{
+	uv_os_fd_t fd;
+	if (secs == 0 || !tcp_fd(c, &fd))
+		return;
+	/* Quiet for half the bound, then three probes a sixth apart. */
+	int on = 1, idle = (int)(secs / 2), intvl = (int)(secs / 6), cnt = 3;
+	if (intvl < 1)
+		intvl = 1;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	conn_set_user_timeout(c, secs * 1000);
+}
+
+void conn_set_user_timeout(conn_t *c, unsigned ms)
+{
+	uv_os_fd_t fd;
+	if (!tcp_fd(c, &fd))
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
 }
 
 void conn_peer_ip(conn_t *c, char *out, size_t outlen, struct sockaddr_storage *ss)

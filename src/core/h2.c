@@ -572,6 +572,7 @@ static void on_conn_open(conn_t *c, int status)
 		}
 	}
 	if (status == 0) {
+		h->rx_at = uv_now(c->loop); /* the handshake's answer */
 		h2_rtt_ping(h); /* the first round trip, for autotuning */
 		kick(h);
 	}
@@ -584,6 +585,8 @@ static void on_conn_open(conn_t *c, int status)
 static void on_conn_data(conn_t *c, buf_t *in)
 {
 	h2_session_t *h = c->data;
+	h->rx_seq++;
+	h->rx_at = uv_now(c->loop);
 	if (h->closing) {
 		buf_consume(in, buf_used(in));
 		return;
@@ -619,6 +622,11 @@ static void on_conn_drain(conn_t *c)
 	kick(h);
 }
 
+static void free_handle(uv_handle_t *t)
+{
+	free(t);
+}
+
 static void on_conn_close(conn_t *c)
 {
 	h2_session_t *h = c->data;
@@ -628,6 +636,8 @@ static void on_conn_close(conn_t *c)
 		stream_close(s, NGHTTP2_INTERNAL_ERROR);
 	}
 	nghttp2_session_del(h->ng);
+	if (h->hb_timer)
+		uv_close((uv_handle_t *)h->hb_timer, free_handle);
 	if (h->cbs->on_close)
 		h->cbs->on_close(h, h->err);
 	free(h);
@@ -742,6 +752,59 @@ void h2_session_drain(h2_session_t *h)
 	nghttp2_submit_goaway(h->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->ng),
 			      NGHTTP2_NO_ERROR, NULL, 0);
 	kick(h);
+}
+
+/* Heartbeats: the timer looks a few times per interval, so a PING goes
+ * out at most a quarter interval late. */
+static void on_heartbeat(uv_timer_t *t)
+{
+	h2_session_t *h = t->data;
+	if (h->closing)
+		return;
+	uint64_t silent = uv_now(t->loop) - h->rx_at;
+	if (silent >= (uint64_t)h->hb_interval_ms * h->hb_count) {
+		h->err = ERR_TIMEOUT;
+		if (h->cbs->on_dead)
+			h->cbs->on_dead(h, silent);
+		h2_session_close(h);
+		return;
+	}
+	if (silent >= h->hb_interval_ms && h->conn->opened)
+		h2_session_probe(h);
+}
+
+int h2_session_heartbeat(h2_session_t *h, uint32_t interval_ms, uint32_t count)
+{
+	if (interval_ms == 0 || count < 2 || h->hb_timer)
+		return ERR_INVAL;
+	uv_timer_t *t = malloc(sizeof(*t));
+	if (!t)
+		return ERR_NOMEM;
+	uv_timer_init(h->conn->loop, t);
+	t->data = h;
+	uint64_t tick = interval_ms / 4 ? interval_ms / 4 : 1;
+	if (tick > 1000)
+		tick = 1000;
+	uv_timer_start(t, on_heartbeat, tick, tick);
+	uv_unref((uv_handle_t *)t);
+	h->hb_timer = t;
+	h->hb_interval_ms = interval_ms;
+	h->hb_count = count;
+	h->rx_at = uv_now(h->conn->loop);
+	return 0;
+}
+
+void h2_session_probe(h2_session_t *h)
+{
+	if (h->closing)
+		return;
+	h2_rtt_ping(h);
+	kick(h);
+}
+
+uint64_t h2_session_rx_seq(const h2_session_t *h)
+{
+	return h->rx_seq;
 }
 
 void h2_session_close(h2_session_t *h)

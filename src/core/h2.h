@@ -89,6 +89,10 @@ typedef struct h2_session_cbs {
 	/* The peer sent GOAWAY: it takes no new streams and is going away
 	 * (open streams go on). Optional. */
 	void (*on_goaway)(h2_session_t *h);
+	/* Heartbeats (h2_session_heartbeat) went unanswered: nothing arrived
+	 * for silent_ms. The session closes right after (err ERR_TIMEOUT);
+	 * this is the owner's chance to say so. Optional. */
+	void (*on_dead)(h2_session_t *h, uint64_t silent_ms);
 } h2_session_cbs_t;
 
 /* Takes ownership of c: from now on the session receives c's callbacks.
@@ -108,6 +112,24 @@ size_t h2_session_streams(const h2_session_t *h);
 void h2_session_drain(h2_session_t *h);
 /* Closes the conn at once; streams get on_close with an error. */
 void h2_session_close(h2_session_t *h);
+
+/* Heartbeats, for connections that live for months behind NATs and
+ * firewalls which forget flows without a word: once the session has
+ * received nothing for interval_ms it sends a PING (whose answer, like any
+ * frame, counts as a sign of life; the traffic also keeps a NAT's mapping
+ * of an idle connection open). Nothing received for count x interval_ms
+ * (count >= 2: count heartbeats missed) and the session is dead: on_dead,
+ * then it closes with ERR_TIMEOUT. The clock starts now, so a connection
+ * that never opens is dead as late. One timer per session, none per
+ * stream; nothing on the data path but a counter per read. */
+int h2_session_heartbeat(h2_session_t *h, uint32_t interval_ms, uint32_t count);
+/* Sends a PING now unless one is out: for an owner whose stream waited
+ * longer than a round trip for an answer, to learn whether the connection
+ * still carries anything (h2_session_rx_seq). */
+void h2_session_probe(h2_session_t *h);
+/* Counts the reads of the session's conn: unchanged since an earlier look
+ * means nothing arrived in between. */
+uint64_t h2_session_rx_seq(const h2_session_t *h);
 
 /* Client role: opens a stream. The request never carries END_STREAM until
  * h2_stream_end(). Returns NULL on failure (e.g. too many streams). */

@@ -50,6 +50,12 @@ struct h2_session {
 	uint64_t rtt_min_at; /* when that least one was taken */
 	uint64_t rtt_at;     /* when the last one was taken */
 	uint64_t ping_ns;    /* send time of our outstanding PING, else 0 */
+	/* heartbeats (h2_session_heartbeat) */
+	uint64_t rx_seq;	 /* reads of the conn */
+	uint64_t rx_at;		 /* loop time (ms) of the last read */
+	uint32_t hb_interval_ms; /* 0: no heartbeats */
+	uint32_t hb_count;
+	uv_timer_t *hb_timer; /* freed once closed */
 };
 
 /* The clock of h2_set_clock (uv_hrtime unless a test set one). */

@@ -80,6 +80,9 @@ int ws_decode(ws_decoder_t *d, uint8_t *p, size_t n, size_t *consumed, ws_event_
  * 6455 7.4.1: policy violation); the reason says why (burrow's edge ->
  * client convention). A reason fits a control frame less the code. */
 #define WS_CLOSE_POLICY 1008
+/* ... or because its path through the edge broke (1011: the tunnel
+ * connection it ran on is dead); the reason says why, as above. */
+#define WS_CLOSE_UNAVAILABLE 1011
 #define WS_CLOSE_REASON_MAX 123
 
 /* A fresh masking key for a client frame (RFC 6455 5.3), from a pool of

@@ -11,6 +11,7 @@
 #include "core/conn.h"
 #include "core/h2.h"
 #include "core/hostname.h"
+#include "core/liveness.h"
 #include "core/metrics_http.h"
 #include "edge/model.h"
 #include "edge/pki.h"
@@ -48,6 +49,9 @@ typedef struct edge_metrics {
 	uint64_t bytes_down;
 	uint64_t tunnel_conns;
 	uint64_t registrations_refused;
+	uint64_t tunnel_conns_dead;	/* declared dead: heartbeats unanswered */
+	uint64_t tunnel_dead_silent_ms; /* their silences, summed */
+	uint64_t connect_retries;	/* sessions moved to another connection */
 	uint64_t accept_errors;
 	uint64_t unauth_refused[EDGE_LISTENERS]; /* over --max-unauth-per-addr */
 } edge_metrics_t;
@@ -67,6 +71,7 @@ typedef struct edge {
 	uv_signal_t sigint;
 	uv_signal_t sigterm;
 	edge_tconn_t *tconns; /* every tunnel connection, registered or not */
+	liveness_t live;      /* heartbeats and keepalive (core/liveness.h) */
 	uint64_t next_pick;
 	edge_job_t *jobs; /* store jobs, run one at a time in order */
 	edge_job_t *jobs_tail;
@@ -143,7 +148,16 @@ int front_listen(edge_t *e, const char *addr);
 /* ---- tunnels: connector connections and routing (edge/tunnels/tunnels.c) ---- */
 int tunnels_listen(edge_t *e, const char *addr);
 /* A registered connection serving host, or NULL; *why explains a NULL. */
-edge_tconn_t *tunnels_pick(edge_t *e, const char *host, const char **why, char *whybuf, size_t whylen);
+/* The live connection for host's tunnel with the fewest streams, other than
+ * the one of session exclude (NULL: any); one that a session found silent
+ * (tunnels_suspect) only when no other is left. */
+edge_tconn_t *tunnels_pick(edge_t *e, const char *host, h2_session_t *exclude, const char **why, char *whybuf,
+			   size_t whylen);
+/* A session's CONNECT on h met silence, a PING included: until h is heard
+ * from again, new sessions go to its tunnel's other connections. */
+void tunnels_suspect(h2_session_t *h);
+/* For log lines: "connection N of tunnel T" of a tunnel session. */
+int tunnels_conn_index(h2_session_t *h);
 h2_session_t *tunnels_session(edge_tconn_t *t);
 /* Drops connections of tunnels that no longer exist (after a model reload). */
 void tunnels_model_changed(edge_t *e);

@@ -22,6 +22,11 @@ static size_t render(void *data, char *out, size_t cap)
 			 "# TYPE burrow_edge_tunnel_connections gauge\nburrow_edge_tunnel_connections %llu\n"
 			 "# TYPE burrow_edge_registrations_refused_total counter\n"
 			 "burrow_edge_registrations_refused_total %llu\n"
+			 "# TYPE burrow_edge_tunnel_connections_dead_total counter\n"
+			 "burrow_edge_tunnel_connections_dead_total %llu\n"
+			 "# TYPE burrow_edge_tunnel_dead_silence_seconds_total counter\n"
+			 "burrow_edge_tunnel_dead_silence_seconds_total %.3f\n"
+			 "# TYPE burrow_edge_connect_retries_total counter\nburrow_edge_connect_retries_total %llu\n"
 			 "# TYPE burrow_edge_accept_errors_total counter\nburrow_edge_accept_errors_total %llu\n"
 			 "# TYPE burrow_edge_unauth_connections gauge\n"
 			 "burrow_edge_unauth_connections{listener=\"client\"} %zu\n"
@@ -36,6 +41,8 @@ static size_t render(void *data, char *out, size_t cap)
 			 (unsigned long long)m->refused[4], (unsigned long long)m->refused[5],
 			 (unsigned long long)m->bytes_up, (unsigned long long)m->bytes_down,
 			 (unsigned long long)m->tunnel_conns, (unsigned long long)m->registrations_refused,
+			 (unsigned long long)m->tunnel_conns_dead, (double)m->tunnel_dead_silent_ms / 1000,
+			 (unsigned long long)m->connect_retries,
 			 (unsigned long long)m->accept_errors, addrcap_total(e->unauth[EDGE_CLIENT]),
 			 addrcap_total(e->unauth[EDGE_TUNNEL]), (unsigned long long)m->unauth_refused[EDGE_CLIENT],
 			 (unsigned long long)m->unauth_refused[EDGE_TUNNEL],

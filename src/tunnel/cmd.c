@@ -78,9 +78,10 @@ static size_t render_metrics(void *data, char *out, size_t cap)
 			 "# TYPE burrow_tunnel_streams_active gauge\nburrow_tunnel_streams_active %llu\n"
 			 "# TYPE burrow_tunnel_origin_failures_total counter\nburrow_tunnel_origin_failures_total %llu\n"
 			 "# TYPE burrow_tunnel_reconnects_total counter\nburrow_tunnel_reconnects_total %llu\n"
+			 "# TYPE burrow_tunnel_connections_dead_total counter\nburrow_tunnel_connections_dead_total %llu\n"
 			 "# TYPE burrow_tunnel_metrics_refused_total counter\nburrow_tunnel_metrics_refused_total %llu\n",
 			 registered, (unsigned long long)cn->m.streams_total, (unsigned long long)cn->m.streams_active,
-			 (unsigned long long)cn->m.origin_failures, (unsigned long long)cn->m.reconnects,
+			 (unsigned long long)cn->m.origin_failures, (unsigned long long)cn->m.reconnects, (unsigned long long)cn->m.dead,
 			 (unsigned long long)metrics_http_refused(&cn->metrics));
 	return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
 }
@@ -112,7 +113,8 @@ static void on_signal(uv_signal_t *s, int signum)
 static int run(int argc, char **argv, const char *cmdname)
 {
 	const char *creds = NULL, *ca = NULL, *ha = "4", *grace = "30s", *loglevel = "info", *logfile = NULL;
-	const char *metrics = NULL;
+	const char *metrics = NULL, *hb_interval = LIVENESS_HB_INTERVAL, *hb_count = LIVENESS_HB_COUNT;
+	const char *keepalive = LIVENESS_KEEPALIVE;
 	cli_list_t hosts = {0}, urls = {0}, edges = {0};
 	const cli_opt_t opts[] = {
 		{"credentials-file", 0, CLI_STR, &creds, "FILE", "BURROW_TUNNEL_CREDENTIALS",
@@ -128,6 +130,15 @@ static int run(int argc, char **argv, const char *cmdname)
 		 "connections to keep to the edge (default 4)", NULL},
 		{"grace-period", 0, CLI_STR, &grace, "DUR", "BURROW_GRACE_PERIOD",
 		 "on SIGTERM, how long open sessions may finish (default 30s)", NULL},
+		{"heartbeat-interval", 0, CLI_STR, &hb_interval, "DUR", "BURROW_HEARTBEAT_INTERVAL",
+		 "a connection to the edge quiet this long is sent a heartbeat (default " LIVENESS_HB_INTERVAL ")",
+		 NULL},
+		{"heartbeat-count", 0, CLI_STR, &hb_count, "N", "BURROW_HEARTBEAT_COUNT",
+		 "heartbeats missed in a row before a connection is dead and redialled (default "
+		 LIVENESS_HB_COUNT ")", NULL},
+		{"tcp-keepalive", 0, CLI_STR, &keepalive, "DUR", "BURROW_TCP_KEEPALIVE",
+		 "TCP keepalive: an origin or edge silent this long is given up (default " LIVENESS_KEEPALIVE
+		 ", 0 = off)", NULL},
 		{"metrics", 0, CLI_STR, &metrics, "ADDR", "BURROW_METRICS", "Prometheus metrics, plain HTTP",
 		 NULL},
 		{"loglevel", 0, CLI_STR, &loglevel, "LEVEL", "BURROW_LOGLEVEL", "error, warn, info or debug", NULL},
@@ -183,6 +194,10 @@ static int run(int argc, char **argv, const char *cmdname)
 	}
 	cn.grace_ms = (long long)grace_s * 1000;
 	char err[512];
+	if (liveness_parse(hb_interval, hb_count, keepalive, &cn.live, err, sizeof(err)) != 0) {
+		fprintf(stderr, "burrow: tunnel: %s\n", err);
+		return 2;
+	}
 	for (int i = 0; i < hosts.n; i++)
 		if (ingress_add(&cn.ingress, hosts.v[i], urls.v[i], err, sizeof(err)) != 0) {
 			fprintf(stderr, "burrow: tunnel: %s\n", err);

@@ -150,6 +150,8 @@ static void origin_dial(origin_t *o, const struct sockaddr *sa)
 	if (o->c) {
 		o->refs++; /* the conn's */
 		r = conn_connect(o->c, sa, NULL, NULL);
+		if (r == 0)
+			liveness_socket(&o->cn->live, o->c);
 	}
 	if (r != 0) {
 		char why[1024];

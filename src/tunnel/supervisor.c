@@ -206,6 +206,17 @@ static void s_on_close(h2_session_t *h, int err)
 	s->registered = false;
 	s->dialing = false;
 	buf_reset(&s->result);
+	if (s->dead) {
+		/* said by s_on_dead; the edge was not refusing: no backoff */
+		s->dead = false;
+		s->attempt = 0;
+		cn->m.reconnects++;
+		if (!cn->stopping)
+			slot_dial(s);
+		else
+			all_closed_check(cn);
+		return;
+	}
 	if (was && !cn->stopping && s->going_home) {
 		log_info("connection %d drained; moving back to edge %s", s->index, cn->edges[s->index % cn->nedges]);
 	} else if (was && !cn->stopping) {
@@ -224,6 +235,20 @@ static void s_on_close(h2_session_t *h, int err)
 		return;
 	}
 	slot_schedule(s);
+}
+
+/* Heartbeats went unanswered: the path to the edge lost this connection
+ * without a word (a NAT or firewall that forgot the flow). A new connection
+ * most likely passes: s_on_close redials at once. */
+static void s_on_dead(h2_session_t *h, uint64_t silent_ms)
+{
+	slot_t *s = h2_session_data(h);
+	connector_t *cn = s->cn;
+	s->dead = true;
+	cn->m.dead++;
+	log_warn("connection %d to edge %s is dead: nothing heard for %.1f s (%u heartbeats unanswered); "
+		 "redialling",
+		 s->index, s->edge, (double)silent_ms / 1000, cn->live.hb_count);
 }
 
 /* ---- an edge going away: its GOAWAY says it is draining (SIGTERM). The
@@ -274,6 +299,7 @@ static const h2_session_cbs_t slot_session_cbs = {
     .on_open = s_on_open,
     .on_close = s_on_close,
     .on_goaway = s_on_goaway,
+    .on_dead = s_on_dead,
 };
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
@@ -296,8 +322,12 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	int r = ERR_NOMEM;
 	if (c) {
 		s->h2 = h2_session_new(c, true, &slot_session_cbs, s);
-		if (s->h2)
+		if (s->h2) {
+			liveness_session(&cn->live, s->h2);
 			r = conn_connect(c, res->ai_addr, cn->ctx, s->edge_host);
+		}
+		if (r == 0)
+			liveness_tunnel_socket(&cn->live, c);
 	}
 	uv_freeaddrinfo(res);
 	if (r != 0) {

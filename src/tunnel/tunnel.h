@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "core/h2.h"
+#include "core/liveness.h"
 #include "core/metrics_http.h"
 #include "tunnel/ingress.h"
 
@@ -24,6 +25,7 @@ typedef struct slot {
 	h2_session_t *h2;
 	bool registered;
 	bool dialing;
+	bool dead; /* its heartbeats went unanswered: redial at once */
 	uv_timer_t retry;
 	uv_getaddrinfo_t gai;
 	const char *edge; /* "host:port" being dialled */
@@ -36,6 +38,7 @@ typedef struct tunnel_metrics {
 	uint64_t streams_active;
 	uint64_t origin_failures;
 	uint64_t reconnects;
+	uint64_t dead; /* connections declared dead (heartbeats unanswered) */
 } tunnel_metrics_t;
 
 struct connector {
@@ -51,6 +54,7 @@ struct connector {
 	int nslots;
 	bool stopping;
 	long long grace_ms;
+	liveness_t live; /* heartbeats and keepalive (core/liveness.h) */
 	uv_timer_t grace;
 	uv_timer_t rebalance; /* slots away from their home edge probe it */
 	int ndraining;	      /* connections a stopping edge drains (supervisor.c) */

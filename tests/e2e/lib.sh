@@ -418,7 +418,7 @@ edge_metric() {
 }
 
 # unauth_released: the edge counts no unauthenticated connection on either listener (a count that
-# is never released would lock its address out for good: src/edge/unauth.c).
+# is never released would lock its address out for good: src/edge/auth/unauth.c).
 unauth_released() {
   [ "$(edge_metric 'burrow_edge_unauth_connections{listener="client"}')" = 0 ] &&
     [ "$(edge_metric 'burrow_edge_unauth_connections{listener="tunnel"}')" = 0 ]
@@ -547,3 +547,120 @@ says() {
 
 # sha FILE: the sha256 of FILE.
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# ---------------------------------------------------------------- network namespaces
+
+# netns_up: a network namespace $NETNS for the edge, joined to this one by a veth pair: the edge's
+# side is $NETNS_IP, ours $NETNS_PEER_IP. nftables rules in it (nsx nft ...) then act on the edge's
+# packets alone, not on the machine's. Skips the script without root, ip netns or nft. The namespace
+# is removed when the script exits, whatever happens (after the processes stop).
+netns_up() {
+  [ "$(id -u)" = 0 ] || skip "needs root for ip netns"
+  command -v nft >/dev/null || skip "needs nft (Debian package nftables: scripts/install-deps)"
+  local n=$((RANDOM % 250 + 2))
+  NETNS=burrow-$TEST_NAME-$$
+  _NETNS_VETH=bv$$
+  ip netns add "$NETNS" || skip "ip netns add failed"
+  trap _netns_exit EXIT
+  NETNS_IP=10.201.$n.1 NETNS_PEER_IP=10.201.$n.2
+  if ! { ip link add "$_NETNS_VETH" type veth peer name "${_NETNS_VETH}e" &&
+    ip link set "${_NETNS_VETH}e" netns "$NETNS" &&
+    ip addr add "$NETNS_PEER_IP/30" dev "$_NETNS_VETH" && ip link set "$_NETNS_VETH" up &&
+    nsx ip addr add "$NETNS_IP/30" dev "${_NETNS_VETH}e" && nsx ip link set "${_NETNS_VETH}e" up &&
+    nsx ip link set lo up; }; then
+    fail "cannot set up the veth pair to $NETNS"
+  fi
+  # conntrack follows every flow from the start (a rule that looks at it turns it on), so that later
+  # rules on its state see the flows as a middlebox in the path would
+  nsx nft add table inet burrow_ct &&
+    nsx nft add chain inet burrow_ct in '{ type filter hook input priority -10; }' &&
+    nsx nft add rule inet burrow_ct in ct state established counter || fail "nft in $NETNS failed"
+  step "namespace $NETNS: edge side $NETNS_IP, ours $NETNS_PEER_IP"
+}
+
+# nsx CMD...: runs CMD in $NETNS.
+nsx() { ip netns exec "$NETNS" "$@"; }
+
+netns_down() {
+  [ -n "${NETNS:-}" ] || return 0
+  ip netns del "$NETNS" 2>/dev/null
+  ip link del "$_NETNS_VETH" 2>/dev/null
+  NETNS=""
+  return 0
+}
+
+# The EXIT trap with a namespace: the processes stop first (some live in it), then it goes, then
+# lib's own cleanup reports as ever.
+_netns_exit() {
+  local rc=$? i
+  set +eE
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}"; done
+  netns_down
+  (exit "$rc")
+  _cleanup
+}
+
+# netns_start_edge [EXTRA ARGS]: burrow edge in $NETNS on $NETNS_IP:8443 (clients, admin) and :7844
+# (connectors), metrics on :9090; exports the admin and client variables as start_edge does.
+netns_start_edge() {
+  require_burrow
+  EDGE_DIR=${EDGE_DIR:-$T/edge} EDGE_PORT=8443 EDGE_TUNNEL_PORT=7844
+  spawn edge ip netns exec "$NETNS" "$BURROW" edge --data-dir "$EDGE_DIR" --listen "$NETNS_IP:8443" \
+    --tunnel-listen "$NETNS_IP:7844" --metrics "$NETNS_IP:9090" --loglevel "$LOGLEVEL" \
+    --logfile "$LOGS/edge.log" "$@"
+  EDGE_PID=$BG_PID
+  wait_for 30 _netns_edge_ready || fail "edge in $NETNS not ready within 30 s"
+  _alive "$EDGE_PID" || fail "edge exited during start-up: $(tail -n 3 "$LOGS/edge.err")"
+  BURROW_ADMIN_TOKEN=$(cat "$EDGE_DIR/admin-token")
+  export BURROW_ADMIN_URL=https://$NETNS_IP:8443 BURROW_ADMIN_TOKEN
+  export BURROW_CA=$EDGE_DIR/ca.pem BURROW_EDGE=$NETNS_IP:8443
+}
+
+_netns_edge_ready() {
+  _alive "$EDGE_PID" || return 0
+  [ -s "$EDGE_DIR/admin-token" ] && [ -s "$EDGE_DIR/ca.pem" ] && port_open 7844 "$NETNS_IP" &&
+    port_open 8443 "$NETNS_IP"
+}
+
+# netns_edge_metric SERIES: as edge_metric, for the edge of netns_start_edge.
+netns_edge_metric() {
+  { curl -fsS --max-time 5 "http://$NETNS_IP:9090/metrics" 2>>"$LOGS/curl.err" || true; } |
+    awk -v k="$1" '$1 == k { print $2 }'
+}
+
+# netns_start_connector NAME HOSTNAME URL [EXTRA ARGS...]: start_connector's connector (4
+# connections), dialling the edge of netns_start_edge.
+netns_start_connector() {
+  local name=$1 host=$2 url=$3
+  shift 3
+  spawn "connector-$name" "$BURROW" tunnel run --credentials-file "$T/$name.json" --hostname "$host" \
+    --url "$url" --edge "$NETNS_IP:7844" --logfile "$LOGS/connector-$name.log" --loglevel "$LOGLEVEL" "$@"
+  CONNECTOR_PID=$BG_PID
+  CONNECTOR_PIDS[$name]=$BG_PID
+  wait_for 10 _registered_at_least "$name" 4 ||
+    fail "connector $name: $(registered_count "$name") of 4 connections registered after 10 s"
+}
+
+# flow_ports EDGE_PORT: the local ports of our established connections to the edge's EDGE_PORT
+# (7844: the connector's tunnel connections; 8443: clients), one a line.
+flow_ports() {
+  ss -Htn state established dst "$NETNS_IP:$1" | awk '{ n = split($3, a, ":"); print a[n] }'
+}
+
+# netns_drop_flows EDGE_PORT PORT...: from now on the edge's namespace silently drops every packet of
+# our connections from those ports to its EDGE_PORT, both ways (a middlebox that lost their state);
+# new connections pass. netns_pass_all removes every such rule.
+netns_drop_flows() {
+  local lport=$1 set
+  shift
+  set=$(IFS=,; echo "$*")
+  nsx nft add table inet burrow_test
+  nsx nft add chain inet burrow_test in '{ type filter hook input priority 0; }'
+  nsx nft add chain inet burrow_test out '{ type filter hook output priority 0; }'
+  nsx nft add rule inet burrow_test in ip saddr "$NETNS_PEER_IP" tcp dport "$lport" tcp sport "{ $set }" drop
+  nsx nft add rule inet burrow_test out ip daddr "$NETNS_PEER_IP" tcp sport "$lport" tcp dport "{ $set }" drop
+}
+
+netns_pass_all() {
+  nsx nft delete table inet burrow_test 2>/dev/null || true
+}

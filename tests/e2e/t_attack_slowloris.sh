@@ -5,7 +5,7 @@
 # registers on the tunnel listener. While they are open a normal ssh session works; the edge closes
 # each of them 10 s after accept (no sooner than 9 s, no later than 20 s after connect) (its head and registration timeouts, README "When the edge
 # says no"), drip or not; afterwards it holds no more descriptors than before, counts none of them as
-# unauthenticated (src/edge/unauth.c), and still serves ssh.
+# unauthenticated (src/edge/auth/unauth.c), and still serves ssh.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 

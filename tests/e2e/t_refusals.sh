@@ -3,7 +3,7 @@
 # and a failed ssh: 401 wrong, revoked or expired secret, 403 token the policy does not name, 404 unknown
 # hostname, 502 no connector or origin refused (naming the cause, not the origin's address, which only
 # the edge's log holds). Afterwards the edge counts none of those connections
-# as unauthenticated any more (src/edge/unauth.c).
+# as unauthenticated any more (src/edge/auth/unauth.c).
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 

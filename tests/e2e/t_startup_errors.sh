@@ -44,6 +44,14 @@ says "connector, credentials file missing: cannot read it, exit 1" 1 \
 says "connector, a service token's JSON as credentials: not a tunnel credentials file, exit 1" 1 \
   "burrow: tunnel: $T/token.json is not a tunnel credentials file (needs tunnel_id and tunnel_secret)" \
   -- tunnel run --credentials-file "$T/token.json" --hostname ssh.site.test --url ssh://localhost --edge "127.0.0.1:$CLOSED_PORT"
+says "connector, --heartbeat-count 1: needs 2 to 100, exit 2" 2 \
+  "burrow: tunnel: invalid --heartbeat-count 1: 2 to 100" -- "${TUN[@]}" --url ssh://localhost --heartbeat-count 1
+says "connector, BURROW_HEARTBEAT_INTERVAL=0s: needs 1s to 1h, exit 2" 2 \
+  "burrow: tunnel: invalid --heartbeat-interval 0s: 1s to 1h, e.g. 5s" \
+  -- BURROW_HEARTBEAT_INTERVAL=0s "${TUN[@]}" --url ssh://localhost
+says "edge, --tcp-keepalive 1s: needs 2s to 24h, exit 2" 2 \
+  "burrow: edge: invalid --tcp-keepalive 1s: 2s to 24h, e.g. 60s (0: off)" \
+  -- edge --data-dir "$T/edge-ka" --tcp-keepalive 1s
 says "connector, --metrics on a port in use: cannot serve metrics, exit 1" 1 \
   "burrow: tunnel: cannot serve metrics on 127.0.0.1:$BUSY_PORT: address already in use" \
   -- "${TUN[@]}" --url ssh://localhost --metrics "127.0.0.1:$BUSY_PORT"

@@ -54,6 +54,17 @@
 #define FRONT_CHUNK (16 * 1024)
 /* The connector has this long to connect to the origin and answer. */
 #define FRONT_CONNECT_TIMEOUT_MS 15000
+/* A CONNECT unanswered for two round trips (within these bounds; the
+ * higher one while no round trip is known) has its connection probed with
+ * a PING; a connection that then stays silent this long is suspect, and
+ * the session moves to another connection of the tunnel (once: no byte
+ * reached the origin before the 200). A dead connection of four so costs a
+ * session a second, not a 504. */
+#define FRONT_PROBE_MIN_MS 50
+#define FRONT_PROBE_MAX_MS 500
+#define FRONT_SILENT_MS 1000
+
+enum connect_phase { CP_PROBE, CP_VERDICT, CP_WAIT };
 
 enum front_state { F_READING, F_BODY, F_ADMIN, F_WRITING, F_CONNECTING, F_RELAYING, F_DONE };
 
@@ -80,6 +91,10 @@ typedef struct front {
 	bool timer_closed;
 	time_t started;
 	uint64_t started_ms;	 /* loop time the session began relaying */
+	uint64_t connect_ms;	 /* loop time the first CONNECT went out */
+	uint64_t probe_seq;	 /* the connection's reads when it was probed */
+	enum connect_phase phase;
+	bool retried;		 /* the CONNECT moved to another connection */
 	addrcap_entry_t *unauth; /* until authenticated or closed (edge/auth/unauth.c) */
 	edge_session_t sess;	 /* while relaying: what allowed it (edge/sessions/sessions.c) */
 	/* admin job */
@@ -431,6 +446,8 @@ static void cs_on_response(h2_stream_t *s)
 	conn_t *c = f->c;
 	f->c = NULL;
 	f->sess.started = time(NULL);
+	f->sess.via = h2_stream_session(s);
+	liveness_socket(&f->e->live, c); /* a client may vanish without a word */
 	/* Listed before the relay starts: it may end inside relay_start (bytes
 	 * the client sent early), and session_done unlists it. */
 	sessions_add(f->e, &f->sess);
@@ -450,13 +467,18 @@ static void cs_on_response(h2_stream_t *s)
 	front_unref(f);
 }
 
+static bool connect_retry(front_t *f, h2_stream_t *old);
+
 static void cs_on_close(h2_stream_t *s, uint32_t code)
 {
 	front_t *f = h2_stream_data(s);
 	if (!f)
 		return;
 	f->stream = NULL;
-	if (f->state == F_CONNECTING)
+	/* The connection died under it (not a connector's refusal): no byte
+	 * reached the origin, another connection may carry it. */
+	if (f->state == F_CONNECTING &&
+	    !(code && h2_session_goaway(h2_stream_session(s)) && connect_retry(f, s)))
 		refuse(f, 502, "connector dropped the session before the origin answered");
 	front_unref(f);
 }
@@ -468,6 +490,8 @@ static const h2_stream_cbs_t connect_cbs = {
 	.on_data = cs_on_data,
 	.on_close = cs_on_close,
 };
+
+static void connect_timer(front_t *f);
 
 static void on_timeout(uv_timer_t *t)
 {
@@ -486,12 +510,7 @@ static void on_timeout(uv_timer_t *t)
 		f->state = F_DONE;
 		conn_close(f->c);
 	} else if (f->state == F_CONNECTING && f->stream) {
-		h2_stream_t *s = f->stream;
-		f->stream = NULL;
-		h2_stream_set_cbs(s, NULL, NULL);
-		h2_stream_reset(s, NGHTTP2_CANCEL);
-		refuse(f, 504, "the connector did not reach the origin in time");
-		front_unref(f); /* the stream's reference */
+		connect_timer(f);
 	}
 }
 
@@ -509,6 +528,93 @@ static void bind_session(front_t *f, const policy_subject_t *subj)
 	b->peer = &f->peer_ss;
 	b->ident = f->ident;
 	b->peer_str = f->peer;
+}
+
+/* Opens the session's CONNECT stream on h, and the timer that probes it. */
+static int connect_submit(front_t *f, h2_session_t *h)
+{
+	const char *token = f->sess.token_name;
+	nghttp2_nv nva[] = {
+	    h2_nv(":method", "CONNECT"),	h2_nv(":authority", f->host),
+	    h2_nv("burrow-kind", "tcp"),	h2_nv("burrow-app", f->app),
+	    h2_nv("burrow-client-ip", f->peer), h2_nv("burrow-service-token", token),
+	};
+	h2_stream_t *s = h2_submit(h, nva, token[0] ? 6 : 5, &connect_cbs, f);
+	if (!s)
+		return ERR_UNAVAIL;
+	f->refs++;
+	f->stream = s;
+	f->state = F_CONNECTING;
+	f->phase = CP_PROBE;
+	uint64_t probe = 2 * h2_session_rtt(h) / 1000000;
+	if (probe < FRONT_PROBE_MIN_MS || !h2_session_rtt(h))
+		probe = h2_session_rtt(h) ? FRONT_PROBE_MIN_MS : FRONT_PROBE_MAX_MS;
+	if (probe > FRONT_PROBE_MAX_MS)
+		probe = FRONT_PROBE_MAX_MS;
+	uv_timer_start(&f->timer, on_timeout, probe, 0);
+	return 0;
+}
+
+/* Moves the session from old's silent connection to another of its tunnel,
+ * if there is one. old's callbacks are off (its close is no refusal); the
+ * caller drops old's reference. */
+static bool connect_retry(front_t *f, h2_stream_t *old)
+{
+	h2_session_t *from = h2_stream_session(old);
+	const char *reason = NULL;
+	char why[512];
+	if (f->retried || f->state != F_CONNECTING)
+		return false;
+	edge_tconn_t *t = tunnels_pick(f->e, f->host, from, &reason, why, sizeof(why));
+	if (!t)
+		return false;
+	f->retried = true;
+	f->e->m.connect_retries++;
+	log_info("session %s -> %s from %s: tunnel connection %d silent; CONNECT retried on connection %d",
+		 f->ident, f->host, f->peer, tunnels_conn_index(from),
+		 tunnels_conn_index(tunnels_session(t)));
+	h2_stream_set_cbs(old, NULL, NULL);
+	if (old == f->stream)
+		f->stream = NULL;
+	if (connect_submit(f, tunnels_session(t)) != 0)
+		refuse(f, 503, "edge cannot open a stream to the connector right now; retry");
+	return true;
+}
+
+/* The CONNECT still waits: probe its connection, judge the probe, or give
+ * up at FRONT_CONNECT_TIMEOUT_MS from the first CONNECT. */
+static void connect_timer(front_t *f)
+{
+	h2_stream_t *s = f->stream;
+	h2_session_t *h = h2_stream_session(s);
+	uint64_t waited = uv_now(f->e->loop) - f->connect_ms;
+	if (waited >= FRONT_CONNECT_TIMEOUT_MS) {
+		f->stream = NULL;
+		h2_stream_set_cbs(s, NULL, NULL);
+		h2_stream_reset(s, NGHTTP2_CANCEL);
+		refuse(f, 504, "the connector did not reach the origin in time");
+		front_unref(f); /* the stream's reference */
+		return;
+	}
+	uint64_t next = FRONT_CONNECT_TIMEOUT_MS - waited;
+	if (f->phase == CP_PROBE) {
+		f->phase = CP_VERDICT;
+		f->probe_seq = h2_session_rx_seq(h);
+		h2_session_probe(h);
+		if (next > FRONT_SILENT_MS)
+			next = FRONT_SILENT_MS;
+	} else if (f->phase == CP_VERDICT) {
+		f->phase = CP_WAIT;
+		if (h2_session_rx_seq(h) == f->probe_seq) {
+			tunnels_suspect(h);
+			if (connect_retry(f, s)) {
+				h2_stream_reset(s, NGHTTP2_CANCEL);
+				front_unref(f); /* old's reference */
+				return;
+			}
+		}
+	}
+	uv_timer_start(&f->timer, on_timeout, next, 0);
 }
 
 static void handle_websocket(front_t *f)
@@ -562,32 +668,16 @@ static void handle_websocket(front_t *f)
 	front_authenticated(f);
 	bind_session(f, &subj);
 
+	f->connect_ms = uv_now(e->loop);
+	f->started = time(NULL);
 	const char *reason = NULL;
-	edge_tconn_t *t = tunnels_pick(e, f->host, &reason, why, sizeof(why));
+	edge_tconn_t *t = tunnels_pick(e, f->host, NULL, &reason, why, sizeof(why));
 	if (!t) {
 		refuse(f, 502, reason);
 		return;
 	}
-	char ident_hdr[200];
-	snprintf(ident_hdr, sizeof(ident_hdr), "%s", subj.token_name ? subj.token_name : "");
-	nghttp2_nv nva[] = {
-		h2_nv(":method", "CONNECT"),
-		h2_nv(":authority", f->host),
-		h2_nv("burrow-kind", "tcp"),
-		h2_nv("burrow-app", app->name),
-		h2_nv("burrow-client-ip", f->peer),
-		h2_nv("burrow-service-token", ident_hdr),
-	};
-	h2_stream_t *s = h2_submit(tunnels_session(t), nva, subj.token_name ? 6 : 5, &connect_cbs, f);
-	if (!s) {
+	if (connect_submit(f, tunnels_session(t)) != 0)
 		refuse(f, 503, "edge cannot open a stream to the connector right now; retry");
-		return;
-	}
-	f->refs++;
-	f->stream = s;
-	f->state = F_CONNECTING;
-	f->started = time(NULL);
-	uv_timer_start(&f->timer, on_timeout, FRONT_CONNECT_TIMEOUT_MS, 0);
 	/* Still reading: a client that goes away meanwhile is seen at once
 	 * (f_on_eof, f_on_close); bytes it sends early pause it (f_on_data). */
 }

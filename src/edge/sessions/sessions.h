@@ -20,6 +20,7 @@ typedef struct edge edge_t;
 typedef struct edge_session {
 	struct edge_session *prev, *next; /* edge_t.sessions */
 	relay_t *relay;
+	const h2_session_t *via; /* the tunnel connection it runs on */
 	bool ending;
 	time_t started;
 	char token_id[128]; /* "" without a service token (bypass) */

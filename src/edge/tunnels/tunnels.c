@@ -23,6 +23,7 @@
 #include "core/hostname.h"
 #include "core/log.h"
 #include "core/regmsg.h"
+#include "core/ws.h"
 #include "edge/edge.h"
 
 /* A connection that has not registered by then is closed. */
@@ -41,6 +42,9 @@ struct edge_tconn {
 	buf_t body;
 	bool registered;
 	bool closed;
+	bool dead;	      /* heartbeats unanswered: closing */
+	bool suspect;	      /* a session's CONNECT and PING met silence ... */
+	uint64_t suspect_seq; /* ... and nothing arrived since this read */
 	int refs; /* the session and the timer */
 	uv_timer_t timer;
 	edge_tconn_t *next;
@@ -281,9 +285,47 @@ static void t_on_close(h2_session_t *h, int err)
 	edge_drain_check(e);
 }
 
+/* Ends the sessions that run on t with why: the client hears it (a
+ * WebSocket Close), the audit log records it. */
+static void end_sessions(edge_tconn_t *t, const char *why)
+{
+	edge_session_t *next;
+	for (edge_session_t *s = t->e->sessions; s; s = next) {
+		next = s->next; /* relay_end may finish s at once */
+		if (s->via != t->h2 || s->ending)
+			continue;
+		s->ending = true;
+		snprintf(s->end_reason, sizeof(s->end_reason), "ended by the edge: %.100s", why);
+		log_info("session %s -> %s from %s ended by the edge: %s", s->ident, s->host, s->peer_str,
+			 why);
+		relay_end(s->relay, WS_CLOSE_UNAVAILABLE, why);
+	}
+}
+
+/* Heartbeats went unanswered: the path lost this connection without a
+ * word. No new session goes to it; its sessions end now rather than hang
+ * (their bytes cannot arrive), and the connector redials on its own. */
+static void t_on_dead(h2_session_t *h, uint64_t silent_ms)
+{
+	edge_tconn_t *t = h2_session_data(h);
+	edge_t *e = t->e;
+	t->dead = true;
+	e->m.tunnel_conns_dead++;
+	e->m.tunnel_dead_silent_ms += silent_ms;
+	char why[160];
+	snprintf(why, sizeof(why), "tunnel %.60s connection %d is dead (nothing heard for %.1f s)",
+		 t->registered ? t->tunnel_name : "(unregistered)", t->conn_index, (double)silent_ms / 1000);
+	log_warn("tunnel %s connection %d from %s is dead: nothing heard for %.1f s (%u heartbeats "
+		 "unanswered); closing it and its %zu session(s)",
+		 t->registered ? t->tunnel_name : "(unregistered)", t->conn_index, t->peer,
+		 (double)silent_ms / 1000, e->live.hb_count, h2_session_streams(h));
+	end_sessions(t, why);
+}
+
 static const h2_session_cbs_t tunnel_session_cbs = {
 	.on_open = t_on_open,
 	.on_close = t_on_close,
+	.on_dead = t_on_dead,
 };
 
 static void on_tunnel_connection(uv_stream_t *server, int status)
@@ -311,6 +353,8 @@ static void on_tunnel_connection(uv_stream_t *server, int status)
 		free(t);
 		return;
 	}
+	liveness_session(&e->live, t->h2);
+	liveness_tunnel_socket(&e->live, c);
 	t->next = e->tconns;
 	if (e->tconns)
 		e->tconns->prev = t;
@@ -337,10 +381,58 @@ int tunnels_listen(edge_t *e, const char *addr)
 
 static bool tconn_serves(const edge_tconn_t *t, const char *tunnel_id)
 {
-	return t->registered && !h2_session_goaway(t->h2) && strcmp(t->tunnel_id, tunnel_id) == 0;
+	return t->registered && !t->dead && !h2_session_goaway(t->h2) && strcmp(t->tunnel_id, tunnel_id) == 0;
 }
 
-edge_tconn_t *tunnels_pick(edge_t *e, const char *host, const char **why, char *whybuf, size_t whylen)
+/* Silent since a session found it so (a read since clears it). */
+static bool tconn_suspect(const edge_tconn_t *t)
+{
+	return t->suspect && h2_session_rx_seq(t->h2) == t->suspect_seq;
+}
+
+void tunnels_suspect(h2_session_t *h)
+{
+	edge_tconn_t *t = h2_session_data(h);
+	t->suspect = true;
+	t->suspect_seq = h2_session_rx_seq(h);
+}
+
+int tunnels_conn_index(h2_session_t *h)
+{
+	const edge_tconn_t *t = h2_session_data(h);
+	return t->conn_index;
+}
+
+/* The live connection carrying the fewest streams, so sessions spread over
+ * the connector's connections and a new one rarely queues behind another's
+ * bulk; ties take turns. With suspects false, none found silent. */
+static edge_tconn_t *pick(edge_t *e, const char *tunnel_id, h2_session_t *exclude, bool suspects)
+{
+	size_t fewest = SIZE_MAX, ties = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (edge_tconn_t *t = e->tconns; t; t = t->next) {
+			if (!tconn_serves(t, tunnel_id) || t->h2 == exclude ||
+			    (!suspects && tconn_suspect(t)))
+				continue;
+			size_t ns = h2_session_streams(t->h2);
+			if (pass == 0 && ns < fewest) {
+				fewest = ns;
+				ties = 0;
+			}
+			if (pass == 0 && ns == fewest)
+				ties++;
+			if (pass == 1 && ns == fewest && ties-- == 0)
+				return t;
+		}
+		if (ties == 0)
+			return NULL;
+		ties = (size_t)(e->next_pick++ % ties);
+	}
+	return NULL;
+}
+
+edge_tconn_t *tunnels_pick(edge_t *e, const char *host, h2_session_t *exclude, const char **why, char *whybuf,
+			   size_t whylen)
 {
 	const model_route_t *r = model_route_by_host(e->model, host);
 	if (!r) {
@@ -349,32 +441,15 @@ edge_tconn_t *tunnels_pick(edge_t *e, const char *host, const char **why, char *
 		*why = whybuf;
 		return NULL;
 	}
-	/* The live connection carrying the fewest streams, so sessions spread
-	 * over the connector's connections and a new one rarely queues behind
-	 * another's bulk; ties take turns. */
-	size_t fewest = SIZE_MAX, ties = 0;
-	for (edge_tconn_t *t = e->tconns; t; t = t->next) {
-		if (!tconn_serves(t, r->tunnel_id))
-			continue;
-		size_t ns = h2_session_streams(t->h2);
-		if (ns < fewest) {
-			fewest = ns;
-			ties = 0;
-		}
-		if (ns == fewest)
-			ties++;
-	}
-	if (ties == 0) {
+	edge_tconn_t *t = pick(e, r->tunnel_id, exclude, false);
+	if (!t)
+		t = pick(e, r->tunnel_id, exclude, true);
+	if (!t) {
 		const model_tunnel_t *tun = model_tunnel_by_id(e->model, r->tunnel_id);
 		snprintf(whybuf, whylen, "no connector of tunnel %s is connected", tun ? tun->name : r->tunnel_id);
 		*why = whybuf;
-		return NULL;
 	}
-	size_t k = (size_t)(e->next_pick++ % ties);
-	for (edge_tconn_t *t = e->tconns; t; t = t->next)
-		if (tconn_serves(t, r->tunnel_id) && h2_session_streams(t->h2) == fewest && k-- == 0)
-			return t;
-	return NULL;
+	return t;
 }
 
 void tunnels_model_changed(edge_t *e)
