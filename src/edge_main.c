@@ -1,27 +1,18 @@
-/* edge_main.c — `burrow edge`: the burrow-edge executable.
+/* edge_main.c — `burrow edge`: the burrow-edge executable. Parses the
+ * command line; the edge's life is edge/lifecycle.c.
  *
  * Kept apart from the burrow binary so libraries only the edge needs
  * (SQLite now; libcurl, libpq, ldns later) never load into the client's and
  * connector's processes (docs/design.md "Client start-up"). */
-#include <errno.h>
-#include <fcntl.h>
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "core/addr.h"
 #include "core/cli.h"
 #include "core/duration.h"
 #include "core/err.h"
 #include "core/log.h"
-#include "core/secret_file.h"
-#include "core/tls.h"
-#include "edge/audit/audit.h"
 #include "edge/edge.h"
 
 #define BURROW_STR_(x) #x
@@ -33,85 +24,7 @@
 	"listener where connectors register. The first start creates the data directory:\n"                 \
 	"ca.pem (the CA clients trust through BURROW_CA), ca-key.pem, admin-token, burrow.db."
 
-static int mkdir_p(const char *dir)
-{
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* Reads the admin token, creating it (0600) on first start. A file others
- * can read, or one that holds anything but a token, stops the start with
- * one line in err saying what to do. */
-static int load_admin_token(const char *dir, uint8_t hash[32], char *err, size_t errlen)
-{
-	char path[4096], tok[65];
-	char *have = NULL;
-	size_t n = 0;
-	snprintf(path, sizeof(path), "%s/admin-token", dir);
-	int r = secret_file_read(path, "admin token", ADMIN_TOKEN_MAX, &have, &n, err, errlen);
-	if (r == 0) {
-		model_hash_secret(have, n, hash);
-		OPENSSL_cleanse(have, n);
-		free(have);
-		return 0;
-	}
-	if (r != -ENOENT)
-		return r;
-	unsigned char rnd[32];
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		snprintf(err, errlen, "cannot create %s: no random bytes", path);
-		return ERR_NOMEM;
-	}
-	for (int i = 0; i < 32; i++)
-		snprintf(tok + 2 * i, 3, "%02x", rnd[i]);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-		return r;
-	}
-	tok[64] = '\n';
-	ssize_t w = write(fd, tok, 65);
-	close(fd);
-	if (w != 65) {
-		snprintf(err, errlen, "cannot write %s: %s", path, w < 0 ? strerror(errno) : "short write");
-		OPENSSL_cleanse(tok, sizeof(tok));
-		return ERR_INVAL;
-	}
-	model_hash_secret(tok, 64, hash);
-	OPENSSL_cleanse(tok, sizeof(tok));
-	OPENSSL_cleanse(rnd, sizeof(rnd));
-	log_info("created admin token %s (mode 0600)", path);
-	return 0;
-}
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-	edge_t *e = s->data;
-	log_info("received %s", signum == SIGINT ? "SIGINT" : "SIGTERM");
-	edge_drain(e); /* a second signal stops at once */
-}
-
 /* A whole number 0..1,000,000 (0 = no cap); -1 otherwise. */
-/* Names the edge mints certificates for freely: its apps' hostnames. Its
- * own names are in the default certificate already. */
-static bool serves_host(void *arg, const char *host)
-{
-	const edge_t *e = arg;
-	return model_app_by_host(e->model, host) != NULL || edge_is_admin_host(e, host);
-}
-
 static long parse_cap(const char *v)
 {
 	char *end = NULL;
@@ -119,13 +32,6 @@ static long parse_cap(const char *v)
 		return -1;
 	long n = strtol(v, &end, 10);
 	return *end || n > 1000000 ? -1 : n;
-}
-
-static void listen_host(const char *addr, char *out, size_t outlen)
-{
-	char port[8];
-	if (addr_split(addr, NULL, out, outlen, port, sizeof(port)) != 0)
-		out[0] = '\0';
 }
 
 int main(int argc, char **argv)
@@ -232,134 +138,36 @@ int main(int argc, char **argv)
 	 * store reports, not kill the edge. */
 	signal(SIGXFSZ, SIG_IGN);
 
-	edge_t e = {0};
-	int rc = 1; /* until the loop runs: a start-up failure frees what it made, and exits 1 */
-	char err[4096 + 512]; /* room for a path and what went wrong */
-	e.loop = uv_default_loop();
-	e.data_dir = data_dir;
-	e.grace_ms = (long long)grace_s * 1000;
+	edge_opts_t o = {
+	    .data_dir = data_dir,
+	    .listen = listen,
+	    .tunnel_listen = tunnel_listen,
+	    .metrics = metrics,
+	    .admin_hosts = (const char *const *)admin_hosts.v,
+	    .nadmin_hosts = admin_hosts.n,
+	    .names = (const char *const *)names.v,
+	    .nnames = names.n,
+	    .certs = (const char *const *)certs.v,
+	    .ncerts = certs.n,
+	    .keys = (const char *const *)keys.v,
+	    .nkeys = keys.n,
+	    .max_unauth = (uint32_t)cap,
+	    .grace_ms = (long long)grace_s * 1000,
+	    .audit_log = audit_log,
+	    .audit_retention_s = retention_s,
+	};
 	char lerr[160];
-	if (liveness_parse(hb_interval, hb_count, keepalive, &e.live, lerr, sizeof(lerr)) != 0) {
+	if (liveness_parse(hb_interval, hb_count, keepalive, &o.live, lerr, sizeof(lerr)) != 0) {
 		fprintf(stderr, "burrow: edge: %s\n", lerr);
 		return 2;
 	}
-	static ratelimit_t rl; /* one per process, lives as long as it */
-	e.rl = &rl;
-	/* flags first: a wrong one must not create or open the data directory */
-	for (int i = 0; i < admin_hosts.n; i++) {
-		const char *h = admin_hosts.v[i];
-		if (hostname_normalize(h, strlen(h), e.admin_hosts[e.nadmin_hosts]) != 0) {
-			fprintf(stderr, "burrow: edge: --admin-hostname %s is not a valid hostname\n", h);
-			rc = 2;
-			goto out;
-		}
-		e.nadmin_hosts++;
-	}
-	if ((r = mkdir_p(data_dir)) != 0) {
-		fprintf(stderr, "burrow: edge: cannot create data directory %s: %s\n", data_dir, err_str(r));
-		goto out;
-	}
-	/* before the store: a token file others can read stops the start first */
-	if (load_admin_token(data_dir, e.admin_hash, err, sizeof(err)) != 0) {
-		fprintf(stderr, "burrow: edge: %s\n", err);
-		goto out;
-	}
-	char dbpath[4096];
-	snprintf(dbpath, sizeof(dbpath), "%s/burrow.db", data_dir);
-	if (store_open(dbpath, &e.store, err, sizeof(err)) != 0) {
-		fprintf(stderr, "burrow: edge: %s\n", err);
-		goto out;
-	}
-	if ((r = store_load_model(e.store, &e.model)) != 0) {
-		fprintf(stderr, "burrow: edge: cannot load configuration from %s: %s\n", dbpath, err_str(r));
-		goto out;
-	}
-	e.sync_version = e.model->version;
-	e.sync_seen = true;
-	if (pki_open(data_dir, &e.pki, err, sizeof(err)) != 0) {
-		fprintf(stderr, "burrow: edge: %s\n", err);
-		goto out;
-	}
-	pki_set_known(e.pki, serves_host, &e);
-	if (edge_unauth_init(&e, (uint32_t)cap) != 0) {
-		fprintf(stderr, "burrow: edge: out of memory\n");
-		goto out;
-	}
-	if (certs.n != keys.n) {
-		fprintf(stderr, "burrow: edge: give each --tls-cert its --tls-key\n");
-		rc = 2;
-		goto out;
-	}
-	for (int i = 0; i < certs.n; i++)
-		if (pki_add_user_cert(e.pki, certs.v[i], keys.v[i], err, sizeof(err)) != 0) {
-			fprintf(stderr, "burrow: edge: %s\n", err);
-			goto out;
-		}
-	const char *san[CLI_LIST_MAX + 2];
-	size_t nsan = 0;
-	char lh[256], th[256];
-	listen_host(listen, lh, sizeof(lh));
-	listen_host(tunnel_listen, th, sizeof(th));
-	if (lh[0] && strcmp(lh, "0.0.0.0") != 0 && strcmp(lh, "::") != 0)
-		san[nsan++] = lh;
-	if (th[0] && strcmp(th, lh) != 0 && strcmp(th, "0.0.0.0") != 0 && strcmp(th, "::") != 0)
-		san[nsan++] = th;
-	for (int i = 0; i < names.n; i++)
-		san[nsan++] = names.v[i];
-	e.app_ctx = pki_default_ctx(e.pki, san, nsan, 0);
-	e.tunnel_ctx = pki_default_ctx(e.pki, san, nsan, 1);
-	if (!e.app_ctx || !e.tunnel_ctx) {
-		fprintf(stderr, "burrow: edge: cannot create TLS contexts\n");
-		goto out;
-	}
-	if ((r = front_listen(&e, listen)) != 0) {
-		fprintf(stderr, "burrow: edge: cannot listen on %s: %s\n", listen, err_str(r));
-		goto out;
-	}
-	if ((r = tunnels_listen(&e, tunnel_listen)) != 0) {
-		fprintf(stderr, "burrow: edge: cannot listen for tunnels on %s: %s\n", tunnel_listen, err_str(r));
-		goto out;
-	}
-	if (metrics && (r = metrics_listen(&e, metrics)) != 0) {
-		fprintf(stderr, "burrow: edge: cannot serve metrics on %s: %s\n", metrics, err_str(r));
-		goto out;
-	}
-	char host[64], edge_name[160];
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "edge");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(edge_name, sizeof(edge_name), "%s/%s", host, listen);
-	audit_opts_t ao = {.file = audit_log, .retention_s = retention_s, .edge_name = edge_name};
-	if (audit_start(&e, &ao, err, sizeof(err)) != 0) {
-		fprintf(stderr, "burrow: edge: %s\n", err);
-		goto out;
-	}
-	if ((r = sessions_start(&e)) != 0) {
-		fprintf(stderr, "burrow: edge: cannot start the session check: %s\n", err_str(r));
-		goto out;
-	}
-	sync_start(&e);
-	uv_signal_init(e.loop, &e.sigint);
-	uv_signal_init(e.loop, &e.sigterm);
-	e.sigint.data = e.sigterm.data = &e;
-	uv_signal_start(&e.sigint, on_signal, SIGINT);
-	uv_signal_start(&e.sigterm, on_signal, SIGTERM);
-	log_info("edge ready: apps and admin API on %s, tunnels on %s, data in %s", listen, tunnel_listen,
-		 data_dir);
-	uv_run(e.loop, UV_RUN_DEFAULT);
-	audit_stop(&e);
-	rc = 0;
-	/* Stopping: outstanding sessions end with the process; the store is
-	 * consistent after every job (transactions). */
-out:
-	edge_unauth_free(&e);
-	metrics_http_free(&e.metrics);
-	store_close(e.store);
-	model_free(e.model);
-	pki_free(e.pki);
-	SSL_CTX_free(e.app_ctx);
-	SSL_CTX_free(e.tunnel_ctx);
+	edge_t e = {0};
+	char err[4096 + 512]; /* room for a path and what went wrong */
+	int rc = edge_open(&e, &o, err, sizeof(err));
 	if (rc == 0)
-		log_info("edge stopped");
+		edge_run(&e);
+	else
+		fprintf(stderr, "burrow: edge: %s\n", err);
+	edge_close(&e, rc == 0);
 	return rc;
 }

@@ -167,6 +167,31 @@ void tunnels_drain_all(edge_t *e);
 /* ---- metrics (edge/metrics.c) ---- */
 int metrics_listen(edge_t *e, const char *addr);
 
+/* ---- lifecycle (edge/lifecycle.c) ---- */
+typedef struct edge_opts {
+	const char *data_dir, *listen, *tunnel_listen, *metrics; /* metrics: NULL for none */
+	const char *const *admin_hosts;				 /* --admin-hostname */
+	int nadmin_hosts;
+	const char *const *names; /* --name: more names for the default certificate */
+	int nnames;
+	const char *const *certs, *const *keys; /* --tls-cert / --tls-key pairs */
+	int ncerts, nkeys;
+	uint32_t max_unauth; /* --max-unauth-per-addr (0: no cap) */
+	long long grace_ms;  /* --grace-period */
+	const char *audit_log;
+	int64_t audit_retention_s;
+	liveness_t live;
+} edge_opts_t;
+
+/* Opens what the edge needs, in an order where a wrong flag or file stops
+ * it before anything is created. Returns 0, or the exit status (2 for a
+ * usage error, 1 otherwise) with one line in err. edge_close frees what was
+ * opened either way. */
+int edge_open(edge_t *e, const edge_opts_t *o, char *err, size_t errlen);
+/* The loop, until the edge has drained (SIGTERM) or a second signal. */
+void edge_run(edge_t *e);
+void edge_close(edge_t *e, bool ran);
+
 /* ---- lifecycle: draining on SIGTERM (edge/drain.c) ---- */
 /* Stops accepting, sends every connector connection GOAWAY (connectors
  * move to other edges) and lets open sessions finish for e->grace_ms; the
