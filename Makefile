@@ -72,7 +72,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(EDGE_OBJ) $(CLIENT_OBJ) $(CORE_OBJ)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
-ASAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# (the test build also has injected failures: src/core/fault.h)
+ASAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DBURROW_FAULTS
 
 # Unit and e2e tests run against the sanitizer build.
 deps:

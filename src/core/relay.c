@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "core/slab.h"
 #include "core/ws.h"
@@ -343,7 +344,7 @@ void relay_end(relay_t *r, uint16_t code, const char *reason)
 
 int relay_start(conn_t *c, h2_stream_t *s, bool ws, relay_done_cb done, void *data, relay_t **out)
 {
-	relay_t *r = slab_alloc(&relay_slab);
+	relay_t *r = fault_hit("relay_start") ? NULL : slab_alloc(&relay_slab);
 	if (!r)
 		return ERR_NOMEM;
 	if (out)

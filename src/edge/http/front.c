@@ -26,6 +26,7 @@
 
 #include "core/addr.h"
 #include "core/err.h"
+#include "core/fault.h"
 #include "core/hostname.h"
 #include "core/http1.h"
 #include "core/log.h"
@@ -333,7 +334,7 @@ static void admin_start(front_t *f)
 	uv_timer_stop(&f->timer);
 	f->refs++;
 	conn_pause(f->c); /* a pipelined next request waits for this answer */
-	if (edge_job_submit(f->e, admin_work, admin_done, f) != 0) {
+	if (fault_hit("admin_job") || edge_job_submit(f->e, admin_work, admin_done, f) != 0) {
 		f->refs--;
 		respond(f, 500, "application/json", "{\"error\":\"edge out of memory\"}");
 	}
@@ -539,7 +540,8 @@ static int connect_submit(front_t *f, h2_session_t *h)
 	    h2_nv("burrow-kind", "tcp"),	h2_nv("burrow-app", f->app),
 	    h2_nv("burrow-client-ip", f->peer), h2_nv("burrow-service-token", token),
 	};
-	h2_stream_t *s = h2_submit(h, nva, token[0] ? 6 : 5, &connect_cbs, f);
+	h2_stream_t *s =
+	    fault_hit("connect_submit") ? NULL : h2_submit(h, nva, token[0] ? 6 : 5, &connect_cbs, f);
 	if (!s)
 		return ERR_UNAVAIL;
 	f->refs++;
@@ -902,8 +904,8 @@ static void on_front_connection(uv_stream_t *server, int status)
 	if (!edge_unauth_accept(e, EDGE_CLIENT, server, status, e->app_ctx, &a))
 		return;
 	conn_t *c = a.c;
-	front_t *f = slab_alloc(&front_slab);
-	http1_parser_t *hp = f ? malloc(sizeof(*hp)) : NULL;
+	front_t *f = fault_hit("front_alloc") ? NULL : slab_alloc(&front_slab);
+	http1_parser_t *hp = f && !fault_hit("parser_alloc") ? malloc(sizeof(*hp)) : NULL;
 	if (!hp) {
 		slab_free(&front_slab, f);
 		edge_unauth_release(e, EDGE_CLIENT, &a.unauth);
