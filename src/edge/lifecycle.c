@@ -214,6 +214,13 @@ int edge_open(edge_t *e, const edge_opts_t *o, char *err, size_t errlen)
 void edge_run(edge_t *e)
 {
 	uv_run(e->loop, UV_RUN_DEFAULT);
+	/* Store jobs may still run on a worker thread (an audit flush comes
+	 * every second) or wait in the queue: the store must outlive them, so
+	 * they finish first; sync and the audit log start no new ones. */
+	e->stopping = true;
+	audit_hold(e);
+	while (e->job_running || e->jobs)
+		uv_run(e->loop, UV_RUN_ONCE);
 	/* Stopped (drained, or a second signal): what the audit log still
 	 * holds goes to the store; sessions end with the process, and the
 	 * store is consistent after every job (transactions). */

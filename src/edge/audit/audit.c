@@ -286,6 +286,17 @@ int audit_start(edge_t *e, const audit_opts_t *o, char *err, size_t errlen)
 	return 0;
 }
 
+static void audit_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void audit_hold(edge_t *e)
+{
+	if (e->audit)
+		uv_timer_stop(&e->audit->timer);
+}
+
 void audit_stop(edge_t *e)
 {
 	audit_t *a = e->audit;
@@ -302,5 +313,7 @@ void audit_stop(edge_t *e)
 	free(a->q);
 	a->q = NULL;
 	a->n = 0;
-	/* (the timer handle goes with the loop; a stays, as e->audit) */
+	e->audit = NULL;
+	uv_close((uv_handle_t *)&a->timer, audit_closed);
+	uv_run(e->loop, UV_RUN_NOWAIT); /* (runs the close callback) */
 }

@@ -54,6 +54,8 @@ typedef struct audit_opts {
 /* Opens the --audit-log file (if any) and starts the flush timer. On failure
  * writes one line into err. */
 int audit_start(edge_t *e, const audit_opts_t *o, char *err, size_t errlen);
+/* No more flushes (the edge is stopping; its store jobs are finishing). */
+void audit_hold(edge_t *e);
 /* Writes what is still queued (after the loop stopped, when no store job
  * runs) and closes the file. */
 void audit_stop(edge_t *e);
