@@ -10,7 +10,8 @@ then watches them until every one is closed or 20 s pass, and writes DONE with o
 
     quick=Q held=H held_min_ms=A held_max_ms=B never=V
 
-quick: closed within 1 s of its connect (refused at once); held: closed later, with the least and the
+quick: closed within 3 s of its connect (refused at once: a loaded machine may take a second or two to
+accept a burst of 500, still well before the 5 s deadline of a held one); held: closed later, with the least and the
 most time from connect to close; never: still open after 20 s (counted in held too, not in its
 times). A connect reset before it returned counts as connected and quick. Exits 1 if a connect
 fails otherwise.
@@ -75,8 +76,8 @@ def main(port, n, ready, done):
     end = time.monotonic() + 20
     while len(closed) < len(opened) and time.monotonic() < end:
         poll(0.1)
-    quick = [t for t in closed.values() if t < 1]
-    late = [t for t in closed.values() if t >= 1]
+    quick = [t for t in closed.values() if t < 3]
+    late = [t for t in closed.values() if t >= 3]
     never = len(opened) - len(closed)
     write_line(
         done,
