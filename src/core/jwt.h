@@ -10,9 +10,11 @@
  * public key used as an HMAC secret), ES384, a missing or non-string alg —
  * is refused by jwt_parse. jwt_verify also refuses an alg that does not fit
  * the key (ES256 needs an EC P-256 key, RS256/PS256 an RSA key of >= 2048
- * bits). ES256 signatures are the JOSE form: r||s, 64 bytes.
+ * bits). ES256 signatures are the JOSE form: r||s, 64 bytes. A header
+ * with "crit" is refused too: no extension is implemented.
  *
- * Bounded: a token longer than JWT_MAX bytes is refused before any decoding.
+ * Bounded: a token longer than JWT_MAX bytes is refused (ERR_INVAL) before
+ * any decoding.
  * Errors are ERR_INVAL (shape, base64, JSON, alg) or ERR_AUTH (signature),
  * with one line in err that never quotes the token. */
 #ifndef BURROW_CORE_JWT_H
@@ -49,8 +51,10 @@ void jwt_clear(jwt_t *j);
 int jwt_verify(const jwt_t *j, EVP_PKEY *key, char *err, size_t errlen);
 
 /* Signs claims with an EC P-256 private key as ES256, header
- * {"alg":"ES256","kid":kid,"typ":"JWT"}. Returns a malloc'd NUL-terminated
- * token, or NULL (allocation or key failure). */
+ * {"alg":"ES256","kid":kid,"typ":"JWT"} (no "kid" when kid is NULL).
+ * Returns a malloc'd NUL-terminated token, or NULL (allocation or key
+ * failure, claims not an object, a kid over JWT_KID_MAX, or a token that
+ * would be longer than JWT_MAX: what it signs, jwt_parse reads back). */
 char *jwt_sign_es256(EVP_PKEY *key, const char *kid, const json_t *claims);
 
 /* A key's public half as a JWK object: EC P-256 {"kty":"EC","crv":"P-256",
@@ -59,14 +63,18 @@ char *jwt_sign_es256(EVP_PKEY *key, const char *kid, const json_t *claims);
 json_t *jwt_jwk_public(EVP_PKEY *key, const char *kid);
 
 /* The public key in a JWK object (from a provider's JWKS): kty EC (crv
- * P-256) or RSA (>= 2048 bits); anything else, a private member ("d") or a
- * malformed member is refused. Returns a new EVP_PKEY, or NULL with err. */
+ * P-256, a point on the curve) or RSA (2048 to 8192 bits, odd e); anything
+ * else, a private member ("d", "p", ..., "k") or a malformed member is
+ * refused, and so is a "use" other than "sig" or an "alg" that does not fit
+ * the key. Returns a new EVP_PKEY, or NULL with err. */
 EVP_PKEY *jwt_jwk_import(const json_t *jwk, char *err, size_t errlen);
 
 /* Unpadded base64url (RFC 4648 §5). encode writes a NUL-terminated string
  * and returns its length, or 0 when out (outlen bytes) is too small.
- * decode refuses padding, characters outside the alphabet and impossible
- * lengths; returns the decoded length or -1. */
+ * decode refuses padding, characters outside the alphabet, impossible
+ * lengths and unused bits that are not zero (so each byte string has one
+ * spelling), and output that does not fit in outlen; returns the decoded
+ * length or -1. */
 size_t b64url_encode(const uint8_t *in, size_t len, char *out, size_t outlen);
 long b64url_decode(const char *in, size_t len, uint8_t *out, size_t outlen);
 
