@@ -224,7 +224,7 @@ int jwt_parse(const char *tok, size_t len, jwt_t *out, char *err, size_t errlen)
 	memset(out, 0, sizeof(*out));
 	set_err(err, errlen, "");
 	if (!tok || len > JWT_MAX) {
-		set_err(err, errlen, "token too long");
+		set_err(err, errlen, tok ? "token too long" : "no token");
 		return ERR_INVAL;
 	}
 	if ((r = split_token(view_make(tok, len), parts)) != 0)
