@@ -64,8 +64,8 @@ static const char *const methods[16] = {
     "PATCH",  /* 15 */
 };
 
-static const char *const tables[] = {"apps",	       "app_hostnames", "policies",
-				     "service_tokens", "tunnels",	"routes"};
+static const char *const tables[] = {"apps",   "app_hostnames", "policies",	"service_tokens", "tunnels",
+				     "routes", "users",		"signing_keys", "revocations"};
 
 /* Parents last: the children would go with them (ON DELETE CASCADE), but
  * saying so keeps the reset right if a cascade is ever dropped. */
@@ -73,6 +73,7 @@ static const char baseline_sql[] =
     "BEGIN IMMEDIATE;"
     "DELETE FROM routes; DELETE FROM policies; DELETE FROM app_hostnames;"
     "DELETE FROM apps; DELETE FROM service_tokens; DELETE FROM tunnels;"
+    "DELETE FROM users; DELETE FROM signing_keys; DELETE FROM revocations;"
     "INSERT INTO apps VALUES"
     " ('00000000-0000-4000-8000-00000000a001', 'ssh', 'aud-ssh', 86400, 1700000000),"
     " ('00000000-0000-4000-8000-00000000a002', 'web', 'aud-web', 3600, 1700000000);"
@@ -96,6 +97,11 @@ static const char baseline_sql[] =
     " 'bypass', 1000000, '[\"everyone\"]', '[]', '[]', 1700000000);"
     "INSERT INTO tunnels VALUES ('00000000-0000-4000-8000-00000000c001', 'host1', zeroblob(32), 1700000000);"
     "INSERT INTO routes VALUES ('ssh.site.test', '00000000-0000-4000-8000-00000000c001');"
+    /* (a user's hash need not verify: the API never checks one) */
+    "INSERT INTO users VALUES ('ann@site.test', '$argon2id$v=19$m=65536,t=2,p=1$x$y', 1700000000);"
+    "INSERT INTO signing_keys (seq, kid, private_pem, created_at, retired_at) VALUES"
+    " (1, '0123456789abcdef0123456789abcdef', 'not a key', 1700000000, 0);"
+    "INSERT INTO revocations VALUES ('bob@site.test', 1700000000);"
     "COMMIT;";
 
 static char dir[256];

@@ -4,17 +4,20 @@
  * The only part of the admin client that does I/O. It must never print the
  * admin token, and prints a secret only where the command exists to show it
  * once (service-token create, tunnel create) — into a file made mode 0600
- * when stdout is a file. */
+ * when stdout is a file. A password (user add) is read from stdin, never from
+ * argv, and wiped with the request body once sent. */
 #include "admin/admin.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +28,8 @@
 #include "core/secret_file.h"
 
 #define ERRLEN 1024
+#define PASSWORD_MIN 8 /* the edge's bounds (POST /api/v1/users) */
+#define PASSWORD_MAX 1024
 
 static void fail(const char *msg)
 {
@@ -91,6 +96,129 @@ static void protect_stdout(void)
 			"burrow: admin: warning: cannot make the output file mode 0600 (%s): run chmod 600 "
 			"on it\n",
 			strerror(errno));
+}
+
+/* Reads one line from fd into buf (cap bytes with the NUL) byte by byte, so
+ * no stdio buffer keeps a copy; the newline is dropped. *len -1: longer than
+ * fits. Returns 0, or -1 at end of input before any byte. */
+static int read_line(int fd, char *buf, size_t cap, ssize_t *len)
+{
+	size_t n = 0;
+	bool any = false, over = false;
+	char c;
+
+	for (;;) {
+		ssize_t r = read(fd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		any = true;
+		if (c == '\n')
+			break;
+		if (n + 1 < cap)
+			buf[n++] = c;
+		else
+			over = true;
+	}
+	buf[n] = '\0';
+	*len = over ? -1 : (ssize_t)n;
+	return any ? 0 : -1;
+}
+
+/* The terminal's settings while a prompt has echo off, for the signal
+ * handler: Ctrl-C at the prompt must not leave the terminal without echo. */
+static struct termios echo_saved;
+
+static void restore_echo(int sig)
+{
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &echo_saved); /* async-signal-safe */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* One password line from the terminal on stdin, echo off, prompt on stderr. */
+static int prompt_line(const char *prompt, char *buf, size_t cap, ssize_t *len)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP};
+	void (*prev[5])(int);
+	struct termios quiet;
+	int r;
+
+	fputs(prompt, stderr);
+	fflush(stderr);
+	if (tcgetattr(STDIN_FILENO, &echo_saved) != 0)
+		return -1;
+	quiet = echo_saved;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
+	for (size_t i = 0; i < 5; i++)
+		prev[i] = signal(sigs[i], restore_echo);
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
+		r = -1;
+	else
+		r = read_line(STDIN_FILENO, buf, cap, len);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &echo_saved);
+	for (size_t i = 0; i < 5; i++)
+		signal(sigs[i], prev[i]);
+	fputc('\n', stderr); /* the user's Enter was not echoed */
+	return r;
+}
+
+/* The password of inv (user add): asked twice on a terminal, else the first
+ * line of stdin. Returns 0 with inv->password set (malloc'd: wipe and free),
+ * or -1 after saying why. */
+static int read_password(admin_inv_t *inv)
+{
+	char prompt[320], user[280];
+	char *pw = malloc(PASSWORD_MAX + 2), *again = NULL;
+	ssize_t len = 0, len2 = 0;
+	int r = -1;
+
+	if (!pw) {
+		fail("out of memory");
+		return -1;
+	}
+	if (isatty(STDIN_FILENO)) {
+		admin_sanitize(inv->pos, user, sizeof(user));
+		snprintf(prompt, sizeof(prompt), "Password for %s: ", user);
+		if (!(again = malloc(PASSWORD_MAX + 2))) {
+			fail("out of memory");
+			goto out;
+		}
+		if (prompt_line(prompt, pw, PASSWORD_MAX + 2, &len) != 0 ||
+		    prompt_line("Again: ", again, PASSWORD_MAX + 2, &len2) != 0) {
+			fail("no password read from the terminal; nothing was sent");
+			goto out;
+		}
+		if (len != len2 || CRYPTO_memcmp(pw, again, (size_t)(len < 0 ? 0 : len)) != 0) {
+			fail("the two passwords differ; nothing was sent");
+			goto out;
+		}
+	} else if (read_line(STDIN_FILENO, pw, PASSWORD_MAX + 2, &len) != 0) {
+		fail("no password on stdin: give it as the first line, e.g. from a file with '< FILE'");
+		goto out;
+	}
+	if (len < PASSWORD_MIN || len > PASSWORD_MAX) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "the password must be %d to %d bytes long; nothing was sent",
+			 PASSWORD_MIN, PASSWORD_MAX);
+		fail(msg);
+		goto out;
+	}
+	inv->password = pw;
+	inv->password_len = (size_t)len;
+	pw = NULL;
+	r = 0;
+out:
+	if (pw) {
+		OPENSSL_cleanse(pw, PASSWORD_MAX + 2);
+		free(pw);
+	}
+	if (again) {
+		OPENSSL_cleanse(again, PASSWORD_MAX + 2);
+		free(again);
+	}
+	return r;
 }
 
 /* The admin token: --token-file, --token, then BURROW_ADMIN_TOKEN_FILE or
@@ -183,6 +311,8 @@ static int run(admin_inv_t *inv)
 		fail(err);
 		goto out;
 	}
+	if (cmd->password && read_password(inv) != 0)
+		goto out;
 again: /* --follow comes back here for what is new */
 	if ((r = cmd->build(inv, &rq)) != 0) {
 		snprintf(err, sizeof(err), "cannot build the request: %s", err_str(r));
@@ -281,7 +411,15 @@ out:
 		free(tok_copy);
 	}
 	json_decref(j);
+	if (rq.body) /* may hold a password */
+		OPENSSL_cleanse(rq.body, strlen(rq.body));
 	free(rq.body);
+	if (inv->password) {
+		OPENSSL_cleanse((char *)inv->password, PASSWORD_MAX + 2);
+		free((char *)inv->password);
+		inv->password = NULL;
+		inv->password_len = 0;
+	}
 	buf_free_secret(&resp.body);
 	buf_free_secret(&out.out);
 	buf_free(&out.info);

@@ -188,6 +188,16 @@ static int check_value(const admin_cmd_t *cmd, const char *label, int kind, cons
 		}
 		return 0;
 	}
+	case AVAL_EMAIL:
+		if (!admin_valid_email(v)) {
+			char s[80];
+			admin_sanitize(v, s, sizeof(s));
+			cmd_err(cmd, err, errlen,
+				"%s \"%s\" is not an email address: use NAME@DOMAIN, at most %d characters",
+				label, s, ADMIN_EMAIL_MAX);
+			return ERR_INVAL;
+		}
+		return 0;
 	default: return 0;
 	}
 }
@@ -597,7 +607,7 @@ int admin_cli_help(const admin_inv_t *inv, buf_t *out)
 	r = buf_printf(out,
 		       "Usage: burrow admin COMMAND [options]\n\n"
 		       "Manage a burrow edge through its HTTPS admin API: applications, access policies,\n"
-		       "service tokens, tunnels and routes.\n");
+		       "service tokens, tunnels, routes, users, signing keys and sessions.\n");
 	if (r == 0)
 		r = help_cmd_list(out, NULL);
 	if (r == 0)

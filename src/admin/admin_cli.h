@@ -41,6 +41,7 @@ enum admin_opt_id {
 	AOPT_SINCE,
 	AOPT_KIND,
 	AOPT_FOLLOW,
+	AOPT_EMAIL,
 };
 
 /* How a value is checked while parsing. */
@@ -53,6 +54,7 @@ enum admin_val_kind {
 	AVAL_UINT,	   /* decimal 0..INT32_MAX */
 	AVAL_ACTION,	   /* allow | deny | bypass | service_auth */
 	AVAL_HOSTNAME,	   /* hostname_normalize() (core/hostname.h) */
+	AVAL_EMAIL,	   /* admin_valid_email() */
 };
 
 #define AOPT_REQUIRED 1u
@@ -91,6 +93,8 @@ typedef struct admin_inv {
 	size_t nargs;
 	char **vec; /* private: argv copy handed to getopt_long */
 	long long after; /* stream commands: the last record already shown */
+	const char *password; /* password commands: read by admin.c before build; never from argv */
+	size_t password_len;
 } admin_inv_t;
 
 /* An HTTP request to the admin API. */
@@ -130,6 +134,10 @@ typedef struct admin_cmd {
 	/* Renders --json itself (JSON lines) and may --follow: the response's
 	 * "next" becomes inv->after for the next request. */
 	bool stream;
+	/* Reads a password from stdin (admin.c: prompted twice without echo on a
+	 * terminal, else one line) into inv->password before build; the request
+	 * body holds it and is wiped after sending. */
+	bool password;
 } admin_cmd_t;
 
 /* `burrow admin audit` (admin_audit.c) */

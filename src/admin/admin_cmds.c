@@ -625,6 +625,202 @@ static int route_delete_render(const admin_inv_t *inv, json_t *resp, admin_out_t
 	    jshow(resp, "deleted", host, sizeof(host)), jshow(resp, "tunnel_name", name, sizeof(name)));
 }
 
+/* ---- users, signing keys, sessions (single sign-on) ---- */
+
+/* Appends s as a JSON string (quoted, escaped) at *p; returns the end. */
+static char *put_json_string(char *p, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	*p++ = '"';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(p, "\\u00", 4);
+			p[4] = hex[c >> 4];
+			p[5] = hex[c & 15];
+			p += 6;
+		} else {
+			*p++ = (char)c;
+		}
+	}
+	*p++ = '"';
+	return p;
+}
+
+/* {"email":EMAIL,"password":PASSWORD}, built by hand: jansson would keep
+ * copies of the password it frees without wiping. admin.c wipes the body. */
+static int user_add_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	static const char k1[] = "{\"email\":", k2[] = ",\"password\":";
+	size_t elen = strlen(inv->pos), plen = inv->password ? inv->password_len : 0;
+	char *p;
+
+	req->method = "POST";
+	snprintf(req->path, sizeof(req->path), "/api/v1/users");
+	/* each byte takes at most 6 (\u00XX), plus quotes, keys, braces and the NUL */
+	if (!(req->body = malloc(sizeof(k1) + sizeof(k2) + 6 * (elen + plen) + 8)))
+		return ERR_NOMEM;
+	p = req->body;
+	memcpy(p, k1, sizeof(k1) - 1);
+	p = put_json_string(p + sizeof(k1) - 1, inv->pos, elen);
+	memcpy(p, k2, sizeof(k2) - 1);
+	p = put_json_string(p + sizeof(k2) - 1, inv->password ? inv->password : "", plen);
+	*p++ = '}';
+	*p = '\0';
+	return 0;
+}
+
+static int user_add_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen)
+{
+	char email[280];
+	int r;
+
+	if ((r = need_string(resp, "email", err, errlen)) != 0)
+		return r;
+	return buf_printf(&out->out, "User %s created; they can sign in with the password given.\n",
+			  jshow(resp, "email", email, sizeof(email)));
+}
+
+static int user_list_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	req->method = "GET";
+	snprintf(req->path, sizeof(req->path), "/api/v1/users");
+	return 0;
+}
+
+static int user_list_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen)
+{
+	static const char *const head[] = {"EMAIL", "CREATED"};
+	admin_table_t t;
+	json_t *arr, *u;
+	size_t i;
+	int r;
+
+	if ((r = array_of(resp, "users", &arr, err, errlen)) != 0)
+		return r;
+	if ((r = admin_table_init(&t, 2, head)) != 0)
+		return r;
+	json_array_foreach(arr, i, u)
+	{
+		char created[40];
+		admin_format_time(jint(u, "created_at"), created, sizeof(created));
+		const char *row[] = {jstr(u, "email"), created};
+		if ((r = admin_table_add(&t, row)) != 0)
+			break;
+	}
+	if (r == 0)
+		r = admin_table_render(&t, &out->out);
+	admin_table_free(&t);
+	return r;
+}
+
+static int user_delete_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	req->method = "DELETE";
+	snprintf(req->path, sizeof(req->path), "/api/v1/users/%s", inv->pos);
+	return 0;
+}
+
+static int user_delete_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err,
+			      size_t errlen)
+{
+	char email[280];
+
+	return buf_printf(&out->out,
+			  "User %s deleted; sessions they have keep running until they end or are revoked.\n",
+			  jshow(resp, "deleted", email, sizeof(email)));
+}
+
+static int keys_list_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	req->method = "GET";
+	snprintf(req->path, sizeof(req->path), "/api/v1/keys");
+	return 0;
+}
+
+static int keys_list_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen)
+{
+	static const char *const head[] = {"KID", "CREATED", "RETIRED", "STATUS"};
+	admin_table_t t;
+	json_t *arr, *k;
+	size_t i;
+	int r;
+
+	if ((r = array_of(resp, "keys", &arr, err, errlen)) != 0)
+		return r;
+	if ((r = admin_table_init(&t, 4, head)) != 0)
+		return r;
+	json_array_foreach(arr, i, k)
+	{
+		char created[40], retired[40];
+		int64_t ret = jint(k, "retired_at");
+		admin_format_time(jint(k, "created_at"), created, sizeof(created));
+		admin_format_time(ret, retired, sizeof(retired));
+		const char *row[] = {jstr(k, "kid"), created, retired, ret ? "retired" : "current"};
+		if ((r = admin_table_add(&t, row)) != 0)
+			break;
+	}
+	if (r == 0)
+		r = admin_table_render(&t, &out->out);
+	admin_table_free(&t);
+	return r;
+}
+
+static int keys_rotate_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	req->method = "POST";
+	snprintf(req->path, sizeof(req->path), "/api/v1/keys/rotate");
+	return (req->body = strdup("{}")) ? 0 : ERR_NOMEM;
+}
+
+static int keys_rotate_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err,
+			      size_t errlen)
+{
+	char kid[80];
+	int r;
+
+	if ((r = need_string(resp, "kid", err, errlen)) != 0)
+		return r;
+	return buf_printf(&out->out,
+			  "Signing key %s is current; the previous one is retired and still verifies the "
+			  "tokens it signed.\n",
+			  jshow(resp, "kid", kid, sizeof(kid)));
+}
+
+static const admin_opt_t session_revoke_opts[] = {
+    {"email", AOPT_EMAIL, AVAL_EMAIL, "EMAIL", AOPT_REQUIRED,
+     "whose sessions end: every one issued until now"},
+    {NULL, 0, 0, NULL, 0, NULL},
+};
+
+static int session_revoke_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	json_t *j = json_object();
+	bool ok = j && json_object_set_new(j, "email", json_string(admin_inv_get(inv, AOPT_EMAIL))) == 0;
+
+	req->method = "POST";
+	snprintf(req->path, sizeof(req->path), "/api/v1/sessions/revoke");
+	return finish_body(j, ok, req);
+}
+
+static int session_revoke_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err,
+				 size_t errlen)
+{
+	char email[280], at[40];
+	int r;
+
+	if ((r = need_string(resp, "email", err, errlen)) != 0)
+		return r;
+	admin_format_time(jint(resp, "revoked_at"), at, sizeof(at));
+	return buf_printf(&out->out,
+			  "Sessions of %s issued until %s are revoked; live ones end within seconds, and "
+			  "they must sign in again.\n",
+			  jshow(resp, "email", email, sizeof(email)), at);
+}
+
 /* ---- the table ---- */
 
 const admin_group_t admin_groups[] = {
@@ -635,6 +831,9 @@ const admin_group_t admin_groups[] = {
     {"tunnel", "Tunnels: the credentials a connector (burrow tunnel) uses to dial the edge"},
     {"route", "Routes: which tunnel serves each hostname"},
     {"audit", "The audit log: every session, refusal and admin change, with who and why"},
+    {"user", "Users of the edge's built-in identity provider: an email and a password"},
+    {"keys", "The edge's token-signing keys (EC P-256): list and rotate"},
+    {"session", "Users' sessions: revoke every session of one email"},
     {NULL, NULL},
 };
 
@@ -646,57 +845,77 @@ const admin_group_t admin_groups[] = {
 const admin_cmd_t admin_cmds[] = {
     {"app", "create", NO_ARG, "Create an application that protects one or more hostnames",
      "Without a policy nobody gets in: add one with 'burrow admin policy add'.", app_create_opts, false, NULL,
-     app_create_build, app_create_render, false},
+     app_create_build, app_create_render, false, false},
     {"app", "list", NO_ARG, "List applications", NULL, NULL, false, NULL, app_list_build, app_list_render,
-     false},
+     false, false},
     {"app", "delete", ARG("NAME", AVAL_NAME, "the application's name or id"),
      "Delete an application and its policies", NULL, NULL, false, NULL, app_delete_build, app_delete_render,
-     false},
+     false, false},
     {"policy", "add", NO_ARG, "Add an access policy to an application",
      "The first policy that matches decides; no match denies. Selectors: everyone, email=ADDR,\n"
      "email-domain=DOMAIN, group=NAME, service-token=NAME|any, ip=CIDR, login-method=NAME.\n"
      "A service_auth policy needs at least one --include.",
-     policy_add_opts, false, policy_add_check, policy_add_build, policy_add_render, false},
+     policy_add_opts, false, policy_add_check, policy_add_build, policy_add_render, false, false},
     {"policy", "list", NO_ARG, "List policies, by application then precedence", NULL, policy_list_opts, false,
-     NULL, policy_list_build, policy_list_render, false},
+     NULL, policy_list_build, policy_list_render, false, false},
     {"policy", "delete", ARG("ID", AVAL_NAME, "the policy's id (from 'burrow admin policy list')"),
-     "Delete a policy", NULL, NULL, false, NULL, policy_delete_build, policy_delete_render, false},
+     "Delete a policy", NULL, NULL, false, NULL, policy_delete_build, policy_delete_render, false, false},
     {"service-token", "create", NO_ARG, "Create a service token; prints its id and secret once",
      "The edge keeps only a hash of the secret: store it now. Use the pair with\n"
      "'burrow access ssh --id ID --secret SECRET' where a service_auth policy names the token.",
-     token_create_opts, true, NULL, token_create_build, token_create_render, false},
+     token_create_opts, true, NULL, token_create_build, token_create_render, false, false},
     {"service-token", "list", NO_ARG, "List service tokens (never their secrets)", NULL, NULL, false, NULL,
-     token_list_build, token_list_render, false},
+     token_list_build, token_list_render, false, false},
     {"service-token", "revoke", ARG("NAME", AVAL_NAME, "the token's name or client id"),
      "Revoke a service token at once", NULL, NULL, false, NULL, token_revoke_build, token_revoke_render,
-     false},
+     false, false},
     {"tunnel", "create", ARG("NAME", AVAL_NAME, "tunnel name: 1-64 of A-Z a-z 0-9 . _ -"),
      "Create a tunnel; prints its credentials JSON once",
      "Redirect stdout to a file (it is made mode 0600) or pass --output; the secret is not shown again.\n"
      "Its connectors may serve only the hostnames routed to it: give them with --hostname, or\n"
      "later with 'burrow admin route add NAME HOSTNAME'.",
-     tunnel_create_opts, true, NULL, tunnel_create_build, tunnel_create_render, false},
+     tunnel_create_opts, true, NULL, tunnel_create_build, tunnel_create_render, false, false},
     {"tunnel", "list", NO_ARG, "List tunnels", NULL, NULL, false, NULL, tunnel_list_build, tunnel_list_render,
-     false},
+     false, false},
     {"tunnel", "delete", ARG("NAME", AVAL_NAME, "the tunnel's name or id"), "Delete a tunnel and its routes",
-     NULL, NULL, false, NULL, tunnel_delete_build, tunnel_delete_render, false},
+     NULL, NULL, false, NULL, tunnel_delete_build, tunnel_delete_render, false, false},
     {"route", "add",
      ARGS("TUNNEL", AVAL_NAME, "the tunnel's name or id", "HOSTNAME", AVAL_TEXT,
 	  "the hostname its connectors may then serve"),
      "Route a hostname to a tunnel",
      "A connector serves only hostnames routed to its tunnel; 'burrow tunnel' with any other\n"
      "--hostname is refused. A hostname has one route: to move it, delete it first.",
-     NULL, false, NULL, route_add_build, route_add_render, false},
+     NULL, false, NULL, route_add_build, route_add_render, false, false},
     {"route", "list", NO_ARG, "List hostname routes and the tunnels serving them", NULL, NULL, false, NULL,
-     route_list_build, route_list_render, false},
+     route_list_build, route_list_render, false, false},
     {"route", "delete", ARG("HOSTNAME", AVAL_HOSTNAME, "the routed hostname"),
      "Delete a route; sessions on the hostname end at once",
      "The tunnel keeps its connections and its other routes.", NULL, false, NULL, route_delete_build,
-     route_delete_render, false},
+     route_delete_render, false, false},
     {"audit", "", NO_ARG, "Show the audit log (oldest first)",
      "Sessions (start, end with bytes and duration), refusals (status and the client's line) and\n"
      "admin changes (who, what, status), as the edge recorded them; never a secret. --json prints\n"
      "one JSON object per line. The edge keeps records for --audit-retention (default 90d).",
-     admin_audit_opts, false, admin_audit_check, admin_audit_build, admin_audit_render, true},
-    {NULL, NULL, NO_ARG, NULL, NULL, NULL, false, NULL, NULL, NULL, false},
+     admin_audit_opts, false, admin_audit_check, admin_audit_build, admin_audit_render, true, false},
+    {"user", "add", ARG("EMAIL", AVAL_EMAIL, "the user's email address (stored lowercased)"),
+     "Add a user; the password is read from stdin",
+     "On a terminal it is asked twice, not echoed; otherwise the first line of stdin is the\n"
+     "password (8-1024 bytes). It is never taken from the command line. The edge keeps only\n"
+     "its argon2id hash.",
+     NULL, false, NULL, user_add_build, user_add_render, false, true},
+    {"user", "list", NO_ARG, "List users (never their password hashes)", NULL, NULL, false, NULL,
+     user_list_build, user_list_render, false, false},
+    {"user", "delete", ARG("EMAIL", AVAL_EMAIL, "the user's email address"), "Delete a user",
+     "Their live sessions are not ended: use 'burrow admin session revoke --email EMAIL'.", NULL, false, NULL,
+     user_delete_build, user_delete_render, false, false},
+    {"keys", "list", NO_ARG, "List token-signing keys, newest first (never the keys themselves)", NULL, NULL,
+     false, NULL, keys_list_build, keys_list_render, false, false},
+    {"keys", "rotate", NO_ARG, "Make a new signing key current and retire the current one",
+     "Tokens signed by the retired key stay valid until they expire; retired keys are deleted\n"
+     "once the longest app session (at least 24h) has passed since their retirement.",
+     NULL, false, NULL, keys_rotate_build, keys_rotate_render, false, false},
+    {"session", "revoke", NO_ARG, "Revoke every session of a user",
+     "App tokens and edge sign-ins issued to EMAIL until now are refused; they must sign in again.",
+     session_revoke_opts, false, NULL, session_revoke_build, session_revoke_render, false, false},
+    {NULL, NULL, NO_ARG, NULL, NULL, NULL, false, NULL, NULL, NULL, false, false},
 };

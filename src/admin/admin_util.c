@@ -208,6 +208,23 @@ bool admin_valid_name(const char *s)
 	return n >= 1 && n <= 64;
 }
 
+bool admin_valid_email(const char *s)
+{
+	size_t n = 0, ats = 0, at = 0;
+
+	for (; s && s[n]; n++) {
+		unsigned char c = (unsigned char)s[n];
+		if (c <= 0x20 || c >= 0x7f || c == '/' || c == '?' || c == '#' || c == '%' || c == '\\' ||
+		    c == '"')
+			return false;
+		if (c == '@') {
+			ats++;
+			at = n;
+		}
+	}
+	return n >= 1 && n <= ADMIN_EMAIL_MAX && ats == 1 && at > 0 && at < n - 1;
+}
+
 int admin_token_check(const char *tok, size_t *len)
 {
 	size_t n;

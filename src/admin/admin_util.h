@@ -37,6 +37,12 @@ void admin_url_authority(const admin_url_t *u, char *out, size_t outlen);
  * pass too, so anything this accepts is a safe path segment. */
 bool admin_valid_name(const char *s);
 
+/* Emails (the edge's rule, which lowercases them): 1..ADMIN_EMAIL_MAX
+ * printable ASCII bytes, one '@' with a non-empty part on each side, none of
+ * space / ? # % \ ", so it is also a safe path segment. */
+#define ADMIN_EMAIL_MAX 254
+bool admin_valid_email(const char *s);
+
 /* Checks an admin token from a flag or the environment: trailing
  * whitespace (a newline from `cat`) is ignored, the rest must be 1 to
  * ADMIN_TOKEN_MAX visible ASCII bytes so it cannot split the HTTP header.

@@ -64,6 +64,20 @@ void model_free(model_t *m)
 		free(m->routes[i].tunnel_id);
 	}
 	free(m->routes);
+	for (size_t i = 0; i < m->nusers; i++) {
+		free(m->users[i].email);
+		if (m->users[i].pw_hash) {
+			OPENSSL_cleanse(m->users[i].pw_hash, strlen(m->users[i].pw_hash));
+			free(m->users[i].pw_hash);
+		}
+	}
+	free(m->users);
+	for (size_t i = 0; i < m->nkeys; i++)
+		EVP_PKEY_free(m->keys[i].pkey);
+	free(m->keys);
+	for (size_t i = 0; i < m->nrevocations; i++)
+		free(m->revocations[i].email);
+	free(m->revocations);
 	free(m);
 }
 
@@ -133,6 +147,43 @@ const model_route_t *model_route_by_host(const model_t *m, const char *host)
 		if (strcmp(m->routes[i].hostname, host) == 0)
 			return &m->routes[i];
 	return NULL;
+}
+
+const model_user_t *model_user_by_email(const model_t *m, const char *email)
+{
+	if (!m || !email)
+		return NULL;
+	for (size_t i = 0; i < m->nusers; i++)
+		if (strcmp(m->users[i].email, email) == 0)
+			return &m->users[i];
+	return NULL;
+}
+
+const model_key_t *model_key_by_kid(const model_t *m, const char *kid)
+{
+	if (!m || !kid)
+		return NULL;
+	for (size_t i = 0; i < m->nkeys; i++)
+		if (strcmp(m->keys[i].kid, kid) == 0)
+			return &m->keys[i];
+	return NULL;
+}
+
+const model_key_t *model_signing_key(const model_t *m)
+{
+	if (!m || m->nkeys == 0 || m->keys[0].retired_at != 0 || !m->keys[0].pkey)
+		return NULL;
+	return &m->keys[0];
+}
+
+int64_t model_revoked_at(const model_t *m, const char *email)
+{
+	if (!m || !email)
+		return 0;
+	for (size_t i = 0; i < m->nrevocations; i++)
+		if (strcmp(m->revocations[i].email, email) == 0)
+			return m->revocations[i].revoked_at;
+	return 0;
 }
 
 /* 0 on success; out is zeroed on failure. */

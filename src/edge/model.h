@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 enum policy_action {
 	POLICY_ALLOW = 1,    /* needs a user identity (app token) */
 	POLICY_DENY,         /* refuses whoever matches */
@@ -65,6 +67,27 @@ typedef struct model_route {
 	char *tunnel_id;
 } model_route_t;
 
+/* A user of the built-in identity provider. */
+typedef struct model_user {
+	char *email;   /* lowercased */
+	char *pw_hash; /* crypto_pwhash_str output (argon2id) */
+	int64_t created_at;
+} model_user_t;
+
+/* One of the edge's own token-signing keys. */
+typedef struct model_key {
+	char kid[33];	/* 32 lowercase hex chars */
+	EVP_PKEY *pkey; /* EC P-256 private key (signs app tokens) */
+	int64_t created_at;
+	int64_t retired_at; /* 0: the current signing key */
+} model_key_t;
+
+/* Everything issued to email at or before revoked_at is void. */
+typedef struct model_revocation {
+	char *email;
+	int64_t revoked_at; /* tokens and org sessions issued at or before this are refused */
+} model_revocation_t;
+
 typedef struct model {
 	model_app_t *apps;
 	size_t napps;
@@ -74,6 +97,12 @@ typedef struct model {
 	size_t ntunnels;
 	model_route_t *routes;
 	size_t nroutes;
+	model_user_t *users; /* by email */
+	size_t nusers;
+	model_key_t *keys; /* newest first */
+	size_t nkeys;
+	model_revocation_t *revocations;
+	size_t nrevocations;
 	int64_t version; /* the store's change version this was read at */
 } model_t;
 
@@ -87,6 +116,13 @@ const model_token_t *model_token_by_id(const model_t *m, const char *client_id);
 const model_token_t *model_token_by_name(const model_t *m, const char *name);
 const model_tunnel_t *model_tunnel_by_id(const model_t *m, const char *id);
 const model_route_t *model_route_by_host(const model_t *m, const char *host);
+/* email must already be lowercased. */
+const model_user_t *model_user_by_email(const model_t *m, const char *email);
+const model_key_t *model_key_by_kid(const model_t *m, const char *kid);
+/* keys[0] when its retired_at is 0, else NULL (no key signs). */
+const model_key_t *model_signing_key(const model_t *m);
+/* When email's sessions were last revoked; 0 when never. */
+int64_t model_revoked_at(const model_t *m, const char *email);
 
 /* SHA-256 of a secret, and a constant-time check of a secret against one. */
 void model_hash_secret(const char *secret, size_t len, uint8_t out[32]);

@@ -697,6 +697,144 @@ static void test_build_tunnel_and_route_requests(void **state)
 	done(c);
 }
 
+/* ---- users, signing keys, sessions ---- */
+
+static void test_email_rule(void **state)
+{
+	assert_true(admin_valid_email("ann@site.test"));
+	assert_true(admin_valid_email("Ann.Smith+ci@Site.Test"));
+	assert_false(admin_valid_email(NULL));
+	assert_false(admin_valid_email(""));
+	assert_false(admin_valid_email("annsite.test"));
+	assert_false(admin_valid_email("a@b@c"));
+	assert_false(admin_valid_email("@site.test"));
+	assert_false(admin_valid_email("ann@"));
+	assert_false(admin_valid_email("ann smith@site.test"));
+	assert_false(admin_valid_email("ann/x@site.test"));
+	assert_false(admin_valid_email("ann%40@site.test"));
+	assert_false(admin_valid_email("ann\x01@site.test"));
+	char e[300];
+	memset(e, 'e', 244);
+	snprintf(e + 244, sizeof(e) - 244, "@site.test");
+	assert_true(admin_valid_email(e)); /* 254 */
+	memset(e, 'e', 245);
+	snprintf(e + 245, sizeof(e) - 245, "@site.test");
+	assert_false(admin_valid_email(e)); /* 255 */
+}
+
+static void test_parse_user_session_and_keys_commands(void **state)
+{
+	assert_usage_error("user add", "missing the EMAIL argument");
+	assert_usage_error("user add nobody", "\"nobody\" is not an email address");
+	assert_usage_error("user add ann@site.test --password x", "unknown option");
+	assert_usage_error("user delete a@b@c", "is not an email address");
+	assert_usage_error("session revoke", "--email EMAIL is required");
+	assert_usage_error("session revoke --email nope", "--email \"nope\" is not an email address");
+	assert_usage_error("keys rotate now", "unexpected argument \"now\"");
+	assert_usage_error("keys drop", "unknown keys command \"drop\": use one of list, rotate");
+
+	cmdline_t *c = parse("user add ann@site.test");
+	assert_int_equal(c->r, ADMIN_PARSE_RUN);
+	assert_true(c->inv.cmd->password); /* admin.c reads it from stdin */
+	done(c);
+	for (const admin_cmd_t *cmd = admin_cmds; cmd->group; cmd++)
+		if (cmd->password)
+			assert_true(strcmp(cmd->group, "user") == 0 && strcmp(cmd->name, "add") == 0);
+
+	char *h = help_of("user add --help");
+	assert_non_null(strstr(h, "Usage: burrow admin user add EMAIL"));
+	assert_non_null(strstr(h, "never taken from the command line"));
+	free(h);
+}
+
+static void test_build_user_add_escapes_the_password(void **state)
+{
+	cmdline_t *c = parse("user add ann@site.test");
+	admin_request_t rq = {0};
+	static const char pw[] = "p\"w\\d\x01 \xc3\xa9nd";
+
+	c->inv.password = pw;
+	c->inv.password_len = sizeof(pw) - 1;
+	assert_int_equal(c->inv.cmd->build(&c->inv, &rq), 0);
+	assert_string_equal(rq.method, "POST");
+	assert_string_equal(rq.path, "/api/v1/users");
+	assert_string_equal(rq.body,
+			    "{\"email\":\"ann@site.test\",\"password\":\"p\\\"w\\\\d\\u0001 \xc3\xa9nd\"}");
+	/* what the edge parses is the password, byte for byte */
+	json_t *j = json_loads(rq.body, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "password")), pw);
+	json_decref(j);
+	free(rq.body);
+	done(c);
+}
+
+static void test_build_user_keys_and_session_requests(void **state)
+{
+	static const struct {
+		const char *line, *method, *path, *body;
+	} cases[] = {
+	    {"user list", "GET", "/api/v1/users", NULL},
+	    {"user delete ann@site.test", "DELETE", "/api/v1/users/ann@site.test", NULL},
+	    {"keys list", "GET", "/api/v1/keys", NULL},
+	    {"keys rotate", "POST", "/api/v1/keys/rotate", "{}"},
+	    {"session revoke --email Ann@Site.Test", "POST", "/api/v1/sessions/revoke",
+	     "{\"email\":\"Ann@Site.Test\"}"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cmdline_t *c = parse(cases[i].line);
+		admin_request_t rq = {0};
+		assert_int_equal(c->r, ADMIN_PARSE_RUN);
+		assert_int_equal(c->inv.cmd->build(&c->inv, &rq), 0);
+		assert_string_equal(rq.method, cases[i].method);
+		assert_string_equal(rq.path, cases[i].path);
+		if (cases[i].body)
+			assert_string_equal(rq.body, cases[i].body);
+		else
+			assert_null(rq.body);
+		free(rq.body);
+		done(c);
+	}
+}
+
+static void test_render_users_keys_and_revocation(void **state)
+{
+	char out[2048], err[256];
+
+	assert_int_equal(render("user add ann@site.test", "{\"email\":\"ann@site.test\",\"created_at\":1}", 0,
+				out, sizeof(out), err, sizeof(err)),
+			 0);
+	assert_string_equal(out, "User ann@site.test created; they can sign in with the password given.\n");
+	assert_int_equal(render("user list",
+				"{\"users\":[{\"email\":\"ann@site.test\",\"created_at\":1714564800},"
+				"{\"email\":\"bob@site.test\",\"created_at\":1714564801}]}",
+				0, out, sizeof(out), err, sizeof(err)),
+			 0);
+	assert_string_equal(out, "EMAIL          CREATED\n"
+				 "ann@site.test  2024-05-01T12:00:00Z\n"
+				 "bob@site.test  2024-05-01T12:00:01Z\n");
+	assert_int_equal(render("keys list",
+				"{\"keys\":[{\"kid\":\"bbbb\",\"created_at\":1714564801,\"retired_at\":0},"
+				"{\"kid\":\"aaaa\",\"created_at\":1714564800,\"retired_at\":1714564801}]}",
+				0, out, sizeof(out), err, sizeof(err)),
+			 0);
+	assert_string_equal(out, "KID   CREATED               RETIRED               STATUS\n"
+				 "bbbb  2024-05-01T12:00:01Z  -                     current\n"
+				 "aaaa  2024-05-01T12:00:00Z  2024-05-01T12:00:01Z  retired\n");
+	assert_int_equal(render("keys rotate", "{\"kid\":\"bbbb\",\"created_at\":1}", 0, out, sizeof(out),
+				err, sizeof(err)),
+			 0);
+	assert_non_null(strstr(out, "Signing key bbbb is current"));
+	assert_int_equal(render("session revoke --email ann@site.test",
+				"{\"email\":\"ann@site.test\",\"revoked_at\":1714564800}", 0, out,
+				sizeof(out), err, sizeof(err)),
+			 0);
+	assert_non_null(
+	    strstr(out, "Sessions of ann@site.test issued until 2024-05-01T12:00:00Z are revoked"));
+	assert_int_equal(render("user list", "{}", 0, out, sizeof(out), err, sizeof(err)), ERR_PROTO);
+	assert_int_equal(render("keys rotate", "{}", 0, out, sizeof(out), err, sizeof(err)), ERR_PROTO);
+}
+
 /* ---- rendering ---- */
 
 static void test_render_service_token_create_shows_the_secret_once(void **state)
@@ -872,6 +1010,11 @@ static void test_main_needs_a_url_and_refuses_http(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_email_rule),
+	    cmocka_unit_test(test_parse_user_session_and_keys_commands),
+	    cmocka_unit_test(test_build_user_add_escapes_the_password),
+	    cmocka_unit_test(test_build_user_keys_and_session_requests),
+	    cmocka_unit_test(test_render_users_keys_and_revocation),
 	    cmocka_unit_test(test_duration_accepts_units_and_plain_seconds),
 	    cmocka_unit_test(test_duration_refuses_malformed),
 	    cmocka_unit_test(test_duration_refuses_overflow_and_above_max),

@@ -13,9 +13,13 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "core/err.h"
 #include "core/log.h"
+#include "edge/auth/keys.h"
 #include "edge/store/store.h"
 
 typedef struct fixture {
@@ -431,6 +435,267 @@ static void test_store_change_version(void **state)
 	store_close(other);
 }
 
+/* ---- single sign-on: users, signing keys, revocations ---- */
+
+static int user_create(store_t *st, const char *email, const char *hash, store_why_t *why)
+{
+	store_user_t in = {0}, out;
+	snprintf(in.email, sizeof(in.email), "%s", email);
+	snprintf(in.pw_hash, sizeof(in.pw_hash), "%s", hash);
+	int r = store_user_create(st, &in, &out, why);
+	if (r == 0) {
+		assert_string_equal(out.email, email);
+		assert_string_equal(out.pw_hash, ""); /* hashes go to the model only */
+		assert_true(out.created_at > 0);
+	}
+	return r;
+}
+
+static void test_store_users(void **state)
+{
+	fixture_t *f = *state;
+	store_why_t why;
+	store_user_t *v;
+	size_t n;
+	model_t *m;
+	int64_t v0 = version(f->st);
+
+	assert_int_equal(user_create(f->st, "zoe@site.test", "$argon2id$zoe", &why), 0);
+	assert_true(version(f->st) > v0);
+	assert_int_equal(user_create(f->st, "ann@site.test", "$argon2id$ann", &why), 0);
+	v0 = version(f->st);
+	assert_int_equal(user_create(f->st, "ann@site.test", "$argon2id$other", &why), ERR_EXISTS);
+	assert_int_equal(why.what, STORE_USER);
+	assert_string_equal(why.key, "ann@site.test");
+	assert_int_equal(version(f->st), v0);
+
+	assert_int_equal(store_user_list(f->st, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].email, "ann@site.test"); /* by email */
+	assert_string_equal(v[1].email, "zoe@site.test");
+	assert_string_equal(v[0].pw_hash, "");
+	assert_string_equal(v[1].pw_hash, "");
+	assert_true(v[0].created_at > 0);
+	free(v);
+
+	assert_int_equal(store_load_model(f->st, &m), 0);
+	assert_int_equal(m->nusers, 2);
+	assert_string_equal(m->users[0].email, "ann@site.test");
+	assert_string_equal(model_user_by_email(m, "ann@site.test")->pw_hash,
+			    "$argon2id$ann"); /* not replaced */
+	assert_string_equal(model_user_by_email(m, "zoe@site.test")->pw_hash, "$argon2id$zoe");
+	assert_null(model_user_by_email(m, "bob@site.test"));
+	model_free(m);
+
+	assert_int_equal(store_user_delete(f->st, "bob@site.test", &why), ERR_NOTFOUND);
+	assert_int_equal(why.what, STORE_USER);
+	assert_string_equal(why.key, "bob@site.test");
+	assert_int_equal(version(f->st), v0);
+	assert_int_equal(store_user_delete(f->st, "ann@site.test", &why), 0);
+	assert_true(version(f->st) > v0);
+	assert_int_equal(store_user_list(f->st, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].email, "zoe@site.test");
+	free(v);
+	assert_int_equal(store_load_model(f->st, &m), 0);
+	assert_null(model_user_by_email(m, "ann@site.test"));
+	model_free(m);
+}
+
+/* Signs a message with the key and checks the signature with the same key. */
+static void assert_signs(EVP_PKEY *pkey)
+{
+	static const unsigned char msg[] = "header.payload";
+	unsigned char sig[128];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	assert_non_null(ctx);
+	assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pkey), 1);
+	assert_int_equal(EVP_DigestSign(ctx, sig, &siglen, msg, sizeof(msg) - 1), 1);
+	EVP_MD_CTX_reset(ctx);
+	assert_int_equal(EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pkey), 1);
+	assert_int_equal(EVP_DigestVerify(ctx, sig, siglen, msg, sizeof(msg) - 1), 1);
+	EVP_MD_CTX_reset(ctx);
+	/* and a changed message does not verify */
+	assert_int_equal(EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pkey), 1);
+	assert_int_not_equal(EVP_DigestVerify(ctx, sig, siglen, msg, sizeof(msg) - 2), 1);
+	EVP_MD_CTX_free(ctx);
+}
+
+static void rotate(store_t *st, char kid[33], int64_t now, int64_t keep_s)
+{
+	char *pem = NULL;
+	assert_int_equal(keys_new(kid, &pem), 0);
+	assert_int_equal(strlen(kid), 32);
+	assert_non_null(strstr(pem, "-----BEGIN PRIVATE KEY-----"));
+	assert_int_equal(store_key_rotate(st, kid, pem, now, keep_s), 0);
+	OPENSSL_cleanse(pem, strlen(pem));
+	free(pem);
+}
+
+static void test_store_key_rotation(void **state)
+{
+	fixture_t *f = *state;
+	char k1[33], k2[33], k3[33];
+	store_key_t *v;
+	size_t n;
+	model_t *m;
+	int64_t v0 = version(f->st);
+
+	assert_int_equal(store_key_list(f->st, &v, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_load_model(f->st, &m), 0);
+	assert_null(model_signing_key(m));
+	model_free(m);
+
+	/* the first key is current */
+	rotate(f->st, k1, 1000, 100);
+	assert_true(version(f->st) > v0);
+	v0 = version(f->st);
+	assert_int_equal(store_key_list(f->st, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].kid, k1);
+	assert_null(v[0].private_pem);
+	assert_int_equal(v[0].created_at, 1000);
+	assert_int_equal(v[0].retired_at, 0);
+	free(v);
+	assert_int_equal(store_load_model(f->st, &m), 0);
+	assert_int_equal(m->nkeys, 1);
+	assert_string_equal(model_signing_key(m)->kid, k1);
+	assert_signs(model_signing_key(m)->pkey);
+	model_free(m);
+
+	/* the second retires the first at its own time */
+	rotate(f->st, k2, 1050, 100);
+	assert_true(version(f->st) > v0);
+	v0 = version(f->st);
+	assert_int_equal(store_key_list(f->st, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].kid, k2); /* newest first */
+	assert_int_equal(v[0].retired_at, 0);
+	assert_string_equal(v[1].kid, k1);
+	assert_int_equal(v[1].retired_at, 1050);
+	free(v);
+	assert_int_equal(store_load_model(f->st, &m), 0);
+	assert_int_equal(m->nkeys, 2);
+	assert_string_equal(m->keys[0].kid, k2);
+	assert_string_equal(m->keys[1].kid, k1);
+	assert_string_equal(model_signing_key(m)->kid, k2);
+	assert_ptr_equal(model_key_by_kid(m, k1), &m->keys[1]);
+	assert_int_equal(model_key_by_kid(m, k1)->retired_at, 1050);
+	assert_signs(model_key_by_kid(m, k1)->pkey); /* a retired key still verifies */
+	assert_signs(model_key_by_kid(m, k2)->pkey);
+	assert_null(model_key_by_kid(m, "00000000000000000000000000000000"));
+	model_free(m);
+
+	/* k1 was retired at 1050 < 1200 - 100: deleted; k2 retires now and stays */
+	rotate(f->st, k3, 1200, 100);
+	assert_int_equal(store_key_list(f->st, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].kid, k3);
+	assert_string_equal(v[1].kid, k2);
+	assert_int_equal(v[1].retired_at, 1200);
+	free(v);
+	assert_int_equal(store_load_model(f->st, &m), 0);
+	assert_null(model_key_by_kid(m, k1));
+	assert_string_equal(model_signing_key(m)->kid, k3);
+	model_free(m);
+
+	/* refused: a kid that is not 32 lowercase hex, no PEM, no time; nothing moves */
+	v0 = version(f->st);
+	assert_int_equal(store_key_rotate(f->st, "ABCDEF00000000000000000000000000", "x", 1300, 0),
+			 ERR_INVAL);
+	assert_int_equal(store_key_rotate(f->st, "abc", "x", 1300, 0), ERR_INVAL);
+	assert_int_equal(store_key_rotate(f->st, k1, "", 1300, 0), ERR_INVAL);
+	assert_int_equal(store_key_rotate(f->st, k1, "x", 0, 0), ERR_INVAL);
+	assert_int_equal(version(f->st), v0);
+}
+
+/* keys_ensure adds a key only when none is current. */
+static void test_store_keys_ensure(void **state)
+{
+	fixture_t *f = *state;
+	char err[256] = "";
+	store_key_t *v;
+	size_t n;
+
+	assert_int_equal(keys_ensure(f->st, err, sizeof(err)), 0);
+	assert_int_equal(store_key_list(f->st, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].retired_at, 0);
+	char kid[33];
+	memcpy(kid, v[0].kid, sizeof(kid));
+	free(v);
+	int64_t v0 = version(f->st);
+	assert_int_equal(keys_ensure(f->st, err, sizeof(err)), 0);
+	assert_int_equal(version(f->st), v0);
+	assert_int_equal(store_key_list(f->st, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].kid, kid);
+	free(v);
+}
+
+/* keys_from_pem takes EC P-256 private keys only. */
+static void test_store_keys_from_pem(void **state)
+{
+	char kid[33], *pem = NULL;
+	assert_int_equal(keys_new(kid, &pem), 0);
+	EVP_PKEY *k = keys_from_pem(pem);
+	assert_non_null(k);
+	EVP_PKEY_free(k);
+	free(pem);
+	assert_null(keys_from_pem("not a key"));
+	assert_null(keys_from_pem(NULL));
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	assert_non_null(ed);
+	BIO *b = BIO_new(BIO_s_mem());
+	assert_int_equal(PEM_write_bio_PrivateKey(b, ed, NULL, NULL, 0, NULL, NULL), 1);
+	char *data = NULL;
+	long len = BIO_get_mem_data(b, &data);
+	char *edpem = strndup(data, (size_t)len);
+	assert_null(keys_from_pem(edpem)); /* a private key, but not EC P-256 */
+	free(edpem);
+	BIO_free(b);
+	EVP_PKEY_free(ed);
+}
+
+static void test_store_revocations(void **state)
+{
+	fixture_t *f = *state;
+	model_t *m;
+	int64_t v0 = version(f->st);
+
+	assert_int_equal(store_load_model(f->st, &m), 0);
+	assert_int_equal(model_revoked_at(m, "ann@site.test"), 0);
+	model_free(m);
+
+	assert_int_equal(store_revoke_email(f->st, "ann@site.test", 100), 0);
+	assert_true(version(f->st) > v0);
+	v0 = version(f->st);
+	assert_int_equal(store_load_model(f->st, &m), 0);
+	assert_int_equal(model_revoked_at(m, "ann@site.test"), 100);
+	assert_int_equal(model_revoked_at(m, "bob@site.test"), 0);
+	model_free(m);
+
+	/* upsert: a later revocation moves the time, one row per email */
+	assert_int_equal(store_revoke_email(f->st, "ann@site.test", 200), 0);
+	assert_true(version(f->st) > v0);
+	v0 = version(f->st);
+	assert_int_equal(store_revoke_email(f->st, "bob@site.test", 150), 0);
+	assert_true(version(f->st) > v0);
+	assert_int_equal(store_load_model(f->st, &m), 0);
+	assert_int_equal(m->nrevocations, 2);
+	assert_int_equal(model_revoked_at(m, "ann@site.test"), 200);
+	assert_int_equal(model_revoked_at(m, "bob@site.test"), 150);
+	model_free(m);
+
+	/* a clock that went back never un-revokes */
+	assert_int_equal(store_revoke_email(f->st, "ann@site.test", 120), 0);
+	assert_int_equal(store_load_model(f->st, &m), 0);
+	assert_int_equal(model_revoked_at(m, "ann@site.test"), 200);
+	model_free(m);
+}
+
 int main(void)
 {
 	log_set_level(L_ERROR);
@@ -441,6 +706,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_store_tunnels_routes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_store_load_model, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_store_change_version, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_users, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_key_rotation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_keys_ensure, setup, teardown),
+	    cmocka_unit_test(test_store_keys_from_pem),
+	    cmocka_unit_test_setup_teardown(test_store_revocations, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,12 @@ typedef struct admin_resp {
 	bool changed;
 } admin_resp_t;
 
+/* Initialises what the handlers need (libsodium, for password hashing).
+ * Idempotent and thread-safe; admin_api_exec calls it too, so calling it
+ * where the edge sets up its admin API only moves the first cost earlier.
+ * 0 or ERR_UNAVAIL. */
+int admin_api_init(void);
+
 /* Blocking; worker thread only. Always fills resp (status 500 on failure). */
 void admin_api_exec(store_t *st, const admin_req_t *req, admin_resp_t *resp);
 

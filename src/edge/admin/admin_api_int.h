@@ -53,6 +53,13 @@ bool admin__name_ok(const char *s);
 /* s when it is short printable ASCII, else a placeholder: for error texts. */
 const char *admin__echo(const char *s);
 
+/* Emails (users, revocations): 1..STORE_EMAIL_MAX printable ASCII
+ * characters, one '@' with a non-empty part on each side, none of
+ * space / ? # % \ ". admin__email checks in (400 naming it when bad or NULL)
+ * and lowercases it into out. */
+bool admin__email_ok(const char *s);
+int admin__email(admin_ctx_t *c, const char *in, char out[STORE_EMAIL_MAX + 1]);
+
 /* Between the body's JSON and the store's records. strv_from copies the
  * strings of arr (an array of strings) into out, which the caller clears
  * with store_strv_clear; strv_json makes a new array (NULL on failure). */
@@ -63,7 +70,7 @@ json_t *admin__strv_json(const store_strv_t *sv);
 int admin__random_hex(char *out, size_t nbytes); /* out holds 2 * nbytes + 1 */
 int admin__uuid4(char out[37]);
 
-/* Resource handlers (admin_api_apps.c, admin_api_creds.c). */
+/* Resource handlers (admin_api_apps.c, admin_api_creds.c, admin_api_sso.c). */
 void admin__apps_list(admin_ctx_t *c, const char *arg);
 void admin__apps_create(admin_ctx_t *c, const char *arg);
 void admin__apps_delete(admin_ctx_t *c, const char *arg);
@@ -80,5 +87,11 @@ void admin__tunnels_delete(admin_ctx_t *c, const char *arg);
 void admin__routes_list(admin_ctx_t *c, const char *arg);
 void admin__routes_add(admin_ctx_t *c, const char *arg);
 void admin__routes_delete(admin_ctx_t *c, const char *arg);
+void admin__users_list(admin_ctx_t *c, const char *arg);
+void admin__users_create(admin_ctx_t *c, const char *arg);
+void admin__users_delete(admin_ctx_t *c, const char *arg);
+void admin__keys_list(admin_ctx_t *c, const char *arg);
+void admin__keys_rotate(admin_ctx_t *c, const char *arg);
+void admin__sessions_revoke(admin_ctx_t *c, const char *arg);
 
 #endif

@@ -143,17 +143,20 @@ void audit_session_id(char out[17])
 void audit_describe_admin(const char *method, const char *path, const uint8_t *body, size_t len, char *out,
 			  size_t outlen)
 {
-	const char *name = NULL;
+	const char *name = NULL, *key = "name";
 	json_t *j = len ? json_loadb((const char *)body, len, 0, NULL) : NULL;
 	json_t *n = json_is_object(j) ? json_object_get(j, "name") : NULL;
-	if (json_is_string(n) && json_string_length(n) <= 64) {
+	/* users and revocations are named by their email (a password is never echoed) */
+	if (!n && json_is_object(j) && (n = json_object_get(j, "email")) != NULL)
+		key = "email";
+	if (json_is_string(n) && json_string_length(n) <= (strcmp(key, "email") == 0 ? 254u : 64u)) {
 		name = json_string_value(n);
 		for (const char *p = name; *p; p++)
 			if (*p < 0x21 || *p > 0x7e)
 				name = NULL; /* (only a printable name is echoed) */
 	}
 	if (name)
-		snprintf(out, outlen, "%s %.100s name=%s", method, path, name);
+		snprintf(out, outlen, "%s %.100s %s=%s", method, path, key, name);
 	else
 		snprintf(out, outlen, "%s %.140s", method, path);
 	json_decref(j);

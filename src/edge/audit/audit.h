@@ -67,8 +67,9 @@ void audit_emit(edge_t *e, audit_event_t *ev);
 void audit_session_id(char out[17]);
 
 /* Describes an admin request for the audit log: method, path and the
- * body's "name" (never another field: bodies are what an admin typed, but
- * only the name identifies the object). Runs on the store thread. */
+ * body's "name", or its "email" when it has no name (users, revocations);
+ * never another field: bodies are what an admin typed (a password, say), but
+ * only these identify the object. Runs on the store thread. */
 void audit_describe_admin(const char *method, const char *path, const uint8_t *body, size_t len, char *out,
 			  size_t outlen);
 

@@ -5,6 +5,7 @@
  * only what it finds and a caller never reads stale values. */
 #include "edge/store/store.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,61 @@ int store_route_delete(store_t *st, const char *hostname, store_route_t *out, st
 	return st->ops->route_delete(st, hostname, out, why);
 }
 
+/* ---- single sign-on: users, signing keys, revocations ---- */
+
+int store_user_list(store_t *st, store_user_t **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->ops->user_list(st, out, n);
+}
+
+int store_user_create(store_t *st, const store_user_t *in, store_user_t *out, store_why_t *why)
+{
+	memset(out, 0, sizeof(*out));
+	why_reset(why);
+	if (!in->email[0] || !in->pw_hash[0])
+		return ERR_INVAL;
+	return st->ops->user_create(st, in, out, why);
+}
+
+int store_user_delete(store_t *st, const char *email, store_why_t *why)
+{
+	why_reset(why);
+	return st->ops->user_delete(st, email, why);
+}
+
+int store_key_list(store_t *st, store_key_t **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->ops->key_list(st, out, n);
+}
+
+static bool kid_ok(const char *kid)
+{
+	size_t i = 0;
+	for (; kid && i < STORE_KID_LEN; i++)
+		if (!((kid[i] >= '0' && kid[i] <= '9') || (kid[i] >= 'a' && kid[i] <= 'f')))
+			return false;
+	return kid && kid[i] == '\0';
+}
+
+int store_key_rotate(store_t *st, const char *kid, const char *private_pem, int64_t now, int64_t keep_s)
+{
+	/* now > 0: a retired_at of 0 would mean "current" */
+	if (!kid_ok(kid) || !private_pem || !*private_pem || now <= 0)
+		return ERR_INVAL;
+	return st->ops->key_rotate(st, kid, private_pem, now, keep_s < 0 ? 0 : keep_s);
+}
+
+int store_revoke_email(store_t *st, const char *email, int64_t now)
+{
+	if (!email || !*email || strlen(email) > STORE_EMAIL_MAX)
+		return ERR_INVAL;
+	return st->ops->revoke_email(st, email, now);
+}
+
 /* ---- freeing ---- */
 
 void store_strv_clear(store_strv_t *sv)
@@ -222,6 +278,16 @@ void store_policies_free(store_policy_t *v, size_t n)
 	free(v);
 }
 
+void store__keys_free(store_key_t *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		if (v[i].private_pem) {
+			OPENSSL_cleanse(v[i].private_pem, strlen(v[i].private_pem));
+			free(v[i].private_pem);
+		}
+	free(v);
+}
+
 void store__snapshot_clear(store_snapshot_t *s)
 {
 	store_apps_free(s->apps, s->napps);
@@ -229,6 +295,11 @@ void store__snapshot_clear(store_snapshot_t *s)
 	free(s->tokens);
 	free(s->tunnels);
 	free(s->routes);
+	if (s->users)
+		OPENSSL_cleanse(s->users, s->nusers * sizeof(*s->users));
+	free(s->users);
+	store__keys_free(s->keys, s->nkeys);
+	free(s->revocations);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -21,7 +21,9 @@
  *
  * Every function blocks: call them only from the edge's store worker
  * (edge/jobs.c) or before the event loop starts. A store_t is used by one
- * thread at a time. Secrets are never stored, only their SHA-256. Lists come
+ * thread at a time. Secrets are never stored, only their SHA-256 (passwords:
+ * their argon2id hash), except the edge's own token-signing keys, which it
+ * needs to sign with: the file is 0600 for them. Lists come
  * back in a defined order (named at each function), never storage order. */
 #ifndef BURROW_EDGE_STORE_STORE_H
 #define BURROW_EDGE_STORE_STORE_H
@@ -37,6 +39,9 @@
 #define STORE_ID_MAX 64		     /* uuids (36) and client ids (39) fit */
 #define STORE_AUD_LEN 64	     /* an app's tag: 64 hex characters */
 #define STORE_PRECEDENCE_MAX 1000000 /* a policy's precedence is 0..this */
+#define STORE_EMAIL_MAX 254	     /* a user's email (the admin API checks it) */
+#define STORE_PWHASH_MAX 128	     /* crypto_pwhash_STRBYTES */
+#define STORE_KID_LEN 32	     /* a signing key's id: 32 lowercase hex chars */
 
 typedef struct store store_t;
 
@@ -87,6 +92,21 @@ typedef struct store_route {
 	char tunnel_name[STORE_NAME_MAX + 1];
 } store_route_t;
 
+/* A user of the built-in identity provider. */
+typedef struct store_user {
+	char email[STORE_EMAIL_MAX + 1];    /* lowercased */
+	char pw_hash[STORE_PWHASH_MAX + 1]; /* crypto_pwhash_str output (argon2id) */
+	int64_t created_at;
+} store_user_t;
+
+/* One of the edge's token-signing keys. */
+typedef struct store_key {
+	char kid[STORE_KID_LEN + 1];
+	char *private_pem; /* owned; NULL in lists */
+	int64_t created_at;
+	int64_t retired_at; /* 0: the current signing key */
+} store_key_t;
+
 /* Which object an ERR_NOTFOUND or ERR_EXISTS is about: the store's one-line
  * reason, in fields, so that each caller words it for its own audience. */
 enum store_what {
@@ -97,6 +117,7 @@ enum store_what {
 	STORE_TUNNEL,
 	STORE_ROUTE,	/* key: the hostname without a route */
 	STORE_HOSTNAME, /* taken: owner names the app or the tunnel holding it */
+	STORE_USER,	/* key: the email */
 };
 
 typedef struct store_why {
@@ -164,6 +185,25 @@ int store_route_list(store_t *st, store_route_t **out, size_t *n);
 int store_route_add(store_t *st, const char *tunnel, const char *hostname, store_route_t *out,
 		    store_why_t *why);
 int store_route_delete(store_t *st, const char *hostname, store_route_t *out, store_why_t *why);
+
+/* Users of the built-in identity provider (listed by email). list leaves
+ * pw_hash empty: only the model carries hashes. create: in gives email
+ * (lowercased) and pw_hash; created_at is set by the store. ERR_EXISTS and
+ * ERR_NOTFOUND name the email (what STORE_USER). */
+int store_user_list(store_t *st, store_user_t **out, size_t *n);
+int store_user_create(store_t *st, const store_user_t *in, store_user_t *out, store_why_t *why);
+int store_user_delete(store_t *st, const char *email, store_why_t *why);
+
+/* The edge's token-signing keys (listed newest first, private_pem NULL: free()
+ * the array). rotate adds a new key (kid, PEM of an EC P-256 private key)
+ * created at now; the key that was current gets retired_at = now; keys retired
+ * before now - keep_s are deleted (keep_s: how long tokens they signed may
+ * live, the longest app session duration). One transaction. */
+int store_key_list(store_t *st, store_key_t **out, size_t *n);
+int store_key_rotate(store_t *st, const char *kid, const char *private_pem, int64_t now, int64_t keep_s);
+
+/* Session revocations by email: sets (or moves) its revoked_at to now. */
+int store_revoke_email(store_t *st, const char *email, int64_t now);
 
 /* Freeing what the store hands out. Token, tunnel and route arrays hold no
  * pointers: free() them. */

@@ -9,6 +9,12 @@
 
 #include "edge/store/store.h"
 
+/* A session revocation, as the snapshot reads it. */
+typedef struct store_revocation {
+	char email[STORE_EMAIL_MAX + 1];
+	int64_t revoked_at;
+} store_revocation_t;
+
 /* Everything the model is built from, read in one snapshot. */
 typedef struct store_snapshot {
 	int64_t version;
@@ -22,6 +28,12 @@ typedef struct store_snapshot {
 	size_t ntunnels;
 	store_route_t *routes;
 	size_t nroutes;
+	store_user_t *users; /* by email, with their pw_hash */
+	size_t nusers;
+	store_key_t *keys; /* newest first, with their private_pem */
+	size_t nkeys;
+	store_revocation_t *revocations; /* by email */
+	size_t nrevocations;
 } store_snapshot_t;
 
 typedef struct store_ops {
@@ -54,6 +66,13 @@ typedef struct store_ops {
 			 store_why_t *why);
 	int (*route_delete)(store_t *st, const char *hostname, store_route_t *out, store_why_t *why);
 
+	int (*user_list)(store_t *st, store_user_t **out, size_t *n);
+	int (*user_create)(store_t *st, const store_user_t *in, store_user_t *out, store_why_t *why);
+	int (*user_delete)(store_t *st, const char *email, store_why_t *why);
+	int (*key_list)(store_t *st, store_key_t **out, size_t *n);
+	int (*key_rotate)(store_t *st, const char *kid, const char *private_pem, int64_t now, int64_t keep_s);
+	int (*revoke_email)(store_t *st, const char *email, int64_t now);
+
 	int (*audit_append)(store_t *st, const store_audit_rec_t *recs, size_t n);
 	int (*audit_prune)(store_t *st, int64_t before_ms, int64_t *deleted);
 	int (*audit_query)(store_t *st, const store_audit_filter_t *f, store_audit_fn fn, void *arg);
@@ -71,6 +90,8 @@ int store__sqlite_open(const char *path, store_t **out, char *err, size_t errlen
 /* Shared by engines (store.c). */
 void store__set_why(store_why_t *why, enum store_what what, const char *key, const char *owner);
 void store__snapshot_clear(store_snapshot_t *s);
+/* Frees keys and their private PEMs (wiped first). */
+void store__keys_free(store_key_t *v, size_t n);
 /* Builds a model from s, taking its selector lists (s stays freeable). */
 int store__model_from(store_snapshot_t *s, model_t **out);
 

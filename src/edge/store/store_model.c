@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/log.h"
+#include "edge/auth/keys.h"
 #include "edge/store/store_engine.h"
 
 /* Moves a string list out of the store's record into the model's fields. */
@@ -83,6 +85,42 @@ static int fill_creds(model_t *m, const store_snapshot_t *s)
 	return 0;
 }
 
+/* Users, signing keys (decoded: a key that does not decode is left out, so
+ * it can never be "current") and revocations. */
+static int fill_sso(model_t *m, const store_snapshot_t *s)
+{
+	if ((s->nusers && !(m->users = calloc(s->nusers, sizeof(*m->users)))) ||
+	    (s->nkeys && !(m->keys = calloc(s->nkeys, sizeof(*m->keys)))) ||
+	    (s->nrevocations && !(m->revocations = calloc(s->nrevocations, sizeof(*m->revocations)))))
+		return ERR_NOMEM;
+	for (size_t i = 0; i < s->nusers; i++) {
+		model_user_t *u = &m->users[m->nusers++];
+		u->created_at = s->users[i].created_at;
+		if (!(u->email = strdup(s->users[i].email)) || !(u->pw_hash = strdup(s->users[i].pw_hash)))
+			return ERR_NOMEM;
+	}
+	for (size_t i = 0; i < s->nkeys; i++) {
+		EVP_PKEY *pkey = keys_from_pem(s->keys[i].private_pem);
+		if (!pkey) {
+			log_error("store: signing key %s is not an EC P-256 private key; left out",
+				  s->keys[i].kid);
+			continue;
+		}
+		model_key_t *k = &m->keys[m->nkeys++];
+		memcpy(k->kid, s->keys[i].kid, sizeof(k->kid));
+		k->pkey = pkey;
+		k->created_at = s->keys[i].created_at;
+		k->retired_at = s->keys[i].retired_at;
+	}
+	for (size_t i = 0; i < s->nrevocations; i++) {
+		model_revocation_t *rv = &m->revocations[m->nrevocations++];
+		rv->revoked_at = s->revocations[i].revoked_at;
+		if (!(rv->email = strdup(s->revocations[i].email)))
+			return ERR_NOMEM;
+	}
+	return 0;
+}
+
 int store__model_from(store_snapshot_t *s, model_t **out)
 {
 	model_t *m = calloc(1, sizeof(*m));
@@ -95,7 +133,7 @@ int store__model_from(store_snapshot_t *s, model_t **out)
 	for (size_t i = 0; i < s->napps; i++)
 		if ((r = fill_app(&m->apps[m->napps++], &s->apps[i], s)) != 0)
 			goto out;
-	if ((r = fill_creds(m, s)) != 0)
+	if ((r = fill_creds(m, s)) != 0 || (r = fill_sso(m, s)) != 0)
 		goto out;
 	*out = m;
 	m = NULL;

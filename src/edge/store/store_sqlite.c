@@ -4,8 +4,10 @@
  * store_sqlite_creds.c).
  *
  * Blocking; never call from the event loop thread. The file is created 0600
- * before SQLite touches it (SQLite gives -wal/-shm the same mode), and it
- * never holds a secret, only SHA-256 hashes of them. */
+ * before SQLite touches it (SQLite gives -wal/-shm the same mode). It holds
+ * SHA-256 hashes of credentials and argon2id hashes of passwords, never the
+ * secrets themselves; the one exception is the edge's own token-signing keys
+ * (signing_keys), which every edge sharing the store must be able to use. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -100,6 +102,25 @@ static const char *const migrations[] = {
     " duration_ms INTEGER NOT NULL"
     ") STRICT;"
     "CREATE INDEX audit_time ON audit(time_ms);",
+    /* 4: single sign-on: users of the built-in identity provider, the edge's
+     * token-signing keys (seq orders them newest first even within a second)
+     * and per-email session revocations */
+    "CREATE TABLE users ("
+    " email TEXT PRIMARY KEY,"
+    " pw_hash TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE signing_keys ("
+    " seq INTEGER PRIMARY KEY,"
+    " kid TEXT NOT NULL UNIQUE CHECK (length(kid) = 32),"
+    " private_pem TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " retired_at INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    "CREATE TABLE revocations ("
+    " email TEXT PRIMARY KEY,"
+    " revoked_at INTEGER NOT NULL"
+    ") STRICT;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -318,7 +339,10 @@ static int sqlite_snapshot(store_t *st, store_snapshot_t *o)
 	    (r = store__sq_policies(s, NULL, NULL, &o->policies, &o->npolicies)) != 0 ||
 	    (r = store__sq_tokens(s, NULL, &o->tokens, &o->ntokens)) != 0 ||
 	    (r = store__sq_tunnels(s, NULL, &o->tunnels, &o->ntunnels)) != 0 ||
-	    (r = store__sq_routes(s, NULL, &o->routes, &o->nroutes)) != 0)
+	    (r = store__sq_routes(s, NULL, &o->routes, &o->nroutes)) != 0 ||
+	    (r = store__sq_users(s, true, NULL, &o->users, &o->nusers)) != 0 ||
+	    (r = store__sq_keys(s, true, &o->keys, &o->nkeys)) != 0 ||
+	    (r = store__sq_revocations(s, &o->revocations, &o->nrevocations)) != 0)
 		log_error("store: loading the configuration failed: %s", store_errmsg(st));
 	if (sqlite3_get_autocommit(s->db) == 0)
 		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
@@ -348,4 +372,10 @@ static const store_ops_t sqlite_ops = {
     .route_list = store__sq_route_list,
     .route_add = store__sq_route_add,
     .route_delete = store__sq_route_delete,
+    .user_list = store__sq_user_list,
+    .user_create = store__sq_user_create,
+    .user_delete = store__sq_user_delete,
+    .key_list = store__sq_key_list,
+    .key_rotate = store__sq_key_rotate,
+    .revoke_email = store__sq_revoke_email,
 };

@@ -49,8 +49,13 @@ int store__sq_policies(sq_t *s, const char *app_id, const char *id, store_policy
 int store__sq_tokens(sq_t *s, const char *id, store_token_t **out, size_t *n);
 int store__sq_tunnels(sq_t *s, const char *id, store_tunnel_t **out, size_t *n);
 int store__sq_routes(sq_t *s, const char *hostname, store_route_t **out, size_t *n);
+/* store_sqlite_sso.c: users (with_hash: their pw_hash too; email NULL: all),
+ * signing keys newest first (with_pem: their private_pem too), revocations. */
+int store__sq_users(sq_t *s, bool with_hash, const char *email, store_user_t **out, size_t *n);
+int store__sq_keys(sq_t *s, bool with_pem, store_key_t **out, size_t *n);
+int store__sq_revocations(sq_t *s, store_revocation_t **out, size_t *n);
 
-/* The operations (store_sqlite_apps.c, store_sqlite_creds.c). */
+/* The operations (store_sqlite_apps.c, store_sqlite_creds.c, store_sqlite_sso.c). */
 int store__sq_app_list(store_t *st, store_app_t **out, size_t *n);
 int store__sq_app_create(store_t *st, const store_app_t *in, store_app_t *out, store_why_t *why);
 int store__sq_app_delete(store_t *st, const char *app, char id[STORE_ID_MAX + 1], store_why_t *why);
@@ -70,6 +75,12 @@ int store__sq_route_list(store_t *st, store_route_t **out, size_t *n);
 int store__sq_route_add(store_t *st, const char *tunnel, const char *hostname, store_route_t *out,
 			store_why_t *why);
 int store__sq_route_delete(store_t *st, const char *hostname, store_route_t *out, store_why_t *why);
+int store__sq_user_list(store_t *st, store_user_t **out, size_t *n);
+int store__sq_user_create(store_t *st, const store_user_t *in, store_user_t *out, store_why_t *why);
+int store__sq_user_delete(store_t *st, const char *email, store_why_t *why);
+int store__sq_key_list(store_t *st, store_key_t **out, size_t *n);
+int store__sq_key_rotate(store_t *st, const char *kid, const char *private_pem, int64_t now, int64_t keep_s);
+int store__sq_revoke_email(store_t *st, const char *email, int64_t now);
 
 /* store_sqlite_audit.c */
 int store__sq_audit_append(store_t *st, const store_audit_rec_t *recs, size_t n);
