@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 	const char *metrics = NULL, *loglevel = "info", *logfile = NULL;
 	const char *max_unauth = NULL, *grace = "30s", *audit_log = NULL, *audit_retention = "90d";
 	const char *hb_interval = LIVENESS_HB_INTERVAL, *hb_count = LIVENESS_HB_COUNT;
-	const char *keepalive = LIVENESS_KEEPALIVE;
+	const char *keepalive = LIVENESS_KEEPALIVE, *auth_domain = NULL;
 	cli_list_t names = {0}, certs = {0}, keys = {0}, admin_hosts = {0};
 	const cli_opt_t opts[] = {
 		{"data-dir", 0, CLI_STR, &data_dir, "DIR", "BURROW_DATA_DIR",
@@ -52,6 +52,10 @@ int main(int argc, char **argv)
 		{"admin-hostname", 0, CLI_LIST, &admin_hosts, "HOST", NULL,
 		 "a hostname the admin API answers on, besides the edge's IP addresses (never on an app's "
 		 "hostname)",
+		 NULL},
+		{"auth-domain", 0, CLI_STR, &auth_domain, "HOST[:PORT]", "BURROW_AUTH_DOMAIN",
+		 "where people log in (single sign-on): login pages, org session, token issuer; a hostname "
+		 "that resolves to this edge (:PORT when it is not 443)",
 		 NULL},
 		{"name", 0, CLI_LIST, &names, "HOST", NULL,
 		 "a DNS name or IP clients use to reach the edge without SNI, added to its certificate", NULL},
@@ -154,6 +158,7 @@ int main(int argc, char **argv)
 	    .max_unauth = (uint32_t)cap,
 	    .grace_ms = (long long)grace_s * 1000,
 	    .audit_log = audit_log,
+	    .auth_domain = auth_domain,
 	    .audit_retention_s = retention_s,
 	};
 	char lerr[160];

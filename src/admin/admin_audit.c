@@ -14,7 +14,7 @@
 const admin_opt_t admin_audit_opts[] = {
     {"since", AOPT_SINCE, AVAL_DURATION_POS, "DUR", 0, "only records of the last DUR (e.g. 1h, 7d)"},
     {"app", AOPT_APP, AVAL_NAME, "APP", 0, "only this application's records"},
-    {"kind", AOPT_KIND, AVAL_TEXT, "KIND", 0, "only session, refusal or admin records"},
+    {"kind", AOPT_KIND, AVAL_TEXT, "KIND", 0, "only session, refusal, admin or login records"},
     {"follow", AOPT_FOLLOW, AVAL_NONE, NULL, 0, "keep printing new records as they come (Ctrl-C ends)"},
     {NULL, 0, 0, NULL, 0, NULL},
 };
@@ -22,9 +22,10 @@ const admin_opt_t admin_audit_opts[] = {
 int admin_audit_check(const admin_inv_t *inv, char *err, size_t errlen)
 {
 	const char *k = admin_inv_get(inv, AOPT_KIND);
-	if (k && strcmp(k, "session") != 0 && strcmp(k, "refusal") != 0 && strcmp(k, "admin") != 0) {
+	if (k && strcmp(k, "session") != 0 && strcmp(k, "refusal") != 0 && strcmp(k, "admin") != 0 &&
+	    strcmp(k, "login") != 0) {
 		snprintf(err, errlen,
-			 "audit: --kind must be session, refusal or admin (see 'burrow admin audit --help')");
+			 "audit: --kind must be session, refusal, admin or login (see 'burrow admin audit --help')");
 		return ERR_INVAL;
 	}
 	return 0;

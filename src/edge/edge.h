@@ -97,6 +97,12 @@ typedef struct edge {
 	uv_timer_t grace;   /* edge/drain.c */
 	bool draining;
 	audit_t *audit; /* edge/audit/audit.c; NULL before audit_start */
+	/* --auth-domain: where people log in (edge/http/access.c); "" without.
+	 * auth_origin is its URL's origin, the iss of every token signed here. */
+	char auth_host[HOSTNAME_MAX + 1];
+	char auth_origin[HOSTNAME_MAX + 16];
+	struct transfer_list *transfers; /* edge/http/transfer.c */
+	struct login_limits *logins;	 /* failed logins per user and address */
 } edge_t;
 
 /* Whether HOST (normalised) is one of the --admin-hostname names. */
@@ -144,6 +150,8 @@ void edge_unauth_release(edge_t *e, enum edge_listener l, addrcap_entry_t **ent)
 
 /* ---- front door: TLS + HTTP/1 + WebSocket (edge/http/front.c) ---- */
 int front_listen(edge_t *e, const char *addr);
+/* CLI logins' sealed tokens not yet fetched (edge/http/transfer.c). */
+void transfer_free_all(edge_t *e);
 
 /* ---- tunnels: connector connections and routing (edge/tunnels/tunnels.c) ---- */
 int tunnels_listen(edge_t *e, const char *addr);
@@ -180,6 +188,7 @@ typedef struct edge_opts {
 	long long grace_ms;  /* --grace-period */
 	const char *audit_log;
 	int64_t audit_retention_s;
+	const char *auth_domain; /* --auth-domain HOST[:PORT], or NULL */
 	liveness_t live;
 } edge_opts_t;
 

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "core/log.h"
 #include "core/secret_file.h"
 #include "edge/audit/audit.h"
+#include "edge/auth/keys.h"
 #include "edge/edge.h"
 #include "edge/sessions/sessions.h"
 
@@ -97,7 +99,35 @@ static void on_signal(uv_signal_t *s, int signum)
 static bool serves_host(void *arg, const char *host)
 {
 	const edge_t *e = arg;
-	return model_app_by_host(e->model, host) != NULL || edge_is_admin_host(e, host);
+	return model_app_by_host(e->model, host) != NULL || edge_is_admin_host(e, host) ||
+	       (e->auth_host[0] && strcmp(host, e->auth_host) == 0);
+}
+
+/* --auth-domain HOST[:PORT]: the host people log in on, and the origin
+ * (https://HOST[:PORT]) that every token signed here names as issuer. */
+static int parse_auth_domain(edge_t *e, const char *v, char *err, size_t errlen)
+{
+	char host[HOSTNAME_MAX + 1];
+	const char *colon = strrchr(v, ':');
+	size_t hlen = colon ? (size_t)(colon - v) : strlen(v);
+	long port = 443;
+	if (colon) {
+		char *end = NULL;
+		port = strtol(colon + 1, &end, 10);
+		if (colon[1] < '0' || colon[1] > '9' || *end || port < 1 || port > 65535)
+			hlen = 0; /* (refused below) */
+	}
+	if (hlen == 0 || hlen > HOSTNAME_MAX || hostname_normalize(v, hlen, host) != 0) {
+		snprintf(err, errlen, "--auth-domain %s is not a hostname with an optional :PORT (e.g. auth.site.test)",
+			 v);
+		return 2;
+	}
+	memcpy(e->auth_host, host, strlen(host) + 1);
+	if (port == 443)
+		snprintf(e->auth_origin, sizeof(e->auth_origin), "https://%s", host);
+	else
+		snprintf(e->auth_origin, sizeof(e->auth_origin), "https://%s:%ld", host, port);
+	return 0;
 }
 
 static void listen_host(const char *addr, char *out, size_t outlen)
@@ -128,6 +158,12 @@ int edge_open(edge_t *e, const edge_opts_t *o, char *err, size_t errlen)
 		}
 		e->nadmin_hosts++;
 	}
+	if (o->auth_domain && (r = parse_auth_domain(e, o->auth_domain, err, errlen)) != 0)
+		return r;
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "libsodium failed to initialise");
+		return 1;
+	}
 	if ((r = mkdir_p(o->data_dir)) != 0) {
 		snprintf(err, errlen, "cannot create data directory %s: %s", o->data_dir, err_str(r));
 		return 1;
@@ -138,6 +174,8 @@ int edge_open(edge_t *e, const edge_opts_t *o, char *err, size_t errlen)
 	char dbpath[4096];
 	snprintf(dbpath, sizeof(dbpath), "%s/burrow.db", o->data_dir);
 	if (store_open(dbpath, &e->store, err, errlen) != 0)
+		return 1;
+	if (keys_ensure(e->store, err, errlen) != 0)
 		return 1;
 	if ((r = store_load_model(e->store, &e->model)) != 0) {
 		snprintf(err, errlen, "cannot load configuration from %s: %s", dbpath, err_str(r));
@@ -234,6 +272,7 @@ void edge_close(edge_t *e, bool ran)
 	store_close(e->store);
 	model_free(e->model);
 	pki_free(e->pki);
+	transfer_free_all(e);
 	SSL_CTX_free(e->app_ctx);
 	SSL_CTX_free(e->tunnel_ctx);
 	if (ran)

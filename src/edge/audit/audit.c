@@ -100,6 +100,14 @@ static void log_and_count(edge_t *e, const audit_event_t *ev)
 		log_info("admin API: refused %s from %s: %s", ev->what, ev->client, ev->reason);
 		break;
 	case AUDIT_ADMIN: log_info("admin API: %s from %s: %d", ev->what, ev->client, ev->status); break;
+	case AUDIT_LOGIN: log_info("login: %s from %s via %s", actor, ev->client, ev->reason); break;
+	case AUDIT_LOGIN_FAILED:
+		log_info("login failed: %s from %s: %d %s", actor, ev->client, ev->status, ev->reason);
+		break;
+	case AUDIT_DECISION:
+		log_info("app token for %s %s to %s: %d %s", actor, ev->status == 200 ? "issued" : "refused",
+			 ev->app[0] ? ev->app : ev->host, ev->status, ev->reason);
+		break;
 	}
 }
 

@@ -26,6 +26,9 @@ enum audit_kind {
 	AUDIT_REFUSAL,	     /* kind "refusal": a request or session refused (status, reason) */
 	AUDIT_ADMIN,	     /* kind "admin": an admin change (what, status) */
 	AUDIT_ADMIN_REFUSAL, /* kind "refusal": the admin API refused a request */
+	AUDIT_LOGIN,	     /* kind "login", event "success": a person logged in (actor, reason: provider) */
+	AUDIT_LOGIN_FAILED,  /* kind "login", event "failure": wrong password, locked, provider error */
+	AUDIT_DECISION,	     /* kind "login", event "token": an app token issued, or refused by policy (status) */
 };
 
 typedef struct audit_event {

@@ -19,10 +19,14 @@
 static const char *const kind_names[] = {
     [AUDIT_SESSION_START] = "session", [AUDIT_SESSION_END] = "session",	  [AUDIT_REFUSAL] = "refusal",
     [AUDIT_ADMIN] = "admin",	       [AUDIT_ADMIN_REFUSAL] = "refusal",
+    [AUDIT_LOGIN] = "login",	       [AUDIT_LOGIN_FAILED] = "login",
+    [AUDIT_DECISION] = "login",
 };
 static const char *const event_names[] = {
     [AUDIT_SESSION_START] = "start", [AUDIT_SESSION_END] = "end",	[AUDIT_REFUSAL] = "refused",
     [AUDIT_ADMIN] = "change",	     [AUDIT_ADMIN_REFUSAL] = "refused",
+    [AUDIT_LOGIN] = "success",	     [AUDIT_LOGIN_FAILED] = "failure",
+    [AUDIT_DECISION] = "token",
 };
 
 const char *audit_kind_name(enum audit_kind k)
@@ -164,7 +168,8 @@ static int parse_filter(const char *query, audit_filter_t *f, char *why, size_t 
 				memcpy(f->app, v, strlen(v) + 1);
 		} else if (strcmp(kv, "kind") == 0) {
 			bad =
-			    strcmp(v, "session") != 0 && strcmp(v, "refusal") != 0 && strcmp(v, "admin") != 0;
+			    strcmp(v, "session") != 0 && strcmp(v, "refusal") != 0 && strcmp(v, "admin") != 0 &&
+			    strcmp(v, "login") != 0;
 			if (!bad)
 				memcpy(f->kind, v, strlen(v) + 1);
 		} else {
@@ -175,7 +180,7 @@ static int parse_filter(const char *query, audit_filter_t *f, char *why, size_t 
 			snprintf(why, whylen,
 				 "bad value for %s (since: seconds; after: a record id; limit: 1-5000; app: "
 				 "a name;"
-				 " kind: session, refusal or admin)",
+				 " kind: session, refusal, admin or login)",
 				 kv);
 			return -1;
 		}

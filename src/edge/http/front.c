@@ -38,74 +38,7 @@
 #include "edge/auth/authn.h"
 #include "edge/edge.h"
 #include "edge/auth/policy.h"
-
-/* An admin request body, once its token passed. */
-#define FRONT_MAX_BODY (1024 * 1024)
-/* A client has this long from accept to a complete request head (TLS
- * handshake included), and a kept-alive connection as long between
- * requests: slowloris connections cannot pile up. */
-#define FRONT_HEAD_TIMEOUT_MS 10000
-/* An authenticated admin request's body has this long to arrive, and a
- * large response as long to leave. */
-#define FRONT_BODY_TIMEOUT_MS 30000
-/* Responses larger than this go out chunked, a piece at a time as the
- * client reads: the connection's buffer never holds more than its high
- * water mark of one. */
-#define FRONT_STREAM_MIN (64 * 1024)
-#define FRONT_CHUNK (16 * 1024)
-/* The connector has this long to connect to the origin and answer. */
-#define FRONT_CONNECT_TIMEOUT_MS 15000
-/* A CONNECT unanswered for two round trips (within these bounds; the
- * higher one while no round trip is known) has its connection probed with
- * a PING; a connection that then stays silent this long is suspect, and
- * the session moves to another connection of the tunnel (once: no byte
- * reached the origin before the 200). A dead connection of four so costs a
- * session a second, not a 504. */
-#define FRONT_PROBE_MIN_MS 50
-#define FRONT_PROBE_MAX_MS 500
-#define FRONT_SILENT_MS 1000
-
-enum connect_phase { CP_PROBE, CP_VERDICT, CP_WAIT };
-
-enum front_state { F_READING, F_BODY, F_ADMIN, F_WRITING, F_CONNECTING, F_RELAYING, F_DONE };
-
-typedef struct front {
-	edge_t *e;
-	conn_t *c;
-	http1_parser_t *hp; /* the request head; freed once the session relays */
-	enum front_state state;
-	int refs;
-	bool head_only;	   /* HEAD: the response carries no body */
-	bool out_keep;	   /* F_WRITING: keep the connection after the response */
-	size_t out_off;	   /* F_WRITING: bytes of resp.body sent */
-	uint32_t requests; /* answered on this connection */
-	char peer[64];
-	struct sockaddr_storage peer_ss;
-	char host[HOSTNAME_MAX + 1];
-	char ident[160]; /* who, for logs: "service token ci" */
-	char app[64];	 /* the application's name, once found */
-	char session_id[17];
-	char what[160]; /* an admin request, for the audit log */
-	char accept[29];
-	h2_stream_t *stream;
-	uv_timer_t timer;
-	bool timer_closed;
-	time_t started;
-	uint64_t started_ms;	 /* loop time the session began relaying */
-	uint64_t connect_ms;	 /* loop time the first CONNECT went out */
-	uint64_t probe_seq;	 /* the connection's reads when it was probed */
-	enum connect_phase phase;
-	bool retried;		 /* the CONNECT moved to another connection */
-	addrcap_entry_t *unauth; /* until authenticated or closed (edge/auth/unauth.c) */
-	edge_session_t sess;	 /* while relaying: what allowed it (edge/sessions/sessions.c) */
-	/* admin job */
-	char *method;
-	char *path;
-	char *query; /* after '?', or NULL */
-	uint8_t *body;
-	size_t body_len;
-	admin_resp_t resp;
-} front_t;
+#include "edge/http/front_int.h"
 
 static slab_t front_slab = {.size = sizeof(front_t)};
 
@@ -137,6 +70,7 @@ static void front_unref(front_t *f)
 	free(f->path);
 	free(f->query);
 	free(f->body);
+	free(f->id);
 	if (f->resp.body) {
 		/* May hold a just-created secret shown once. */
 		OPENSSL_cleanse(f->resp.body, strlen(f->resp.body));
@@ -213,7 +147,8 @@ static void f_on_drain(conn_t *c)
 		write_chunks(f);
 }
 
-static void respond_keep(front_t *f, int status, const char *ctype, const char *body, bool keep)
+static void respond_full(front_t *f, int status, const char *headers, const char *ctype, const char *body,
+			 bool keep)
 {
 	size_t blen = body ? strlen(body) : 0;
 	if (blen > FRONT_STREAM_MIN && body == f->resp.body && !f->head_only && f->hp->hp.http_minor >= 1) {
@@ -222,6 +157,7 @@ static void respond_keep(front_t *f, int status, const char *ctype, const char *
 				 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
 				 "Cache-Control: no-store\r\nConnection: %s\r\n\r\n",
 				 status, http1_reason(status), ctype, keep ? "keep-alive" : "close");
+		/* (only admin API bodies are this large: no extra headers) */
 		if (conn_write(f->c, head, (size_t)n) != 0) {
 			f->state = F_DONE;
 			conn_close(f->c);
@@ -235,12 +171,13 @@ static void respond_keep(front_t *f, int status, const char *ctype, const char *
 		return;
 	}
 	buf_t b;
-	buf_init(&b, blen + 512); /* the head below is < 256 bytes: nothing is cut */
+	size_t hlen = headers ? strlen(headers) : 0;
+	buf_init(&b, blen + hlen + 512); /* the rest of the head is < 256 bytes: nothing is cut */
 	int r = buf_printf(
 	    &b,
 	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
-	    "Connection: %s\r\n\r\n",
-	    status, http1_reason(status), ctype, blen, keep ? "keep-alive" : "close");
+	    "%sConnection: %s\r\n\r\n",
+	    status, http1_reason(status), ctype, blen, headers ? headers : "", keep ? "keep-alive" : "close");
 	if (r == 0 && blen && !f->head_only)
 		r = buf_append(&b, body, blen);
 	if (r == 0)
@@ -249,6 +186,16 @@ static void respond_keep(front_t *f, int status, const char *ctype, const char *
 		log_error("client %s: response of %zu bytes not sent: %s", f->peer, blen, err_str(r));
 	buf_free(&b);
 	response_sent(f, keep && r == 0);
+}
+
+static void respond_keep(front_t *f, int status, const char *ctype, const char *body, bool keep)
+{
+	respond_full(f, status, NULL, ctype, body, keep);
+}
+
+void front__send(front_t *f, int status, const char *headers, const char *ctype, const char *body, bool keep)
+{
+	respond_full(f, status, headers, ctype, body, keep);
 }
 
 static void respond(front_t *f, int status, const char *ctype, const char *body)
@@ -282,6 +229,21 @@ static void refuse_detail(front_t *f, int status, const char *reason, const char
 static void refuse(front_t *f, int status, const char *reason)
 {
 	refuse_detail(f, status, reason, NULL);
+}
+
+void front__refuse(front_t *f, int status, const char *reason)
+{
+	refuse(f, status, reason);
+}
+
+void front__event(const front_t *f, audit_event_t *ev)
+{
+	front_event(f, ev);
+}
+
+void front__unref(front_t *f)
+{
+	front_unref(f);
 }
 
 /* ---- admin API ---- */
@@ -378,10 +340,36 @@ static void handle_admin(front_t *f, const char *path)
 			return;
 		}
 		f->state = F_BODY;
+		f->on_body = admin_start;
 		uv_timer_start(&f->timer, on_timeout, FRONT_BODY_TIMEOUT_MS, 0);
 		return; /* f_on_data goes on with the body */
 	}
 	admin_start(f);
+}
+
+void front__read_body(front_t *f, size_t max, void (*done)(front_t *f))
+{
+	if (!f->hp->has_body || f->state != F_READING) {
+		done(f);
+		return;
+	}
+	if (http1_set_max_body(f->hp, max) != 0) {
+		refuse(f, 413, "request body too large");
+		return;
+	}
+	f->state = F_BODY;
+	f->on_body = done;
+	uv_timer_start(&f->timer, on_timeout, FRONT_BODY_TIMEOUT_MS, 0);
+}
+
+void front__wait(front_t *f, uint64_t ms)
+{
+	f->state = F_WAIT;
+	conn_pause(f->c);
+	if (ms)
+		uv_timer_start(&f->timer, on_timeout, ms, 0);
+	else
+		uv_timer_stop(&f->timer);
 }
 
 /* ---- WebSocket sessions ---- */
@@ -512,6 +500,8 @@ static void on_timeout(uv_timer_t *t)
 		conn_close(f->c);
 	} else if (f->state == F_CONNECTING && f->stream) {
 		connect_timer(f);
+	} else if (f->state == F_WAIT && f->transfer[0]) {
+		transfer_timeout(f);
 	}
 }
 
@@ -527,6 +517,7 @@ static void bind_session(front_t *f, const policy_subject_t *subj)
 	snprintf(b->tunnel_id, sizeof(b->tunnel_id), "%s", tun ? tun->id : "");
 	snprintf(b->tunnel_name, sizeof(b->tunnel_name), "%s", tun ? tun->name : "");
 	b->peer = &f->peer_ss;
+	b->id = f->id;
 	b->ident = f->ident;
 	b->peer_str = f->peer;
 }
@@ -654,12 +645,30 @@ static void handle_websocket(front_t *f)
 	if (an.token) {
 		subj.token_id = an.token->id;
 		subj.token_name = an.token->name;
+	} else {
+		/* A person's app token (cf-access-token), from a login. */
+		int st = access_app_token(f, app, why, sizeof(why));
+		if (st > 1) {
+			refuse(f, st, why);
+			return;
+		}
+		if (st == 1) {
+			subj.email = f->id->email;
+			subj.groups = f->id->groups;
+			subj.ngroups = f->id->ngroups;
+			subj.login_method = f->id->login_method;
+			snprintf(f->ident, sizeof(f->ident), "%.159s", f->id->email);
+		}
 	}
 
 	policy_decision_t d;
 	policy_eval(app, &subj, &d);
 	if (!d.allowed) {
-		if (!subj.token_id && !subj.email)
+		if (!subj.token_id && !subj.email && f->e->auth_host[0])
+			refuse(f, 401,
+			       "no credentials: log in with burrow access login, or pass a service token with --id "
+			       "and --secret");
+		else if (!subj.token_id && !subj.email)
 			refuse(f, 401, "no credentials: pass a service token with --id and --secret");
 		else
 			refuse(f, 403, d.reason);
@@ -703,9 +712,9 @@ bool edge_is_admin_host(const edge_t *e, const char *host)
 /* ---- the router: host class x path prefix ---- */
 
 /* The edge's IP literals (a client that dials an IP sends no SNI) and
- * --admin-hostname are the admin class; every other host is an
- * application's. The auth domain joins with single sign-on. */
-enum host_class { HC_ADMIN, HC_APP };
+ * --admin-hostname are the admin class; --auth-domain is where people log
+ * in; every other host is an application's. */
+enum host_class { HC_ADMIN, HC_AUTH, HC_APP };
 
 static void route_admin(front_t *f, const char *path)
 {
@@ -719,7 +728,12 @@ static void route_not_found(front_t *f, const char *path)
 
 static void route_access(front_t *f, const char *path)
 {
-	refuse(f, 404, "no login pages on this edge yet: /cdn-cgi/access/ is reserved for single sign-on");
+	access_route_app(f, path);
+}
+
+static void route_auth(front_t *f, const char *path)
+{
+	access_route_auth(f, path);
 }
 
 static void route_app(front_t *f, const char *path)
@@ -744,6 +758,8 @@ static const struct front_route {
 } front_routes[] = {
     {HC_ADMIN, "/api/v1/", route_admin},	/* the admin API */
     {HC_ADMIN, "/", route_not_found},		/* nothing else there yet (a dashboard later) */
+    {HC_AUTH, "/cdn-cgi/access/", route_auth}, /* login pages, transfers, keys */
+    {HC_AUTH, "/", route_not_found},
     {HC_APP, "/api/v1/", route_not_found},	/* no admin API on an app's hostname, whatever the token */
     {HC_APP, "/cdn-cgi/access/", route_access}, /* login pages (single sign-on) */
     {HC_APP, "/", route_app},			/* the app's sessions */
@@ -807,7 +823,10 @@ static void handle_request(front_t *f)
 		refuse(f, 421, "Host header does not match the TLS server name");
 		return;
 	}
-	route(f, ip || edge_is_admin_host(f->e, f->host) ? HC_ADMIN : HC_APP, path);
+	enum host_class hc = ip || edge_is_admin_host(f->e, f->host) ? HC_ADMIN
+			     : f->e->auth_host[0] && strcmp(f->host, f->e->auth_host) == 0 ? HC_AUTH
+											   : HC_APP;
+	route(f, hc, path);
 }
 
 /* The connection waits for its next request: what the last one kept is
@@ -858,7 +877,7 @@ static void f_on_data(conn_t *c, buf_t *in)
 		return;
 	}
 	if (r == HTTP1_DONE && f->state == F_BODY)
-		admin_start(f);
+		f->on_body(f);
 	else if (r == HTTP1_HEAD || r == HTTP1_DONE)
 		handle_request(f);
 }
@@ -886,6 +905,7 @@ static void f_on_close(conn_t *c)
 		h2_stream_reset(s, NGHTTP2_CANCEL);
 	}
 	edge_unauth_release(f->e, EDGE_CLIENT, &f->unauth);
+	transfer_cancel(f);
 	timer_close(f);
 	front_unref(f);
 }

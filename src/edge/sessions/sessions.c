@@ -11,6 +11,7 @@
 #include "core/duration.h"
 #include "core/log.h"
 #include "core/ws.h"
+#include "edge/auth/apptoken.h"
 #include "edge/auth/authn.h"
 #include "edge/edge.h"
 #include "edge/model.h"
@@ -64,6 +65,22 @@ static bool still_allowed(const edge_t *e, const edge_session_t *s, time_t now, 
 			return false;
 		subj.token_id = t->id;
 		subj.token_name = t->name;
+	}
+	if (s->id) {
+		/* A person: revoked (or deleted) since, or now outside the policy. */
+		int64_t rev = model_revoked_at(e->model, s->id->email);
+		if (rev && s->id->iat <= rev) {
+			snprintf(why, whylen, "sessions of %.200s revoked by an administrator", s->id->email);
+			return false;
+		}
+		if (strcmp(s->id->login_method, "local") == 0 && !model_user_by_email(e->model, s->id->email)) {
+			snprintf(why, whylen, "user %.200s deleted", s->id->email);
+			return false;
+		}
+		subj.email = s->id->email;
+		subj.groups = s->id->groups;
+		subj.ngroups = s->id->ngroups;
+		subj.login_method = s->id->login_method;
 	}
 	if (app->session_duration > 0 && (int64_t)(now - s->started) >= app->session_duration) {
 		char dur[32];

@@ -30,7 +30,8 @@ typedef struct edge_session {
 	/* the owner's, alive as long as the session */
 	const char *host;
 	const struct sockaddr_storage *peer;
-	const char *ident; /* for logs: "service token ci" */
+	const struct identity *id; /* the person an app token named, or NULL */
+	const char *ident;	   /* for logs: "service token ci" */
 	const char *peer_str;
 	char end_reason[128]; /* why the edge ended it; empty when it ended by itself */
 } edge_session_t;
