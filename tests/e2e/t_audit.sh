@@ -101,6 +101,6 @@ step "metrics 401: $m401, audit 401: $a401"
 assert_eq "$a401" "$m401" "401 refusals"
 pass
 
-says "burrow admin audit: a bad --kind is refused before any request" 2 "burrow: admin: audit: --kind must be session, refusal or admin (see 'burrow admin audit --help')" -- admin audit --kind bogus
+says "burrow admin audit: a bad --kind is refused before any request" 2 "burrow: admin: audit: --kind must be session, refusal, admin or login (see 'burrow admin audit --help')" -- admin audit --kind bogus
 says "burrow admin audit with a word after it: one line saying it takes options only" 2 \
   "burrow: admin: audit takes options only, not \"list\" (see 'burrow admin audit --help')" -- admin audit list

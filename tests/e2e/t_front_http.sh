@@ -93,7 +93,7 @@ test_case "/cdn-cgi/access/ is reserved on an application's hostname: 404 saying
 code=$(curl -sS --max-time 10 --cacert "$BURROW_CA" --resolve "ssh.site.test:$EDGE_PORT:127.0.0.1" -o "$T/body" \
   -w '%{http_code}' "https://ssh.site.test:$EDGE_PORT/cdn-cgi/access/login" 2>>"$LOGS/curl.err") || true
 assert_eq 404 "$code" "status"
-assert_eq "no login pages on this edge yet: /cdn-cgi/access/ is reserved for single sign-on" "$(cat "$T/body")" "body"
+assert_eq "single sign-on is not set up on this edge (its administrator starts it with --auth-domain)" "$(cat "$T/body")" "body"
 code=$(curl -sS --max-time 10 --cacert "$BURROW_CA" --resolve "ssh.site.test:$EDGE_PORT:127.0.0.1" -o /dev/null \
   -w '%{http_code}' "https://ssh.site.test:$EDGE_PORT/other" 2>>"$LOGS/curl.err") || true
 assert_eq 426 "$code" "another path on the app's hostname"
