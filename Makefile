@@ -31,13 +31,14 @@ EDGE_LIBS := $(LIBS) $(shell pkg-config --libs $(EDGE_PKGS))
 # STATIC_LIBS=0 links them shared. burrow-edge, tests and fuzzers link shared. A missing archive
 # stops only the link of burrow, so `make demo` and `make test` can still install them first.
 STATIC_LIBS ?= 1
-STATIC_ARCHIVES := libuv_a.a libnghttp2.a libjansson.a libhttp_parser.a libssl.a libcrypto.a
+# libsodium opens the CLI login's sealed token (access/login.c); sodium_init runs only for a login.
+STATIC_ARCHIVES := libuv_a.a libnghttp2.a libjansson.a libhttp_parser.a libssl.a libcrypto.a libsodium.a
 ifeq ($(STATIC_LIBS),1)
 CLIENT_ARCHIVES := $(foreach a,$(STATIC_ARCHIVES),$(shell $(CC) -print-file-name=$(a)))
 CLIENT_LIBS := $(CLIENT_ARCHIVES) -ldl
 else
 CLIENT_ARCHIVES :=
-CLIENT_LIBS := $(LIBS)
+CLIENT_LIBS := $(LIBS) -lsodium
 endif
 MISSING_ARCHIVES := $(filter-out /%,$(CLIENT_ARCHIVES))
 

@@ -18,7 +18,9 @@
 
 #define RESP_BODY_MAX 4096
 
-enum { C_RESOLVING, C_HANDSHAKE, C_OPEN, C_DONE };
+/* C_RETRY: a 401 to an app token; the edge conn is closing, and once it
+ * is gone the session logs in again and redials (once). */
+enum { C_RESOLVING, C_HANDSHAKE, C_OPEN, C_DONE, C_RETRY };
 
 typedef struct carrier {
 	const access_cfg_t *cfg;
@@ -30,6 +32,10 @@ typedef struct carrier {
 	char key[25];
 	char edge_host[256];
 	char edge_port[8];
+	struct sockaddr_storage addr; /* the edge's, kept for a retry */
+	unsigned token_gen;	      /* cfg->app_token_gen when the upgrade went out */
+	bool sent_app_token;
+	bool retried;
 	int state;
 	int status; /* result for done */
 	bool local_in_end;  /* local finished sending: our Close is out */
@@ -250,6 +256,13 @@ static void handle_refusal(carrier_t *k)
 	for (char *p = line; *p; p++)
 		if ((unsigned char)*p < 0x20)
 			*p = ' ';
+	if (st == 401 && k->sent_app_token && k->cfg->relogin && !k->retried) {
+		/* The token expired or was revoked: a new login, then once more. */
+		log_debug("edge refused the app token (401): logging in again");
+		k->state = C_RETRY;
+		conn_close(k->edge);
+		return;
+	}
 	if (st == 302 || st == 303)
 		fail(k, "edge asked for a browser login (%d): use a service token with --id and --secret", st);
 	else
@@ -382,8 +395,11 @@ static void e_on_open(conn_t *c, int status)
 	if (k->cfg->token_id && k->cfg->token_secret)
 		buf_printf(&b, "Cf-Access-Client-Id: %s\r\nCf-Access-Client-Secret: %s\r\n", k->cfg->token_id,
 			   k->cfg->token_secret);
-	if (k->cfg->app_token)
+	if (k->cfg->app_token) {
 		buf_printf(&b, "cf-access-token: %s\r\n", k->cfg->app_token);
+		k->sent_app_token = true;
+		k->token_gen = k->cfg->app_token_gen;
+	}
 	if (k->cfg->destination)
 		buf_printf(&b, "Cf-Access-Jump-Destination: %s\r\n", k->cfg->destination);
 	buf_append_str(&b, "\r\n");
@@ -420,10 +436,16 @@ static void e_on_drain(conn_t *c)
 		conn_resume(k->local);
 }
 
+static void redial(carrier_t *k);
+
 static void e_on_close(conn_t *c)
 {
 	carrier_t *k = c->data;
 	k->edge_gone = true;
+	if (k->state == C_RETRY && !k->local_gone) {
+		redial(k);
+		return;
+	}
 	if (!k->local_gone) {
 		if (k->state == C_OPEN || k->state == C_DONE)
 			conn_finish(k->local);
@@ -443,6 +465,9 @@ static const conn_cbs_t edge_cbs = {
 
 static void dial(carrier_t *k, const struct sockaddr *sa)
 {
+	if ((const void *)sa != (const void *)&k->addr)
+		memcpy(&k->addr, sa,
+		       sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	k->edge = conn_new(k->cfg->loop, &edge_cbs, k);
 	int r = k->edge ? conn_connect(k->edge, sa, k->cfg->ctx, k->cfg->hostname) : ERR_NOMEM;
 	if (r != 0) {
@@ -452,6 +477,29 @@ static void dial(carrier_t *k, const struct sockaddr *sa)
 			carrier_maybe_free(k);
 		}
 	}
+}
+
+/* After a 401 to the app token: a new token unless another session got one
+ * meanwhile (blocking: the login waits for the person), then the same edge
+ * address again with a fresh handshake. */
+static void redial(carrier_t *k)
+{
+	const access_cfg_t *cfg = k->cfg;
+	k->retried = true;
+	k->edge = NULL;
+	if (cfg->app_token_gen == k->token_gen && cfg->relogin(cfg->relogin_arg) != 0) {
+		k->reported = true; /* the login said why */
+		fail(k, "login failed");
+		return;
+	}
+	http1_free(&k->hp);
+	http1_init(&k->hp, false, RESP_BODY_MAX);
+	ws_decoder_init(&k->dec, false);
+	ws_make_key(k->key);
+	k->sent_app_token = false;
+	k->edge_gone = false;
+	k->state = C_HANDSHAKE;
+	dial(k, (struct sockaddr *)&k->addr);
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)

@@ -21,6 +21,13 @@ typedef struct access_cfg {
 	const char *token_id;
 	const char *token_secret;
 	const char *app_token; /* cf-access-token JWT, optional */
+	unsigned app_token_gen; /* changes whenever app_token does */
+	/* With an app token: run (blocking) when the edge answers 401 to the
+	 * current one, to get another into app_token (a new login); 0 then, 1
+	 * after one line on stderr. The session retries once. NULL: a 401 is
+	 * final. */
+	int (*relogin)(void *arg);
+	void *relogin_arg;
 	const char *destination;
 } access_cfg_t;
 

@@ -1,4 +1,4 @@
-/* cmd.c — `burrow access ssh|tcp|ssh-config`. */
+/* cmd.c — `burrow access ssh|tcp|ssh-config` (login|token|logout: login_cmd.c). */
 #include <errno.h>
 #include <limits.h>
 #include <openssl/crypto.h>
@@ -6,10 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "access/access.h"
+#include "access/app_token.h"
 #include "access/carrier.h"
+#include "access/login_cmd.h"
+#include "access/token_cache.h"
 #include "core/addr.h"
 #include "core/buf.h"
 #include "core/cli.h"
@@ -22,19 +26,56 @@
 #define ACCESS_USAGE                                                                                         \
 	"Usage: burrow access ssh --hostname HOST [--id ID --secret-file FILE]\n"                            \
 	"       burrow access tcp --hostname HOST --url LISTEN_ADDR [--id ID --secret-file FILE]\n"          \
-	"       burrow access ssh-config --hostname HOST [--id ID --secret-file FILE]\n\n"                   \
+	"       burrow access ssh-config --hostname HOST [--id ID --secret-file FILE]\n" ACCESS_LOGIN_USAGE  \
+	"\n"                                                                                                 \
 	"Reaches an application behind a burrow edge. `ssh` carries stdin/stdout (use it as\n"               \
 	"OpenSSH's ProxyCommand); `tcp` listens locally and carries each connection;\n"                      \
-	"`ssh-config` prints the ~/.ssh/config block.\n"                                                     \
+	"`ssh-config` prints the ~/.ssh/config block. Without a service token (--id) they use\n"             \
+	"your app token from `login`, and log you in first (a browser) when there is none.\n"                \
 	"The edge is HOST:443 unless BURROW_EDGE=HOST:PORT says otherwise; BURROW_CA adds a\n"               \
 	"trusted CA (the edge's ca.pem). A service token's secret belongs in a file only you\n"              \
 	"can read (--secret-file, mode 0600): --secret puts it where `ps` shows it."
 
 typedef struct access_opts {
 	const char *hostname, *url, *id, *secret, *secret_file, *token, *edge, *ca, *destination, *loglevel,
-	    *logfile;
-	bool short_lived_cert;
+	    *logfile, *login_timeout;
+	bool short_lived_cert, no_browser;
 } access_opts_t;
+
+/* A person's app token for the session(s), renewed by a login when the
+ * edge refuses it or it expires (tcp serves for hours). */
+typedef struct access_login {
+	login_req_t req;
+	access_cfg_t *cfg;
+	char *tok;
+	size_t len;
+	int64_t exp;
+} access_login_t;
+
+/* Gets a token into l (cached or from a login); rejected: the one the edge
+ * refused, or NULL. 0, or 1 after a line on stderr. */
+static int login_take(access_login_t *l, const char *rejected)
+{
+	char *tok;
+	size_t len;
+	int64_t exp;
+	if (app_token_get(&l->req, APP_TOKEN_CACHED, rejected, &tok, &len, &exp) != 0)
+		return 1;
+	token_free(l->tok, l->len);
+	l->tok = tok;
+	l->len = len;
+	l->exp = exp;
+	l->cfg->app_token = tok;
+	l->cfg->app_token_gen++;
+	return 0;
+}
+
+/* carrier's relogin: the edge answered 401 to the current token. */
+static int relogin(void *arg)
+{
+	access_login_t *l = arg;
+	return login_take(l, l->tok);
+}
 
 static int tcp_serve(const access_cfg_t *cfg, const char *listen_addr);
 
@@ -195,6 +236,10 @@ static int access_run(const char *sub, int argc, char **argv)
 	     NULL},
 	    {"ca", 0, CLI_STR, &o.ca, "FILE", "BURROW_CA", "PEM CA bundle trusted besides the system roots",
 	     NULL},
+	    {"login-timeout", 0, CLI_STR, &o.login_timeout, "DURATION", "BURROW_LOGIN_TIMEOUT",
+	     "without a service token: give up a browser login after this long (default 5m)", NULL},
+	    {"no-browser", 0, CLI_FLAG, &o.no_browser, NULL, "BURROW_NO_BROWSER",
+	     "print the login URL only, do not open a browser", NULL},
 	    {"short-lived-cert", 0, CLI_FLAG, &o.short_lived_cert, NULL, NULL,
 	     "ssh-config: short-lived certificate block (not available yet)", NULL},
 	    {"loglevel", 0, CLI_STR, &o.loglevel, "LEVEL", "BURROW_LOGLEVEL", "error, warn, info or debug",
@@ -245,6 +290,13 @@ static int access_run(const char *sub, int argc, char **argv)
 	}
 	if (strcmp(sub, "ssh-config") == 0)
 		return ssh_config(cfg.hostname, &o, cmd);
+	static access_login_t login;
+	memset(&login, 0, sizeof(login));
+	login.cfg = &cfg;
+	login.req =
+	    (login_req_t){.host = cfg.hostname, .edge = o.edge, .ca_file = o.ca, .no_browser = o.no_browser};
+	if ((r = access_login_timeout(cmd, o.login_timeout, &login.req.timeout)) != 0)
+		return r;
 	char *secret_copy = NULL; /* read from --secret-file: wiped at the end */
 	size_t secret_len = 0;
 	if (o.secret_file) {
@@ -258,6 +310,12 @@ static int access_run(const char *sub, int argc, char **argv)
 	}
 	char err[512];
 	r = 1;
+	/* A person, not a service: the cached app token, or a login once
+	 * nothing else can fail at start (tcp: its listener is up). */
+	if (!o.id) {
+		cfg.relogin = relogin;
+		cfg.relogin_arg = &login;
+	}
 	/* Deferred: the CA file is parsed while the edge answers the ClientHello. */
 	cfg.ctx = tls_client_ctx(o.ca, true, (const unsigned char *)"\x08http/1.1", 9, err, sizeof(err));
 	if (!cfg.ctx) {
@@ -277,11 +335,12 @@ static int access_run(const char *sub, int argc, char **argv)
 			goto out;
 		}
 		r = tcp_serve(&cfg, o.url);
-	} else {
+	} else if (!cfg.relogin_arg || login_take(&login, NULL) == 0) {
 		r = run_ssh(&cfg);
 	}
 out:
 	SSL_CTX_free(cfg.ctx);
+	token_free(login.tok, login.len);
 	if (secret_copy) {
 		OPENSSL_cleanse(secret_copy, secret_len);
 		free(secret_copy);
@@ -299,10 +358,19 @@ static void on_local_connection(uv_stream_t *server, int status)
 	if (status < 0)
 		return;
 	static const conn_cbs_t none = {0}; /* the carrier takes it over */
+	access_login_t *l = cfg->relogin_arg;
 	conn_t *c = conn_new(cfg->loop, &none, NULL);
 	if (!c)
 		return;
-	if (conn_accept(c, server, NULL) != 0 || carrier_start(cfg, c, on_tcp_done, NULL) != 0)
+	if (conn_accept(c, server, NULL) != 0) {
+		conn_close(c);
+		return;
+	}
+	/* A token that expires before this session is set up: renew it first
+	 * (a login blocks the other sessions until it is done); without one the
+	 * connection is closed (the login said why). */
+	if ((l && l->exp <= (int64_t)time(NULL) + TOKEN_CACHE_MARGIN && login_take(l, NULL) != 0) ||
+	    carrier_start(cfg, c, on_tcp_done, NULL) != 0)
 		conn_close(c);
 }
 
@@ -331,6 +399,8 @@ static int tcp_serve(const access_cfg_t *cfg, const char *listen_addr)
 	uv_signal_start(&sig_int, on_stop_signal, SIGINT);
 	uv_signal_start(&sig_term, on_stop_signal, SIGTERM);
 	fprintf(stderr, "burrow: listening on %s for %s\n", listen_addr, cfg->hostname);
+	if (cfg->relogin_arg && login_take(cfg->relogin_arg, NULL) != 0)
+		return 1;
 	uv_run(cfg->loop, UV_RUN_DEFAULT);
 	return 0;
 }
@@ -348,6 +418,12 @@ int access_main(int argc, char **argv)
 			const char *sub = (i == 2 || i == 3) ? "tcp" : subs[i];
 			return access_run(sub, argc - 1, argv + 1);
 		}
-	fprintf(stderr, "burrow: access: unknown subcommand %s: use ssh, tcp or ssh-config\n", argv[1]);
+	static const char *const login_subs[] = {"login", "token", "logout"};
+	for (size_t i = 0; i < sizeof(login_subs) / sizeof(login_subs[0]); i++)
+		if (strcmp(argv[1], login_subs[i]) == 0)
+			return access_login_main(login_subs[i], argc - 1, argv + 1);
+	fprintf(stderr,
+		"burrow: access: unknown subcommand %s: use ssh, tcp, ssh-config, login, token or logout\n",
+		argv[1]);
 	return 2;
 }

@@ -34,9 +34,9 @@ static int64_t now_ms(void)
 
 /* Makes a connected socket back blocking, with Nagle off and read/write
  * timeouts so a stalled edge cannot hang the CLI. */
-static void tune_socket(int fd)
+static void tune_socket(int fd, int io_ms)
 {
-	struct timeval tv = {HTTP_CLIENT_IO_TIMEOUT_MS / 1000, 0};
+	struct timeval tv = {io_ms / 1000, (io_ms % 1000) * 1000};
 	int one = 1, fl = fcntl(fd, F_GETFL);
 
 	if (fl >= 0)
@@ -48,10 +48,11 @@ static void tune_socket(int fd)
 
 /* Tries each address until one connects; the whole attempt is bounded by
  * HTTP_CLIENT_CONNECT_TIMEOUT_MS. Returns the fd or a negative error. */
-static int dial(const admin_url_t *u, const char *authority, char *err, size_t errlen)
+static int dial(const admin_url_t *u, const char *authority, int connect_ms, int io_ms, char *err,
+		size_t errlen)
 {
 	struct addrinfo hints, *res = NULL;
-	int64_t deadline = now_ms() + HTTP_CLIENT_CONNECT_TIMEOUT_MS;
+	int64_t deadline = now_ms() + connect_ms;
 	int gr, last = ECONNREFUSED, fd = -1;
 
 	memset(&hints, 0, sizeof(hints));
@@ -103,11 +104,13 @@ static int dial(const admin_url_t *u, const char *authority, char *err, size_t e
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
+		char within[48];
+		snprintf(within, sizeof(within), "no answer within %d s", (connect_ms + 999) / 1000);
 		snprintf(err, errlen, "cannot connect to %s: %s (is the edge running, and is --url right?)",
-			 authority, last == ETIMEDOUT ? "no answer within 10 s" : strerror(last));
+			 authority, last == ETIMEDOUT ? within : strerror(last));
 		return last == ETIMEDOUT ? ERR_TIMEOUT : ERR_UNAVAIL;
 	}
-	tune_socket(fd);
+	tune_socket(fd, io_ms);
 	return fd;
 }
 
@@ -203,7 +206,8 @@ static bool is_eof(SSL *ssl, int ssl_err)
 	return ssl_err == SSL_ERROR_SYSCALL && errno == 0 && ERR_peek_error() == 0;
 }
 
-static int read_response(SSL *ssl, http_client_resp_t *resp, const char *authority, char *err, size_t errlen)
+static int read_response(SSL *ssl, http_client_resp_t *resp, const char *authority, int io_ms, char *err,
+			 size_t errlen)
 {
 	http1_parser_t p;
 	uint8_t chunk[16384];
@@ -253,8 +257,7 @@ static int read_response(SSL *ssl, http_client_resp_t *resp, const char *authori
 		snprintf(err, errlen, "%s closed the connection before a complete response", authority);
 		break;
 	case ERR_TIMEOUT:
-		snprintf(err, errlen, "no response from %s within %d s", authority,
-			 HTTP_CLIENT_IO_TIMEOUT_MS / 1000);
+		snprintf(err, errlen, "no response from %s within %d s", authority, (io_ms + 999) / 1000);
 		break;
 	default: {
 		char e[256];
@@ -273,16 +276,21 @@ int http_client_request(const http_client_req_t *req, http_client_resp_t *resp, 
 {
 	static const unsigned char alpn[] = "\x08http/1.1";
 	const admin_url_t *u = req->url;
+	const admin_url_t *to = req->connect ? req->connect : req->url;
+	int connect_ms = req->timeout_ms > 0 ? req->timeout_ms : HTTP_CLIENT_CONNECT_TIMEOUT_MS;
+	int io_ms = req->timeout_ms > 0 ? req->timeout_ms : HTTP_CLIENT_IO_TIMEOUT_MS;
 	struct sigaction ign, old;
-	char authority[300], e[320];
+	char authority[300], to_authority[300], e[320];
 	SSL_CTX *ctx = NULL;
 	SSL *ssl = NULL;
 	FILE *f;
 	int fd = -1, r;
 
 	resp->status = 0;
+	resp->trust_failed = false;
 	buf_init(&resp->body, HTTP_CLIENT_MAX_BODY);
 	admin_url_authority(u, authority, sizeof(authority));
+	admin_url_authority(to, to_authority, sizeof(to_authority));
 
 	/* A closed connection must be an error, not a SIGPIPE death. */
 	memset(&ign, 0, sizeof(ign));
@@ -293,6 +301,7 @@ int http_client_request(const http_client_req_t *req, http_client_resp_t *resp, 
 		if (!(f = fopen(req->ca_file, "r"))) {
 			snprintf(err, errlen, "cannot read the CA file %s (from --ca or BURROW_CA): %s",
 				 req->ca_file, strerror(errno));
+			resp->trust_failed = true;
 			r = ERR_INVAL;
 			goto out;
 		}
@@ -301,10 +310,11 @@ int http_client_request(const http_client_req_t *req, http_client_resp_t *resp, 
 	ctx = tls_client_ctx(req->ca_file, false, alpn, sizeof(alpn) - 1, e, sizeof(e));
 	if (!ctx) {
 		snprintf(err, errlen, "%s (check --ca or BURROW_CA)", e);
+		resp->trust_failed = true;
 		r = ERR_TLS;
 		goto out;
 	}
-	if ((r = fd = dial(u, authority, err, errlen)) < 0)
+	if ((r = fd = dial(to, to_authority, connect_ms, io_ms, err, errlen)) < 0)
 		goto out;
 	if (!(ssl = SSL_new(ctx)) || !SSL_set_fd(ssl, fd)) {
 		snprintf(err, errlen, "cannot set up TLS: %s", tls_last_error(e, sizeof(e)));
@@ -324,11 +334,13 @@ int http_client_request(const http_client_req_t *req, http_client_resp_t *resp, 
 			 tls_last_error(e, sizeof(e)));
 		goto out;
 	}
-	if ((r = handshake(ssl, u, authority, err, errlen)) != 0)
+	if ((r = handshake(ssl, u, to_authority, err, errlen)) != 0) {
+		resp->trust_failed = SSL_get_verify_result(ssl) != X509_V_OK;
 		goto out;
+	}
 	if ((r = send_request(ssl, req, authority, err, errlen)) != 0)
 		goto out;
-	r = read_response(ssl, resp, authority, err, errlen);
+	r = read_response(ssl, resp, to_authority, io_ms, err, errlen);
 	if (r == 0)
 		SSL_shutdown(ssl);
 out:

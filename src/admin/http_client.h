@@ -1,4 +1,5 @@
-/* http_client.h — a small blocking HTTPS/1.1 client for the admin CLI.
+/* http_client.h — a small blocking HTTPS/1.1 client for the admin CLI (and
+ * the client's login poll, src/access/login.c).
  *
  * One request per connection (Connection: close). The peer is verified
  * against the system CA directory plus an optional PEM file, by DNS name or
@@ -7,6 +8,7 @@
 #ifndef BURROW_ADMIN_HTTP_CLIENT_H
 #define BURROW_ADMIN_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "admin/admin_util.h"
@@ -25,11 +27,19 @@ typedef struct http_client_req {
 	const char *path;
 	const char *body; /* JSON, or NULL for none */
 	size_t body_len;
+	/* Where to connect when not url's host and port (an edge address for
+	 * an application hostname): SNI, the name checked and Host stay url's.
+	 * NULL: url. */
+	const admin_url_t *connect;
+	int timeout_ms; /* connect and each read/write; 0: the defaults above */
 } http_client_req_t;
 
 typedef struct http_client_resp {
 	int status;
 	buf_t body; /* may hold a one-time secret: free with buf_free_secret */
+	/* The peer's certificate or the CA file was refused: a retry cannot
+	 * help (set when the request failed). */
+	bool trust_failed;
 } http_client_resp_t;
 
 /* Sends the request and reads the whole response (body <= 4 MiB). Returns 0
