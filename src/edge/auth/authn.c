@@ -145,10 +145,6 @@ void authn_client(edge_t *e, const authn_req_t *rq, authn_t *out)
 		OPENSSL_cleanse(secret, sizeof(secret));
 		return;
 	}
-	if (http1_header(rq->hp, "cf-access-token")) {
-		out->presented = true;
-		out->status = 401;
-		snprintf(out->reason, sizeof(out->reason),
-			 "app tokens are not accepted by this edge yet: use a service token (--id/--secret)");
-	}
+	/* A cf-access-token (a person's app token) is checked against the
+	 * application it is for: edge/http/access.c. */
 }

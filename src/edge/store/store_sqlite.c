@@ -104,7 +104,30 @@ static const char *const migrations[] = {
     "CREATE INDEX audit_time ON audit(time_ms);",
     /* 4: single sign-on: users of the built-in identity provider, the edge's
      * token-signing keys (seq orders them newest first even within a second)
-     * and per-email session revocations */
+     * and per-email session revocations; the audit log takes login records
+     * (SQLite cannot change a CHECK: the table is copied) */
+    "CREATE TABLE audit4 ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " time_ms INTEGER NOT NULL,"
+    " edge TEXT NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('session', 'refusal', 'admin', 'login')),"
+    " event TEXT NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " app TEXT NOT NULL,"
+    " hostname TEXT NOT NULL,"
+    " client TEXT NOT NULL,"
+    " what TEXT NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " reason TEXT NOT NULL,"
+    " session TEXT NOT NULL,"
+    " bytes_up INTEGER NOT NULL,"
+    " bytes_down INTEGER NOT NULL,"
+    " duration_ms INTEGER NOT NULL"
+    ") STRICT;"
+    "INSERT INTO audit4 SELECT * FROM audit;"
+    "DROP TABLE audit;"
+    "ALTER TABLE audit4 RENAME TO audit;"
+    "CREATE INDEX audit_time ON audit(time_ms);"
     "CREATE TABLE users ("
     " email TEXT PRIMARY KEY,"
     " pw_hash TEXT NOT NULL,"
