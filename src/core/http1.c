@@ -270,7 +270,7 @@ void http1_init(http1_parser_t *p, bool is_request, size_t max_body)
 
 void http1_free(http1_parser_t *p)
 {
-	buf_free(&p->body);
+	buf_free_secret(&p->body); /* a login form, a new user's password */
 	buf_free(&p->store);
 }
 
@@ -289,6 +289,8 @@ void http1_reset(http1_parser_t *p)
 	p->has_body = false;
 	if (p->head_first)
 		p->max_body = p->body.max = 0;
+	if (p->body.data)
+		explicit_bzero(p->body.data, p->body.len);
 	buf_reset(&p->body);
 	buf_reset(&p->store);
 	p->head_bytes = 0;

@@ -8,9 +8,8 @@
 # /dev/null, polls the edge and reports its refusal as "burrow: login to HOST failed: ..." (exit 1);
 # `access ssh` without a service token logs in first the same way, and with a cached token the
 # edge refuses (401) it deletes that token and logs in again. The token is never on stderr.
-# NOTE for the integrator: the edge answers 404 "no login pages on this edge yet" for
-# /cdn-cgi/access/ today; once it serves the transfer endpoint, the "failed" cases below become
-# "not completed within 2s" (or a real login with the browser test).
+# An edge without --auth-domain refuses logins (404, one line); with one, a login nobody finishes
+# ends at --login-timeout with one line. The real login, with a browser, is t_sso_local.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -77,7 +76,7 @@ says "access login with a bad --login-timeout: exit 2" 2 \
 start_edge
 admin app create --name ssh --hostname ssh.site.test >/dev/null
 rm -f "$CACHE"
-EDGE_404="no login pages on this edge yet: /cdn-cgi/access/ is reserved for single sign-on"
+EDGE_404="single sign-on is not set up on this edge (its administrator starts it with --auth-domain)"
 URL_RE="^Log in to ssh\\.site\\.test in your browser: https://ssh\\.site\\.test:$EDGE_PORT/cdn-cgi/access/cli\\?transfer=[A-Za-z0-9_-]{43}&key=[A-Za-z0-9_-]{43}\$"
 CODE_RE='^The page will show the code [0-9a-f]{4}-[0-9a-f]{4}; allow the login only if it does\.$'
 
@@ -137,3 +136,10 @@ wait_for 5 test -s "$T/browser.out" || fail "the browser did not run"
 url=$(sed -n 1p "$T/login.err" | sed 's/.*in your browser: //')
 assert_eq "1|$url|/dev/null|/dev/null" "$(tr '\n' '|' <"$T/browser.out" | sed 's/|$//')" "browser's argc, argv[1], fd 0, fd 1"
 pass
+
+# ---- an edge that serves logins: nobody finishes this one
+stop_pid "$EDGE_PID"
+start_edge --auth-domain "auth.site.test:$EDGE_PORT"
+login_says "access login that nobody finishes in the browser: one line at --login-timeout, exit 1" \
+  "burrow: login to ssh.site.test not completed within 2s: run \"burrow access login https://ssh.site.test\" to try again" \
+  -- access login https://ssh.site.test --login-timeout 2s

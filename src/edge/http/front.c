@@ -69,6 +69,8 @@ static void front_unref(front_t *f)
 	free(f->method);
 	free(f->path);
 	free(f->query);
+	if (f->body)
+		OPENSSL_cleanse(f->body, f->body_len); /* POST /api/v1/users carries a password */
 	free(f->body);
 	free(f->id);
 	if (f->resp.body) {
@@ -836,6 +838,8 @@ static void next_request(front_t *f)
 	free(f->method);
 	free(f->path);
 	free(f->query);
+	if (f->body)
+		OPENSSL_cleanse(f->body, f->body_len); /* POST /api/v1/users carries a password */
 	free(f->body);
 	f->method = f->path = f->query = NULL;
 	f->body = NULL;
