@@ -122,6 +122,10 @@ build/fuzz/fuzz_ingress: fuzz/fuzz_ingress.c src/tunnel/ingress.c $(CORE_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LIBS)
 
+build/fuzz/fuzz_token_cache: fuzz/fuzz_token_cache.c src/access/token_cache.c $(CORE_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LIBS)
+
 fuzz-bins: $(FUZZ_BIN)
 
 fuzz-smoke: $(FUZZ_BIN)

@@ -218,6 +218,16 @@ assert_eq 403 "$st" "status"
 assert_contains "$(cat "$T/csrf.body")" "expired or was not sent by this site" "page"
 pass
 
+test_case "a login form with the CSRF cookie but another token in its field is refused (403)"
+jar=$T/csrf.jar
+curl "${H[@]}" -c "$jar" -o /dev/null "https://auth.site.test:$EDGE_PORT/cdn-cgi/access/login"
+grep -q burrow_csrf "$jar" || fail "the login page set no CSRF cookie"
+st=$(curl "${H[@]}" -b "$jar" -o "$T/csrf.body" -w '%{http_code}' --data-urlencode "csrf=$(printf 'A%.0s' $(seq 1 43))" \
+  --data-urlencode "email=carol@site.test" --data-urlencode "password=$(pw carol@site.test)" \
+  "https://auth.site.test:$EDGE_PORT/cdn-cgi/access/login")
+assert_eq 403 "$st" "status"
+pass
+
 test_case "the login page never redirects off the auth domain"
 st=$(curl "${H[@]}" -o /dev/null -w '%{http_code} %{redirect_url}' \
   "https://auth.site.test:$EDGE_PORT/cdn-cgi/access/login?return=https://evil.test/")

@@ -90,7 +90,7 @@ static void message(front_t *f, int status, const char *title, const char *text,
 
 static void redirect(front_t *f, int status, const char *location)
 {
-	char h[2048];
+	char h[2200];
 	snprintf(h, sizeof(h), "Location: %s\r\n", location);
 	front__send(f, status, h, TEXT, NULL, false);
 }
