@@ -2,7 +2,8 @@
 """benchtool.py — small measuring helpers for bench/run (stdlib only).
 
   echo-server PORT                        TCP echo origin on 127.0.0.1:PORT (epoll, TCP_NODELAY)
-  banner --runs N --timeout S NAME=CMD…   time from spawning CMD to its first "SSH-2.0-" line,
+  banner --runs N --timeout S NAME=CMD…   time from spawning CMD (leading VAR=VALUE words: its
+                                          environment; VAR= unsets) to its first "SSH-2.0-" line,
                                           the NAMEs interleaved run by run; JSON lines on stdout
   pingpong --n N --size B NAME=PORT…      N round trips of B bytes per path, interleaved in blocks;
                                           a JSON line with percentiles (µs) per path
@@ -26,6 +27,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import random
 import selectors
 import shlex
@@ -92,10 +94,24 @@ def echo_server(port):
 
 # ------------------------------------------------------------------ time to banner
 
+def split_env(cmd):
+    """Leading VAR=VALUE words set VAR for CMD; VAR= removes it."""
+    env = dict(os.environ)
+    while cmd and re.match(r"^[A-Z_][A-Z0-9_]*=", cmd[0]):
+        k, v = cmd[0].split("=", 1)
+        if v:
+            env[k] = v
+        else:
+            env.pop(k, None)
+        cmd = cmd[1:]
+    return cmd, env
+
+
 def one_banner(cmd, timeout):
+    cmd, env = split_env(cmd)
     t0 = time.perf_counter_ns()
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, close_fds=True)
+                         stderr=subprocess.DEVNULL, close_fds=True, env=env)
     fd = p.stdout.fileno()
     buf = b""
     deadline = time.monotonic() + timeout
