@@ -21,7 +21,7 @@ static const struct {
 } commands[] = {
 	{"edge", edge_exec, "run the edge: TLS, admin API, tunnels (burrow edge --help)"},
 	{"tunnel", tunnel_main, "run a connector next to a service (burrow tunnel --help)"},
-	{"access", access_main, "reach an application: ssh, tcp, ssh-config (burrow access --help)"},
+	{"access", access_main, "reach an application: ssh, tcp, ssh-config, login, token, logout (burrow access --help)"},
 	{"admin", admin_main, "manage apps, policies, service tokens, tunnels (burrow admin --help)"},
 	{"version", version_main, "print the version"},
 };

@@ -34,9 +34,10 @@ typedef struct authn {
  * otherwise out->status and out->reason say why (reason is a JSON body). */
 bool authn_admin(edge_t *e, const authn_req_t *rq, authn_t *out);
 
-/* A client's credentials on an application hostname: the service-token
- * pair (Cf-Access-Client-Id / -Secret) today. Passing, or presenting
- * nothing (policy decides: bypass or 401), leaves out->status 0. */
+/* A client's service-token pair (Cf-Access-Client-Id / -Secret) on an
+ * application hostname. Passing, or presenting none (then a person's app
+ * token, cf-access-token, is checked against the app in edge/http/access.c,
+ * and the policy decides: bypass or 401), leaves out->status 0. */
 void authn_client(edge_t *e, const authn_req_t *rq, authn_t *out);
 
 enum authn_token_state { AUTHN_TOKEN_OK, AUTHN_TOKEN_REVOKED, AUTHN_TOKEN_EXPIRED };
