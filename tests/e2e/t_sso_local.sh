@@ -63,10 +63,13 @@ ssh_bg a1 "$T/alice" 'echo ok'
 wait_for 20 has_url "$T/a1.err" || fail "no login URL within 20 s: $(tr '\n' '|' <"$T/a1.err" | cut -c1-300)"
 grab "$T/a1.err"
 case $URL in "https://ssh.site.test:$EDGE_PORT/cdn-cgi/access/cli?"*) ;; *) fail "URL not on the app's hostname: $URL" ;; esac
-browser alice --url "$URL" --email alice@site.test --password "$(pw alice@site.test)" --code "$CODE" --wrong 1
+browser alice --url "$URL" --email alice@site.test --password "$(pw alice@site.test)" --code "$CODE" --wrong 1 \
+  --logout "https://auth.site.test:$EDGE_PORT/cdn-cgi/access/logout"
 grep -q '^PAGE 401 Log in to ssh | Wrong email or password' "$T/alice.browser" || fail "wrong password: no 401 login page with the error"
 grep -q '^PAGE 200 Connect to ssh' "$T/alice.browser" || fail "no consent page naming the app"
 grep -q '^RESULT Logged in' "$T/alice.browser" || fail "browser did not end on 'Logged in'"
+grep -q '^PAGE 200 Logged out' "$T/alice.browser" || fail "no 'Logged out' page"
+[ "$(grep -c '^PAGE 200 Log in to ssh' "$T/alice.browser")" -eq 2 ] || fail "after logout the login form did not show again"
 rc=0
 wait "$SSH_PID" || rc=$?
 assert_eq 0 "$rc" "ssh exit status ($(tr '\n' '|' <"$T/a1.err" | cut -c1-200))"

@@ -2,10 +2,11 @@
 // printed, logs in with the built-in provider's form, checks the consent page shows the
 // code the terminal showed, clicks Allow, and prints where it ended up.
 //
-//   node login.js --url URL --email E --password P [--code C] [--shots DIR] [--wrong N]
+//   node login.js --url URL --email E --password P [--code C] [--shots DIR] [--wrong N] [--logout URL]
 //
 // Prints one line per page: "PAGE <status> <h1> | <first paragraph>", then "RESULT <h1>".
-// --wrong N: first submits N wrong passwords. Hostnames resolve to 127.0.0.1.
+// --wrong N: first submits N wrong passwords. --logout URL: then logs out there and opens URL
+// again (the login form must show). Hostnames resolve to 127.0.0.1.
 'use strict';
 const { chromium } = require('playwright-core');
 
@@ -52,6 +53,13 @@ async function describe(page, status, shots, n) {
     h1 = await describe(page, r ? r.status() : 0, a.shots, n++);
   }
   console.log(`RESULT ${h1}`);
+  if (a.logout) {
+    // logging out clears the org session: the next visit asks for the password again
+    const r = await page.goto(a.logout);
+    await describe(page, r.status(), a.shots, n++);
+    const again = await page.goto(a.url);
+    await describe(page, again.status(), a.shots, n++);
+  }
   await browser.close();
 })().catch((e) => {
   console.log(`ERROR ${e.message.split('\n')[0]}`);
