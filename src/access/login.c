@@ -104,7 +104,7 @@ static void first_line(const http_client_resp_t *resp, char *out, size_t outlen)
 	size_t n = buf_used(&resp->body), i;
 	const char *p = (const char *)buf_head(&resp->body);
 	for (i = 0; i < n && i + 1 < outlen && p[i] != '\n' && p[i] != '\r'; i++)
-		out[i] = (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i];
+		out[i] = (char)((unsigned char)p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i]);
 	out[i] = '\0';
 	if (!out[0])
 		snprintf(out, outlen, "the edge answered %d %s", resp->status, http1_reason(resp->status));

@@ -638,7 +638,9 @@ static char *put_json_string(char *p, const char *s, size_t len)
 			*p++ = '\\';
 			*p++ = (char)c;
 		} else if (c < 0x20 || c == 0x7f) {
-			memcpy(p, "\\u00", 4);
+			p[0] = '\\';
+			p[1] = 'u';
+			p[2] = p[3] = '0';
 			p[4] = hex[c >> 4];
 			p[5] = hex[c & 15];
 			p += 6;

@@ -50,7 +50,7 @@ char *apptoken_mint(const model_t *m, const char *issuer, const model_app_t *app
 	json_t *c = json_pack("{s:s, s:o*, s:s, s:s, s:o*, s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "iss", issuer,
 			      "aud", aud, "sub", id->sub[0] ? id->sub : id->email, "email", id->email,
 			      "groups", groups, "idp", id->idp, "login_method", id->login_method, "iat",
-			      (json_int_t)now, "nbf", (json_int_t)now, "exp", (json_int_t)(now + ttl), "jti",
+			      (json_int_t)now, "nbf", (json_int_t)now, "exp", (json_int_t)now + ttl, "jti",
 			      jti, "type", app ? "app" : "org");
 	char *tok = c ? jwt_sign_es256(k->pkey, k->kid, c) : NULL;
 	json_decref(c);
