@@ -14,7 +14,7 @@ SAN ?=
 WERROR ?= -Werror
 
 PKGS := libuv openssl libnghttp2 jansson yaml-0.1
-EDGE_PKGS := sqlite3 libsodium
+EDGE_PKGS := sqlite3 libsodium libcurl
 
 CPPFLAGS += -Isrc -D_GNU_SOURCE
 CFLAGS += -std=c17 $(OPT) $(SAN) -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes \
