@@ -84,7 +84,12 @@ test: deps
 	$(MAKE) all fuzz-bins
 	BUILD=build/asan tests/run-all
 
-unit-bins: $(UNIT_BIN)
+unit-bins: $(UNIT_BIN) $(BUILD)/tests/oidc_drive
+
+# The OpenID Connect relying party on a real loop, for tests/e2e/t_oidc_rp.sh (links the edge).
+$(BUILD)/tests/oidc_drive: tests/e2e/oidc/oidc_drive.c $(EDGE_OBJ) $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(EDGE_LIBS)
 
 unit:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g" SAN="$(ASAN)" all unit-bins
