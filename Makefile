@@ -122,6 +122,13 @@ build/fuzz/fuzz_admin: fuzz/fuzz_admin.c $(EDGE_SRC) $(CORE_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(shell pkg-config --cflags $(PKGS) $(EDGE_PKGS)) -o $@ $^ $(EDGE_LIBS)
 
+# The relying party's parsers: the pure half of edge/oidc/ (no curl, no loop).
+OIDC_FUZZ_SRC := src/edge/oidc/oidc_doc.c src/edge/oidc/oidc_idtoken.c src/edge/oidc/oidc_state.c \
+	src/edge/auth/apptoken.c src/edge/model.c
+build/fuzz/fuzz_oidc: fuzz/fuzz_oidc.c $(OIDC_FUZZ_SRC) $(CORE_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(shell pkg-config --cflags $(PKGS) libsodium) -o $@ $^ $(LIBS) $(shell pkg-config --libs libsodium)
+
 build/fuzz/fuzz_ingress: fuzz/fuzz_ingress.c src/tunnel/ingress.c $(CORE_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(shell pkg-config --cflags $(PKGS)) -o $@ $^ $(LIBS)
