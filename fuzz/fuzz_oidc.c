@@ -72,7 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	oidc_jwks_clear(&ks);
 
 	identity_t id;
-	oidc_expect_t x = {.issuer = ISS, .client_id = "burrow", .nonce = "n", .idp = "corp", .now = 1800000000};
+	oidc_expect_t x = {
+	    .issuer = ISS, .client_id = "burrow", .nonce = "n", .idp = "corp", .now = 1800000000};
 	int r = oidc_idtoken_verify(s, size, &jwks, &x, &id, err, sizeof(err));
 	CHECK(r == ERR_AUTH || r == ERR_NOTFOUND);
 	CHECK(id.email[0] == '\0');

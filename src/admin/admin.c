@@ -292,8 +292,8 @@ static char *read_pem(const char *path)
 	}
 	text[n] = '\0';
 	if (n == 0 || strlen(text) != n || !strstr(text, "-----BEGIN CERTIFICATE-----")) {
-		snprintf(err, sizeof(err), "the CA file %s holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-			 path);
+		snprintf(err, sizeof(err),
+			 "the CA file %s holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path);
 		goto fail;
 	}
 	close(fd);

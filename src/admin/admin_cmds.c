@@ -157,7 +157,8 @@ static int app_create_render(const admin_inv_t *inv, json_t *resp, admin_out_t *
 	buf_free(&hosts);
 	json_t *idps = json_object_get(resp, "idps");
 	if (r == 0 && json_array_size(idps) > 0) {
-		r = buf_printf(&out->out, "People log in to it only through: %s.\n", join_list(idps, ", ", &hosts));
+		r = buf_printf(&out->out, "People log in to it only through: %s.\n",
+			       join_list(idps, ", ", &hosts));
 		buf_free(&hosts);
 	}
 	return r;
@@ -897,7 +898,8 @@ static int idp_add_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out
 	return buf_printf(&out->out,
 			  "Identity provider \"%s\" added (%s). Register this redirect URI with it:\n"
 			  "  https://<the edge's --auth-domain>/cdn-cgi/access/callback\n",
-			  jshow(resp, "name", name, sizeof(name)), jshow(resp, "issuer", issuer, sizeof(issuer)));
+			  jshow(resp, "name", name, sizeof(name)),
+			  jshow(resp, "issuer", issuer, sizeof(issuer)));
 }
 
 static int idp_list_build(const admin_inv_t *inv, admin_request_t *req)
@@ -909,7 +911,8 @@ static int idp_list_build(const admin_inv_t *inv, admin_request_t *req)
 
 static int idp_list_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen)
 {
-	static const char *const head[] = {"NAME", "ISSUER", "CLIENT ID", "GROUPS CLAIM", "SCOPES", "CA", "CREATED"};
+	static const char *const head[] = {"NAME",   "ISSUER", "CLIENT ID", "GROUPS CLAIM",
+					   "SCOPES", "CA",     "CREATED"};
 	admin_table_t t;
 	json_t *arr, *p;
 	size_t i;

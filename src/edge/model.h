@@ -44,7 +44,7 @@ typedef struct model_app {
 	int64_t session_duration; /* seconds */
 	model_policy_t *policies; /* sorted by precedence */
 	size_t npolicies;
-	char **idps; /* names of the identity providers it accepts */
+	char **idps;  /* names of the identity providers it accepts */
 	size_t nidps; /* 0: any provider */
 } model_app_t;
 

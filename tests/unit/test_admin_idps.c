@@ -111,8 +111,8 @@ static const char *str(json_t *o, const char *key)
 }
 
 #define IDP_BODY(extra)                                                                                      \
-	"{\"name\":\"corp\",\"issuer\":\"https://idp.example\",\"client_id\":\"burrow\",\"client_secret\":\"" PASSWORD \
-	"\"" extra "}"
+	"{\"name\":\"corp\",\"issuer\":\"https://"                                                           \
+	"idp.example\",\"client_id\":\"burrow\",\"client_secret\":\"" PASSWORD "\"" extra "}"
 
 static void test_idps_create_list_delete(void **state)
 {
@@ -157,16 +157,20 @@ static void test_idps_bad_fields_400(void **state)
 	fixture_t *f = *state;
 	static const char *const bad[] = {
 	    "{\"name\":\"corp\",\"issuer\":\"https://idp.example\",\"client_id\":\"burrow\"}", /* no secret */
-	    "{\"name\":\"corp\",\"issuer\":\"http://idp.example\",\"client_id\":\"burrow\",\"client_secret\":\"" PASSWORD "\"}",
-	    "{\"name\":\"corp\",\"issuer\":\"https://idp.example?x=1\",\"client_id\":\"b\",\"client_secret\":\"" PASSWORD "\"}",
+	    "{\"name\":\"corp\",\"issuer\":\"http://"
+	    "idp.example\",\"client_id\":\"burrow\",\"client_secret\":\"" PASSWORD "\"}",
+	    "{\"name\":\"corp\",\"issuer\":\"https://"
+	    "idp.example?x=1\",\"client_id\":\"b\",\"client_secret\":\"" PASSWORD "\"}",
 	    "{\"name\":\"corp\",\"issuer\":\"https://idp.example\",\"client_secret\":\"" PASSWORD "\"}",
-	    "{\"name\":\"local\",\"issuer\":\"https://idp.example\",\"client_id\":\"b\",\"client_secret\":\"" PASSWORD "\"}",
+	    "{\"name\":\"local\",\"issuer\":\"https://"
+	    "idp.example\",\"client_id\":\"b\",\"client_secret\":\"" PASSWORD "\"}",
 	    IDP_BODY(",\"scopes\":\"email profile\""),
 	    IDP_BODY(",\"scopes\":\"openid  email\""),
 	    IDP_BODY(",\"groups_claim\":\"a b\""),
 	    IDP_BODY(",\"ca_pem\":\"not a certificate\""),
 	    IDP_BODY(",\"extra\":1"),
-	    "{\"name\":\"corp\",\"issuer\":\"https://idp.example\",\"client_id\":\"b\",\"client_secret\":\"with space\"}",
+	    "{\"name\":\"corp\",\"issuer\":\"https://"
+	    "idp.example\",\"client_id\":\"b\",\"client_secret\":\"with space\"}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		call_drop(f, "POST", "/api/v1/idps", bad[i], 400);
@@ -178,14 +182,17 @@ static void test_idps_bad_fields_400(void **state)
 static void test_idps_apps_limited(void **state)
 {
 	fixture_t *f = *state;
-	call_drop(f, "POST", "/api/v1/idps", IDP_BODY(",\"groups_claim\":\"roles\",\"scopes\":\"openid email\""),
-		  201);
-	json_t *e = call(f, "POST", "/api/v1/apps",
-			 "{\"name\":\"ssh\",\"hostnames\":[\"ssh.site.test\"],\"idps\":[\"corp\",\"nosuch\"]}", 404);
-	assert_string_equal(str(e, "error"), "no identity provider named \"nosuch\" (burrow admin idp list shows them)");
+	call_drop(f, "POST", "/api/v1/idps",
+		  IDP_BODY(",\"groups_claim\":\"roles\",\"scopes\":\"openid email\""), 201);
+	json_t *e =
+	    call(f, "POST", "/api/v1/apps",
+		 "{\"name\":\"ssh\",\"hostnames\":[\"ssh.site.test\"],\"idps\":[\"corp\",\"nosuch\"]}", 404);
+	assert_string_equal(str(e, "error"),
+			    "no identity provider named \"nosuch\" (burrow admin idp list shows them)");
 	json_decref(e);
-	json_t *a = call(f, "POST", "/api/v1/apps",
-			 "{\"name\":\"ssh\",\"hostnames\":[\"ssh.site.test\"],\"idps\":[\"corp\",\"corp\"]}", 201);
+	json_t *a =
+	    call(f, "POST", "/api/v1/apps",
+		 "{\"name\":\"ssh\",\"hostnames\":[\"ssh.site.test\"],\"idps\":[\"corp\",\"corp\"]}", 201);
 	json_t *idps = json_object_get(a, "idps");
 	assert_int_equal(json_array_size(idps), 1);
 	assert_string_equal(json_string_value(json_array_get(idps, 0)), "corp");
@@ -194,8 +201,8 @@ static void test_idps_apps_limited(void **state)
 	a = call(f, "POST", "/api/v1/apps", "{\"name\":\"web\",\"hostnames\":[\"web.site.test\"]}", 201);
 	assert_int_equal(json_array_size(json_object_get(a, "idps")), 0);
 	json_decref(a);
-	call_drop(f, "POST", "/api/v1/apps", "{\"name\":\"x\",\"hostnames\":[\"x.site.test\"],\"idps\":[\"a b\"]}",
-		  400);
+	call_drop(f, "POST", "/api/v1/apps",
+		  "{\"name\":\"x\",\"hostnames\":[\"x.site.test\"],\"idps\":[\"a b\"]}", 400);
 
 	e = call(f, "DELETE", "/api/v1/idps/corp", NULL, 409);
 	assert_non_null(strstr(str(e, "error"), "accepted by app \"ssh\""));

@@ -62,17 +62,17 @@ static int group_teardown(void **state)
 /* The claims of a good token; tests change them. */
 static json_t *good_claims(void)
 {
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:b, s:[s,s]}", "iss", ISS, "aud", "burrow", "sub",
-			 "u-1", "exp", (json_int_t)NOW + 300, "iat", (json_int_t)NOW - 5, "nonce", "n-123", "email",
-			 "Ann@Site.Test", "email_verified", 1, "groups", "ops", "dev");
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:b, s:[s,s]}", "iss", ISS, "aud", "burrow",
+			 "sub", "u-1", "exp", (json_int_t)NOW + 300, "iat", (json_int_t)NOW - 5, "nonce",
+			 "n-123", "email", "Ann@Site.Test", "email_verified", 1, "groups", "ops", "dev");
 }
 
 static const oidc_expect_t expect = {
     .issuer = ISS, .client_id = "burrow", .nonce = "n-123", .groups_claim = NULL, .idp = "corp", .now = NOW};
 
 /* Signs claims (taken) with key as kid and verifies; returns the result. */
-static int verify(EVP_PKEY *key, const char *kid, json_t *claims, const oidc_expect_t *x, identity_t *id, char *err,
-		  size_t errlen)
+static int verify(EVP_PKEY *key, const char *kid, json_t *claims, const oidc_expect_t *x, identity_t *id,
+		  char *err, size_t errlen)
 {
 	char *tok = jwt_sign_es256(key, kid, claims);
 	json_decref(claims);
@@ -137,7 +137,8 @@ static void test_oidc_idtoken_alg_none_refused(void **state)
 	assert_true(b64url_encode((const uint8_t *)text, strlen(text), p, sizeof(p)) > 0);
 	free(text);
 	snprintf(tok, sizeof(tok), "eyJhbGciOiJub25lIn0.%s.", p);
-	assert_int_equal(oidc_idtoken_verify(tok, strlen(tok), &jwks, &expect, &id, err, sizeof(err)), ERR_AUTH);
+	assert_int_equal(oidc_idtoken_verify(tok, strlen(tok), &jwks, &expect, &id, err, sizeof(err)),
+			 ERR_AUTH);
 	assert_non_null(strstr(err, "does not parse"));
 }
 
@@ -266,9 +267,10 @@ static void test_oidc_discovery_parse(void **state)
 {
 	oidc_discovery_t d;
 	char err[256];
-	const char *good = "{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS "/auth\","
-			   "\"token_endpoint\":\"" ISS "/token\",\"jwks_uri\":\"" ISS "/jwks\","
-			   "\"response_types_supported\":[\"code\"],\"code_challenge_methods_supported\":[\"S256\"]}";
+	const char *good =
+	    "{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS "/auth\","
+	    "\"token_endpoint\":\"" ISS "/token\",\"jwks_uri\":\"" ISS "/jwks\","
+	    "\"response_types_supported\":[\"code\"],\"code_challenge_methods_supported\":[\"S256\"]}";
 	assert_int_equal(oidc_discovery_parse(good, strlen(good), ISS, &d, err, sizeof(err)), 0);
 	assert_string_equal(d.token_endpoint, ISS "/token");
 	/* the issuer compares exactly: a trailing slash is another issuer */
@@ -308,7 +310,8 @@ static void test_oidc_jwks_parse(void **state)
 static void test_oidc_state_cookie(void **state)
 {
 	uint8_t key[OIDC_KEY_LEN], other[OIDC_KEY_LEN];
-	oidc_login_t l = {.state = "s", .nonce = "n", .verifier = "v", .idp = "corp", .ret = "/back?x=1", .exp = 1000};
+	oidc_login_t l = {
+	    .state = "s", .nonce = "n", .verifier = "v", .idp = "corp", .ret = "/back?x=1", .exp = 1000};
 	oidc_login_t got;
 	char cookie[OIDC_COOKIE_MAX + 1];
 	randombytes_buf(key, sizeof(key));

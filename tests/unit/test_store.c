@@ -696,7 +696,6 @@ static void test_store_revocations(void **state)
 	model_free(m);
 }
 
-
 static int idp_create(store_t *st, const char *name, const char *ca, store_why_t *why)
 {
 	store_idp_t in = {0}, out;

@@ -239,10 +239,8 @@ static void test_store_migrates_version_3(void **state)
 {
 	fixture_t *f = *state;
 	store_t *st = open_ok(f);
-	exec_ok(
-	    st,
-	    "DROP TABLE app_idps; DROP TABLE idps; DROP TABLE users; DROP TABLE signing_keys;"
-	    " DROP TABLE revocations; PRAGMA user_version = 3;");
+	exec_ok(st, "DROP TABLE app_idps; DROP TABLE idps; DROP TABLE users; DROP TABLE signing_keys;"
+		    " DROP TABLE revocations; PRAGMA user_version = 3;");
 	add_tunnel(st, "t1", "host1");
 	store_close(st);
 
@@ -272,7 +270,8 @@ static void test_store_migrates_version_4(void **state)
 	fixture_t *f = *state;
 	store_t *st = open_ok(f);
 	exec_ok(st, "DROP TABLE app_idps; DROP TABLE idps; PRAGMA user_version = 4;");
-	exec_ok(st, "INSERT INTO apps (id, name, aud, session_duration, created_at) VALUES ('a1', 'ssh', 'x', 60, 1)");
+	exec_ok(st, "INSERT INTO apps (id, name, aud, session_duration, created_at) VALUES ('a1', 'ssh', "
+		    "'x', 60, 1)");
 	store_close(st);
 
 	st = open_ok(f);

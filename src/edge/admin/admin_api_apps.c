@@ -29,9 +29,9 @@ static json_t *app_json(const store_app_t *a)
 		return NULL;
 	}
 	/* "o" takes hosts and idps, also on failure */
-	return json_pack("{s:s, s:s, s:o, s:s, s:I, s:I, s:o}", "id", a->id, "name", a->name, "hostnames", hosts,
-			 "aud", a->aud, "session_duration", (json_int_t)a->session_duration, "created_at",
-			 (json_int_t)a->created_at, "idps", idps);
+	return json_pack("{s:s, s:s, s:o, s:s, s:I, s:I, s:o}", "id", a->id, "name", a->name, "hostnames",
+			 hosts, "aud", a->aud, "session_duration", (json_int_t)a->session_duration,
+			 "created_at", (json_int_t)a->created_at, "idps", idps);
 }
 
 /* The "idps" array: provider names, without duplicates (absent: any). */

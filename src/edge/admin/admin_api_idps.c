@@ -76,8 +76,8 @@ static bool issuer_ok(const char *s)
 static bool scopes_ok(const char *s)
 {
 	bool openid = false;
-	if (!printable(s, STORE_SCOPES_MAX, true) || s[0] == ' ' || s[strlen(s) - 1] == ' ' || strstr(s, "  ") ||
-	    strpbrk(s, "\"\\"))
+	if (!printable(s, STORE_SCOPES_MAX, true) || s[0] == ' ' || s[strlen(s) - 1] == ' ' ||
+	    strstr(s, "  ") || strpbrk(s, "\"\\"))
 		return false;
 	for (const char *p = s; *p;) {
 		size_t n = strcspn(p, " ");
@@ -91,8 +91,8 @@ static bool claim_ok(const char *s)
 {
 	size_t n = 0;
 	for (; s[n]; n++)
-		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9') ||
-		      strchr("._:/-", s[n])))
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+		      (s[n] >= '0' && s[n] <= '9') || strchr("._:/-", s[n])))
 			return false;
 	return n >= 1 && n <= STORE_CLAIM_MAX;
 }
@@ -140,8 +140,8 @@ static int take_secret(admin_ctx_t *c, char *out, size_t outlen)
 
 void admin__idps_create(admin_ctx_t *c, const char *arg)
 {
-	static const char *const fields[] = {"name",	     "issuer", "client_id", "client_secret", "ca_pem",
-					     "groups_claim", "scopes", NULL};
+	static const char *const fields[] = {"name",   "issuer",       "client_id", "client_secret",
+					     "ca_pem", "groups_claim", "scopes",    NULL};
 	const char *name, *issuer, *client_id, *ca, *claim, *scopes;
 	char secret[STORE_CLIENT_SECRET_MAX + 1] = "";
 	store_idp_t in = {0}, out = {0};
@@ -150,22 +150,24 @@ void admin__idps_create(admin_ctx_t *c, const char *arg)
 	if (admin__check_fields(c, fields) != 0 || admin__get_string(c, "name", &name) != 0 ||
 	    admin__check_name(c, "name", name) != 0 || admin__get_string(c, "issuer", &issuer) != 0 ||
 	    admin__get_string(c, "client_id", &client_id) != 0 || admin__get_string(c, "ca_pem", &ca) != 0 ||
-	    admin__get_string(c, "groups_claim", &claim) != 0 || admin__get_string(c, "scopes", &scopes) != 0 ||
-	    take_secret(c, secret, sizeof(secret)) != 0)
+	    admin__get_string(c, "groups_claim", &claim) != 0 ||
+	    admin__get_string(c, "scopes", &scopes) != 0 || take_secret(c, secret, sizeof(secret)) != 0)
 		goto out;
 	if (strcmp(name, "local") == 0) {
 		admin__error(c, 400, "\"local\" is the built-in provider's name; choose another");
 		goto out;
 	}
 	if (!issuer || !issuer_ok(issuer)) {
-		admin__error(c, 400,
-			     "\"issuer\" must be the provider's https URL (at most %d characters, no query or "
-			     "fragment), exactly as its discovery document names it, e.g. https://idp.example",
-			     STORE_URL_MAX);
+		admin__error(
+		    c, 400,
+		    "\"issuer\" must be the provider's https URL (at most %d characters, no query or "
+		    "fragment), exactly as its discovery document names it, e.g. https://idp.example",
+		    STORE_URL_MAX);
 		goto out;
 	}
 	if (!client_id || !printable(client_id, STORE_CLIENT_ID_MAX, false)) {
-		admin__error(c, 400, "\"client_id\" must be 1-%d visible ASCII characters", STORE_CLIENT_ID_MAX);
+		admin__error(c, 400, "\"client_id\" must be 1-%d visible ASCII characters",
+			     STORE_CLIENT_ID_MAX);
 		goto out;
 	}
 	if (claim && !claim_ok(claim)) {
@@ -181,7 +183,8 @@ void admin__idps_create(admin_ctx_t *c, const char *arg)
 		goto out;
 	}
 	if (ca && (strlen(ca) > STORE_CA_PEM_MAX || !ca_ok(ca))) {
-		admin__error(c, 400, "\"ca_pem\" must hold PEM certificates (at most %d bytes)", STORE_CA_PEM_MAX);
+		admin__error(c, 400, "\"ca_pem\" must hold PEM certificates (at most %d bytes)",
+			     STORE_CA_PEM_MAX);
 		goto out;
 	}
 	snprintf(in.name, sizeof(in.name), "%s", name);
@@ -193,7 +196,8 @@ void admin__idps_create(admin_ctx_t *c, const char *arg)
 	in.ca_pem = (char *)ca;
 	int r = store_idp_create(c->st, &in, &out, &why);
 	if (r == ERR_EXISTS)
-		admin__error(c, 409, "an identity provider named \"%s\" already exists; delete it first", name);
+		admin__error(c, 409, "an identity provider named \"%s\" already exists; delete it first",
+			     name);
 	else if (r != 0)
 		admin__store_error(c, "create the identity provider");
 	if (r != 0)
@@ -216,10 +220,11 @@ void admin__idps_delete(admin_ctx_t *c, const char *arg)
 		return;
 	}
 	if (r == ERR_EXISTS) {
-		admin__error(c, 409,
-			     "identity provider \"%s\" is accepted by app \"%s\": delete that app first (an app "
-			     "limited to providers is never widened to any provider behind your back)",
-			     admin__echo(arg), why.owner);
+		admin__error(
+		    c, 409,
+		    "identity provider \"%s\" is accepted by app \"%s\": delete that app first (an app "
+		    "limited to providers is never widened to any provider behind your back)",
+		    admin__echo(arg), why.owner);
 		return;
 	}
 	if (r != 0) {

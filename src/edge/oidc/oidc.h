@@ -18,8 +18,8 @@
 
 #define OIDC_STATE_COOKIE "burrow_oidc"
 #define OIDC_CALLBACK_PATH "/cdn-cgi/access/callback"
-#define OIDC_LOGIN_TTL 600  /* seconds a login may take: the cookie's life */
-#define OIDC_RET_MAX 2048   /* bytes of the caller's return path kept in the cookie */
+#define OIDC_LOGIN_TTL 600   /* seconds a login may take: the cookie's life */
+#define OIDC_RET_MAX 2048    /* bytes of the caller's return path kept in the cookie */
 #define OIDC_COOKIE_MAX 4096 /* the longest cookie value oidc_begin makes */
 
 typedef struct oidc oidc_t;
@@ -41,8 +41,8 @@ void oidc_close(oidc_t *o);
  * (at most OIDC_RET_MAX bytes). Returns 0 (cb will run) or an error (it
  * will not): ERR_INVAL for a bad argument, ERR_UNAVAIL when too many
  * requests are in flight. */
-typedef void (*oidc_begin_cb)(void *arg, int status /* 0 or ERR_* */, const char *location, const char *cookie,
-			      const char *err);
+typedef void (*oidc_begin_cb)(void *arg, int status /* 0 or ERR_* */, const char *location,
+			      const char *cookie, const char *err);
 int oidc_begin(oidc_t *o, const char *idp, const char *ret, oidc_begin_cb cb, void *arg);
 
 /* The provider sent the browser to /cdn-cgi/access/callback?QUERY with the

@@ -28,7 +28,8 @@ static bool https_url(const char *s)
 	for (; s && s[n]; n++)
 		if (s[n] <= 0x20 || s[n] >= 0x7f)
 			return false;
-	return s && n <= OIDC_URL_MAX && strncmp(s, "https://", 8) == 0 && s[8] && s[8] != '/' && !strchr(s, '#');
+	return s && n <= OIDC_URL_MAX && strncmp(s, "https://", 8) == 0 && s[8] && s[8] != '/' &&
+	       !strchr(s, '#');
 }
 
 /* Whether the array under key, when present, holds the string want. */
@@ -38,7 +39,8 @@ static bool lists_or_absent(json_t *doc, const char *key, const char *want)
 	size_t i;
 	if (!a)
 		return true;
-	json_array_foreach(a, i, v) if (json_is_string(v) && strcmp(json_string_value(v), want) == 0) return true;
+	json_array_foreach(a, i,
+			   v) if (json_is_string(v) && strcmp(json_string_value(v), want) == 0) return true;
 	return false;
 }
 
@@ -69,10 +71,11 @@ int oidc_discovery_parse(const char *json, size_t len, const char *issuer, oidc_
 	}
 	const char *iss = json_string_value(json_object_get(doc, "issuer"));
 	if (!iss || !issuer || strcmp(iss, issuer) != 0) {
-		set_err(err, errlen,
-			iss ? "its discovery document names another issuer: the issuer configured must match it "
-			      "exactly (scheme, host, port, path, trailing slash)"
-			    : "its discovery document has no issuer");
+		set_err(
+		    err, errlen,
+		    iss ? "its discovery document names another issuer: the issuer configured must match it "
+			  "exactly (scheme, host, port, path, trailing slash)"
+			: "its discovery document has no issuer");
 		goto out;
 	}
 	if (copy_url(doc, "authorization_endpoint", out->authorization_endpoint, err, errlen) != 0 ||
@@ -132,8 +135,9 @@ int oidc_jwks_parse(const char *json, size_t len, oidc_jwks_t *out, char *err, s
 	{
 		json_t *kid = json_object_get(k, "kid");
 		/* an encryption key, or a type we do not verify with: not ours to use */
-		if (!json_is_object(k) || (kid && (!json_is_string(kid) || json_string_length(kid) > JWT_KID_MAX ||
-						   strlen(json_string_value(kid)) != json_string_length(kid))))
+		if (!json_is_object(k) ||
+		    (kid && (!json_is_string(kid) || json_string_length(kid) > JWT_KID_MAX ||
+			     strlen(json_string_value(kid)) != json_string_length(kid))))
 			continue;
 		EVP_PKEY *pk = jwt_jwk_import(k, why, sizeof(why));
 		if (!pk)
@@ -143,7 +147,8 @@ int oidc_jwks_parse(const char *json, size_t len, oidc_jwks_t *out, char *err, s
 		snprintf(jk->kid, sizeof(jk->kid), "%s", kid ? json_string_value(kid) : "");
 	}
 	if (out->n == 0) {
-		set_err(err, errlen, "its JWKS has no signing key burrow can use (RSA >= 2048 bits or EC P-256)");
+		set_err(err, errlen,
+			"its JWKS has no signing key burrow can use (RSA >= 2048 bits or EC P-256)");
 		goto out;
 	}
 	r = 0;

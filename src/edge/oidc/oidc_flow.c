@@ -97,14 +97,15 @@ static oidc_op_t *op_new(oidc_t *o, enum oidc_op_kind kind, void *arg)
 }
 
 /* The op's one callback; op is gone afterwards. */
-static void op_finish(oidc_op_t *op, int status, const char *location, const char *cookie, const identity_t *id,
-		      const char *err)
+static void op_finish(oidc_op_t *op, int status, const char *location, const char *cookie,
+		      const identity_t *id, const char *err)
 {
 	op_unlink(op);
 	if (status != 0)
 		log_info("oidc: login %s: %s", op->kind == OIDC_OP_BEGIN ? "start" : "callback", err);
 	if (op->kind == OIDC_OP_BEGIN)
-		op->bcb(op->arg, status, status ? NULL : location, status ? NULL : cookie, status ? err : NULL);
+		op->bcb(op->arg, status, status ? NULL : location, status ? NULL : cookie,
+			status ? err : NULL);
 	else
 		op->dcb(op->arg, status, status ? NULL : id, op->have_login ? op->login.ret : NULL,
 			status ? err : NULL);
@@ -194,7 +195,8 @@ static void begin_step(oidc_op_t *op)
 		return;
 	}
 	if (!o->e->auth_origin[0]) {
-		op_fail(op, ERR_UNAVAIL, "provider %s: the edge has no --auth-domain, so no redirect URI", mi->name);
+		op_fail(op, ERR_UNAVAIL, "provider %s: the edge has no --auth-domain, so no redirect URI",
+			mi->name);
 		return;
 	}
 	if (!(op->prov = oidc__prov_for(o, mi))) {
@@ -210,8 +212,9 @@ static void begin_step(oidc_op_t *op)
 		op_fail(op, r, "%s", err);
 		return;
 	}
-	if (rand_b64(op->login.state) != 0 || rand_b64(op->login.nonce) != 0 || rand_b64(op->login.verifier) != 0 ||
-	    pkce_challenge(op->login.verifier, challenge) != 0 || !(loc = malloc(LOCATION_MAX))) {
+	if (rand_b64(op->login.state) != 0 || rand_b64(op->login.nonce) != 0 ||
+	    rand_b64(op->login.verifier) != 0 || pkce_challenge(op->login.verifier, challenge) != 0 ||
+	    !(loc = malloc(LOCATION_MAX))) {
 		op_fail(op, ERR_NOMEM, "provider %s: cannot make the login's random values", mi->name);
 		goto out;
 	}
@@ -220,7 +223,8 @@ static void begin_step(oidc_op_t *op)
 	const char *ep = op->prov->disc.authorization_endpoint;
 	int n = snprintf(loc, LOCATION_MAX, "%s%c", ep, strchr(ep, '?') ? '&' : '?');
 	used = n > 0 ? (size_t)n : 0;
-	if (n < 0 || (size_t)n >= LOCATION_MAX || !add_param(loc, LOCATION_MAX, &used, true, "response_type", "code") ||
+	if (n < 0 || (size_t)n >= LOCATION_MAX ||
+	    !add_param(loc, LOCATION_MAX, &used, true, "response_type", "code") ||
 	    !add_param(loc, LOCATION_MAX, &used, false, "client_id", mi->client_id) ||
 	    !add_param(loc, LOCATION_MAX, &used, false, "redirect_uri", redirect) ||
 	    !add_param(loc, LOCATION_MAX, &used, false, "scope", mi->scopes) ||
@@ -283,8 +287,8 @@ static void token_cb(void *arg, int status, long code, const char *body, size_t 
 		sanitize(e, es, sizeof(es));
 		sanitize(d, ds, sizeof(ds));
 		if (e)
-			snprintf(detail, sizeof(detail), "HTTP %ld %s%s%s%s", code, es, d ? " (" : "", d ? ds : "",
-				 d ? ")" : "");
+			snprintf(detail, sizeof(detail), "HTTP %ld %s%s%s%s", code, es, d ? " (" : "",
+				 d ? ds : "", d ? ")" : "");
 		else
 			snprintf(detail, sizeof(detail), "HTTP %ld", code);
 		snprintf(err, sizeof(err),
@@ -296,7 +300,8 @@ static void token_cb(void *arg, int status, long code, const char *body, size_t 
 	}
 	const char *tok = json_string_value(json_object_get(j, "id_token"));
 	if (!tok || !(op->id_token = strdup(tok))) {
-		snprintf(err, sizeof(err), "provider %s: the token response has no id_token (is scope openid asked?)",
+		snprintf(err, sizeof(err),
+			 "provider %s: the token response has no id_token (is scope openid asked?)",
 			 op->login.idp);
 		op_ready(op, ERR_UNAVAIL, err);
 		goto out;
@@ -328,11 +333,15 @@ static int start_token_request(oidc_op_t *op, const model_idp_t *mi, char *err, 
 	    !add_param(form, FORM_MAX, &used, false, "redirect_uri", redirect) ||
 	    !add_param(form, FORM_MAX, &used, false, "code_verifier", op->login.verifier)) {
 		r = ERR_TOOBIG;
-		snprintf(err, errlen, "provider %s: the code or the client credentials are too long", mi->name);
+		snprintf(err, errlen, "provider %s: the code or the client credentials are too long",
+			 mi->name);
 		goto out;
 	}
-	oidc_http_opts_t ho = {
-	    .url = op->prov->disc.token_endpoint, .ca_pem = mi->ca_pem, .form = form, .user = user, .pass = pass};
+	oidc_http_opts_t ho = {.url = op->prov->disc.token_endpoint,
+			       .ca_pem = mi->ca_pem,
+			       .form = form,
+			       .user = user,
+			       .pass = pass};
 	r = oidc__http_start(op->o->http, &ho, token_cb, op, &op->req);
 	if (r != 0)
 		snprintf(err, errlen, "provider %s: the token request cannot start: %s", mi->name,
@@ -364,7 +373,8 @@ static void verify_step(oidc_op_t *op, const model_idp_t *mi)
 			   .groups_claim = mi->groups_claim,
 			   .idp = mi->name,
 			   .now = (int64_t)time(NULL)};
-	int r = oidc_idtoken_verify(op->id_token, strlen(op->id_token), &op->prov->jwks, &x, &id, why, sizeof(why));
+	int r = oidc_idtoken_verify(op->id_token, strlen(op->id_token), &op->prov->jwks, &x, &id, why,
+				    sizeof(why));
 	if (r == ERR_NOTFOUND && !op->refetched) {
 		op->refetched = true;
 		r = oidc__prov_want(op->prov, OIDC_JWKS, true, err, sizeof(err));
@@ -392,7 +402,8 @@ static void callback_step(oidc_op_t *op)
 	int r;
 
 	if (!mi) {
-		op_fail(op, ERR_AUTH, "provider %s no longer exists at this edge; log in again", op->login.idp);
+		op_fail(op, ERR_AUTH, "provider %s no longer exists at this edge; log in again",
+			op->login.idp);
 		return;
 	}
 	if (!(op->prov = oidc__prov_for(o, mi))) {
@@ -413,7 +424,8 @@ static void callback_step(oidc_op_t *op)
 		/* RFC 9207: a provider that names itself must be the one this login went to */
 		if (op->iss_param[0] && strcmp(op->iss_param, mi->issuer) != 0) {
 			op_fail(op, ERR_AUTH,
-				"provider %s: the response names another issuer (iss): a mix-up of providers; log in "
+				"provider %s: the response names another issuer (iss): a mix-up of "
+				"providers; log in "
 				"again",
 				mi->name);
 			return;
@@ -425,8 +437,7 @@ static void callback_step(oidc_op_t *op)
 		}
 		op->phase = OIDC_PH_TOKEN;
 		return;
-	case OIDC_PH_TOKEN:
-		return; /* (token_cb moves it on) */
+	case OIDC_PH_TOKEN: return; /* (token_cb moves it on) */
 	case OIDC_PH_JWKS:
 		r = oidc__prov_want(op->prov, OIDC_JWKS, false, err, sizeof(err));
 		if (r == 1) {
@@ -455,27 +466,31 @@ static int callback_parse(oidc_op_t *op, const char *query, const char *cookie)
 	r = oidc__state_open(o->key, cookie, now, &op->login);
 	if (r != 0) {
 		snprintf(op->err, sizeof(op->err), "%s",
-			 !cookie || !*cookie ? "no login is in progress in this browser (its login cookie is missing): "
-					       "start the login again"
-			 : r == ERR_TIMEOUT ? "the login took longer than 10 minutes: start it again"
-					    : "this browser's login cookie is not valid here: start the login again");
+			 !cookie || !*cookie
+			     ? "no login is in progress in this browser (its login cookie is missing): "
+			       "start the login again"
+			 : r == ERR_TIMEOUT
+			     ? "the login took longer than 10 minutes: start it again"
+			     : "this browser's login cookie is not valid here: start the login again");
 		return ERR_AUTH;
 	}
 	op->have_login = true;
 	r = form_get(query, qlen, "state", state, sizeof(state));
 	if (r != 0 || strlen(state) != strlen(op->login.state) ||
 	    CRYPTO_memcmp(state, op->login.state, strlen(state)) != 0) {
-		snprintf(op->err, sizeof(op->err),
-			 "provider %s: the response does not belong to the login this browser started (state): "
-			 "start the login again",
-			 op->login.idp);
+		snprintf(
+		    op->err, sizeof(op->err),
+		    "provider %s: the response does not belong to the login this browser started (state): "
+		    "start the login again",
+		    op->login.idp);
 		return ERR_AUTH;
 	}
 	r = oidc__used_add(o->used, op->login.state, op->login.exp, now);
 	if (r != 0) {
 		snprintf(op->err, sizeof(op->err), "%s",
-			 r == ERR_EXISTS ? "this login response was used already (state): start the login again"
-					 : "too many logins at this edge right now; try again in a moment");
+			 r == ERR_EXISTS
+			     ? "this login response was used already (state): start the login again"
+			     : "too many logins at this edge right now; try again in a moment");
 		return r == ERR_EXISTS ? ERR_AUTH : ERR_UNAVAIL;
 	}
 	if ((r = form_get(query, qlen, "error", perr, sizeof(perr))) != ERR_NOTFOUND) {
@@ -485,12 +500,14 @@ static int callback_parse(oidc_op_t *op, const char *query, const char *cookie)
 			pdesc[0] = '\0';
 		sanitize(perr, ps, sizeof(ps));
 		sanitize(pdesc, pd, sizeof(pd));
-		snprintf(op->err, sizeof(op->err), "provider %s refused the login: %s%s%s%s", op->login.idp, ps,
-			 pd[0] ? " (" : "", pd, pd[0] ? ")" : "");
+		snprintf(op->err, sizeof(op->err), "provider %s refused the login: %s%s%s%s", op->login.idp,
+			 ps, pd[0] ? " (" : "", pd, pd[0] ? ")" : "");
 		return ERR_AUTH;
 	}
-	if ((r = form_get(query, qlen, "iss", op->iss_param, sizeof(op->iss_param))) != 0 && r != ERR_NOTFOUND) {
-		snprintf(op->err, sizeof(op->err), "provider %s: the response's iss is malformed", op->login.idp);
+	if ((r = form_get(query, qlen, "iss", op->iss_param, sizeof(op->iss_param))) != 0 &&
+	    r != ERR_NOTFOUND) {
+		snprintf(op->err, sizeof(op->err), "provider %s: the response's iss is malformed",
+			 op->login.idp);
 		return ERR_AUTH;
 	}
 	if (r == ERR_NOTFOUND)

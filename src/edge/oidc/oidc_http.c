@@ -220,7 +220,8 @@ static void check_done(oidc_http_t *h)
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
 		if (r->over) {
 			status = ERR_TOOBIG;
-			snprintf(err, sizeof(err), "the response is larger than %d bytes", OIDC_HTTP_BODY_MAX);
+			snprintf(err, sizeof(err), "the response is larger than %d bytes",
+				 OIDC_HTTP_BODY_MAX);
 		} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 			status = ERR_TIMEOUT;
 			snprintf(err, sizeof(err), "no response within %d s", OIDC_HTTP_TIMEOUT_MS / 1000);

@@ -21,8 +21,8 @@ typedef struct oidc_http_req oidc_http_req_t;
 
 typedef struct oidc_http_opts {
 	const char *url;
-	const char *ca_pem; /* trusted besides the system roots; NULL: system roots only */
-	const char *form;   /* application/x-www-form-urlencoded POST body; NULL: GET */
+	const char *ca_pem;	 /* trusted besides the system roots; NULL: system roots only */
+	const char *form;	 /* application/x-www-form-urlencoded POST body; NULL: GET */
 	const char *user, *pass; /* HTTP Basic credentials (already form-encoded), or NULL */
 } oidc_http_opts_t;
 

@@ -86,7 +86,8 @@ static int check_times(const jwt_t *j, int64_t now, char *err, size_t errlen)
 	if (jwt_claim_time(j, "iat", &iat) != 0)
 		return refuse(err, errlen, "has no valid iat");
 	if (iat > now + OIDC_SKEW)
-		return refuse(err, errlen, "was issued in the future: check the edge's and the provider's clocks");
+		return refuse(err, errlen,
+			      "was issued in the future: check the edge's and the provider's clocks");
 	if ((r = jwt_claim_time(j, "nbf", &nbf)) != ERR_NOTFOUND && (r != 0 || nbf > now + OIDC_SKEW))
 		return refuse(err, errlen, "is not valid yet: check the edge's and the provider's clocks");
 	return 0;
@@ -112,8 +113,9 @@ static int fill_groups(json_t *c, const char *claim, identity_t *id, char *err, 
 	/* refused, not truncated: a dropped group could be the one an exclude rule names */
 	if (!json_is_array(g) || json_array_size(g) > IDENTITY_GROUPS_MAX) {
 		if (err && errlen)
-			snprintf(err, errlen, "the ID token's \"%s\" claim is not an array of at most %d groups",
-				 claim, IDENTITY_GROUPS_MAX);
+			snprintf(err, errlen,
+				 "the ID token's \"%s\" claim is not an array of at most %d groups", claim,
+				 IDENTITY_GROUPS_MAX);
 		return ERR_AUTH;
 	}
 	json_array_foreach(g, i, v)
@@ -122,10 +124,11 @@ static int fill_groups(json_t *c, const char *claim, identity_t *id, char *err, 
 		if (!s || json_string_length(v) > OIDC_GROUP_MAX || strlen(s) != json_string_length(v) ||
 		    !identity_add_group(id, s)) {
 			if (err && errlen)
-				snprintf(err, errlen,
-					 "the ID token's \"%s\" claim has a group that is not a string of 1-%d "
-					 "bytes, or more groups than fit",
-					 claim, OIDC_GROUP_MAX);
+				snprintf(
+				    err, errlen,
+				    "the ID token's \"%s\" claim has a group that is not a string of 1-%d "
+				    "bytes, or more groups than fit",
+				    claim, OIDC_GROUP_MAX);
 			return ERR_AUTH;
 		}
 	}
@@ -195,7 +198,8 @@ int oidc_idtoken_verify(const char *tok, size_t len, const oidc_jwks_t *ks, cons
 		goto out;
 	}
 	if (!email_verified(c)) {
-		refuse(err, errlen, "says the email address is not verified: verify it at the provider first");
+		refuse(err, errlen,
+		       "says the email address is not verified: verify it at the provider first");
 		goto out;
 	}
 	size_t i = 0;

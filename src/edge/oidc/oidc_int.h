@@ -13,9 +13,9 @@
 #include "edge/oidc/oidc_verify.h"
 
 #define OIDC_ERR_MAX 512
-#define OIDC_DOC_TTL_MS (3600 * 1000)	  /* discovery and JWKS are fetched again after this */
+#define OIDC_DOC_TTL_MS (3600 * 1000)	 /* discovery and JWKS are fetched again after this */
 #define OIDC_JWKS_REFETCH_MS (60 * 1000) /* an unknown kid fetches the JWKS at most this often */
-#define OIDC_OPS_MAX 1024		  /* logins in flight; more are refused (ERR_UNAVAIL) */
+#define OIDC_OPS_MAX 1024		 /* logins in flight; more are refused (ERR_UNAVAIL) */
 
 enum oidc_doc { OIDC_DISC, OIDC_JWKS };
 
@@ -30,7 +30,7 @@ typedef struct oidc_prov {
 	uint64_t disc_at_ms;
 	oidc_jwks_t jwks;
 	bool have_jwks;
-	uint64_t jwks_at_ms; /* last fetch started (for the refetch limit) */
+	uint64_t jwks_at_ms;	 /* last fetch started (for the refetch limit) */
 	oidc_http_req_t *req[2]; /* in flight: discovery, JWKS */
 } oidc_prov_t;
 
@@ -42,8 +42,8 @@ typedef struct oidc_op {
 	struct oidc *o;
 	enum oidc_op_kind kind;
 	enum oidc_phase phase;
-	int waiting; /* -1: none; else the enum oidc_doc its provider fetches */
-	bool ready;  /* step it from the kick timer */
+	int waiting;	/* -1: none; else the enum oidc_doc its provider fetches */
+	bool ready;	/* step it from the kick timer */
 	bool refetched; /* the JWKS was fetched again for an unknown kid */
 	oidc_prov_t *prov;
 	void *arg;
@@ -51,10 +51,10 @@ typedef struct oidc_op {
 	oidc_done_cb dcb;
 	oidc_login_t login;
 	bool have_login;
-	char *code;	/* the authorization code (wiped) */
-	char *id_token; /* from the token response (wiped) */
+	char *code;			  /* the authorization code (wiped) */
+	char *id_token;			  /* from the token response (wiped) */
 	char iss_param[OIDC_URL_MAX + 1]; /* RFC 9207 "iss" of the redirect, or "" */
-	oidc_http_req_t *req; /* its token request */
+	oidc_http_req_t *req;		  /* its token request */
 	int status;
 	char err[OIDC_ERR_MAX];
 } oidc_op_t;

@@ -100,7 +100,8 @@ static void disc_url(const oidc_prov_t *p, char *out, size_t outlen)
 {
 	size_t n = strlen(p->issuer);
 	/* the well-known path goes after the issuer's own path, without doubling a trailing slash */
-	snprintf(out, outlen, "%.*s%s", (int)(n && p->issuer[n - 1] == '/' ? n - 1 : n), p->issuer, WELL_KNOWN);
+	snprintf(out, outlen, "%.*s%s", (int)(n && p->issuer[n - 1] == '/' ? n - 1 : n), p->issuer,
+		 WELL_KNOWN);
 }
 
 static void fetched(oidc_prov_t *p, enum oidc_doc which, int status, long code, const char *body, size_t len,
@@ -176,7 +177,8 @@ int oidc__prov_want(oidc_prov_t *p, enum oidc_doc which, bool refresh, char *err
 			return 0;
 		if (refresh && p->jwks_at_ms && now - p->jwks_at_ms < OIDC_JWKS_REFETCH_MS) {
 			snprintf(err, errlen,
-				 "provider %s: the ID token is signed by a key not in its JWKS (fetched again less "
+				 "provider %s: the ID token is signed by a key not in its JWKS (fetched "
+				 "again less "
 				 "than a minute ago)",
 				 p->name);
 			return ERR_EXISTS;

@@ -25,8 +25,8 @@
 
 int oidc__state_seal(const uint8_t key[OIDC_KEY_LEN], const oidc_login_t *l, char *out, size_t outlen)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "s", l->state, "n", l->nonce, "v", l->verifier,
-			      "i", l->idp, "r", l->ret, "e", (json_int_t)l->exp);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "s", l->state, "n", l->nonce, "v",
+			      l->verifier, "i", l->idp, "r", l->ret, "e", (json_int_t)l->exp);
 	char *plain = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	uint8_t *box = NULL;
 	int r = ERR_NOMEM;
@@ -86,12 +86,15 @@ int oidc__state_open(const uint8_t key[OIDC_KEY_LEN], const char *cookie, int64_
 		r = ERR_AUTH;
 		goto out;
 	}
-	if (plen > PLAIN_MAX || !(o = json_loadb((const char *)plain, (size_t)plen, JSON_REJECT_DUPLICATES, NULL)))
+	if (plen > PLAIN_MAX ||
+	    !(o = json_loadb((const char *)plain, (size_t)plen, JSON_REJECT_DUPLICATES, NULL)))
 		goto out;
 	json_t *e = json_object_get(o, "e");
-	if (!copy_field(o, "s", l->state, sizeof(l->state)) || !copy_field(o, "n", l->nonce, sizeof(l->nonce)) ||
-	    !copy_field(o, "v", l->verifier, sizeof(l->verifier)) || !copy_field(o, "i", l->idp, sizeof(l->idp)) ||
-	    !copy_field(o, "r", l->ret, sizeof(l->ret)) || !json_is_integer(e))
+	if (!copy_field(o, "s", l->state, sizeof(l->state)) ||
+	    !copy_field(o, "n", l->nonce, sizeof(l->nonce)) ||
+	    !copy_field(o, "v", l->verifier, sizeof(l->verifier)) ||
+	    !copy_field(o, "i", l->idp, sizeof(l->idp)) || !copy_field(o, "r", l->ret, sizeof(l->ret)) ||
+	    !json_is_integer(e))
 		goto out;
 	l->exp = json_integer_value(e);
 	r = now < l->exp ? 0 : ERR_TIMEOUT;

@@ -18,9 +18,9 @@
 
 #define OIDC_URL_MAX 1024
 #define OIDC_JWKS_MAX 64
-#define OIDC_SKEW 60	     /* seconds of clock skew allowed on exp, iat and nbf */
-#define OIDC_AUD_MAX 16	     /* values in an array "aud" */
-#define OIDC_GROUP_MAX 255   /* bytes in one group name */
+#define OIDC_SKEW 60	   /* seconds of clock skew allowed on exp, iat and nbf */
+#define OIDC_AUD_MAX 16	   /* values in an array "aud" */
+#define OIDC_GROUP_MAX 255 /* bytes in one group name */
 
 typedef struct oidc_discovery {
 	char authorization_endpoint[OIDC_URL_MAX + 1];

@@ -62,10 +62,11 @@ int store__sq_idp_list(store_t *st, store_idp_t **out, size_t *n)
 static int idp_insert(sq_t *s, const store_idp_t *in)
 {
 	sqlite3_stmt *q = NULL;
-	int r = store__sq_prepare(s,
-				  "INSERT INTO idps (name, issuer, client_id, client_secret, ca_pem, groups_claim,"
-				  " scopes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-				  &q);
+	int r = store__sq_prepare(
+	    s,
+	    "INSERT INTO idps (name, issuer, client_id, client_secret, ca_pem, groups_claim,"
+	    " scopes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    &q);
 	if (r != 0)
 		return r;
 	sqlite3_bind_text(q, 1, in->name, -1, SQLITE_STATIC);
@@ -105,7 +106,8 @@ int store__sq_idp_create(store_t *st, const store_idp_t *in, store_idp_t *out, s
 		goto out;
 	/* read back without the secret: only the model carries it */
 	if ((r = store__sq_idps(s, false, in->name, &v, &n)) == 0 && n != 1) {
-		snprintf(s->base.errmsg, sizeof(s->base.errmsg), "the new identity provider cannot be read back");
+		snprintf(s->base.errmsg, sizeof(s->base.errmsg),
+			 "the new identity provider cannot be read back");
 		r = ERR_STORE;
 	}
 	if (r == 0) {
@@ -128,10 +130,11 @@ int store__sq_idp_delete(store_t *st, const char *name, store_why_t *why)
 
 	if ((r = store__sq_begin(s)) != 0)
 		return r;
-	r = store__sq_lookup(s,
-			     "SELECT a.name FROM app_idps i JOIN apps a ON a.id = i.app_id WHERE i.idp_name = ?1"
-			     " ORDER BY a.name LIMIT 1",
-			     name, app, sizeof(app));
+	r = store__sq_lookup(
+	    s,
+	    "SELECT a.name FROM app_idps i JOIN apps a ON a.id = i.app_id WHERE i.idp_name = ?1"
+	    " ORDER BY a.name LIMIT 1",
+	    name, app, sizeof(app));
 	if (r == 0) {
 		store__set_why(why, STORE_IDP, name, app);
 		r = ERR_EXISTS;

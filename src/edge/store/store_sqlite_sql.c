@@ -221,7 +221,8 @@ int store__sq_apps(sq_t *s, const char *id, store_app_t **out, size_t *n)
 {
 	app_lists_t l = {NULL, NULL};
 	int r;
-	if ((r = store__sq_prepare(s, "SELECT hostname FROM app_hostnames WHERE app_id = ?1 ORDER BY hostname",
+	if ((r = store__sq_prepare(s,
+				   "SELECT hostname FROM app_hostnames WHERE app_id = ?1 ORDER BY hostname",
 				   &l.hosts)) == 0 &&
 	    (r = store__sq_prepare(s, "SELECT idp_name FROM app_idps WHERE app_id = ?1 ORDER BY idp_name",
 				   &l.idps)) == 0)

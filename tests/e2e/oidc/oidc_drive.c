@@ -39,8 +39,8 @@ static void done_cb(void *arg, int status, const identity_t *id, const char *ret
 		json_t *g = json_array();
 		for (size_t i = 0; i < id->ngroups; i++)
 			json_array_append_new(g, json_string(id->groups[i]));
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o}", "email", id->email, "sub", id->sub, "idp", id->idp,
-				      "login_method", id->login_method, "groups", g);
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o}", "email", id->email, "sub", id->sub, "idp",
+				      id->idp, "login_method", id->login_method, "groups", g);
 		char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 		printf("IDENTITY %s\nRET %s\n", text, ret ? ret : "(none)");
 		free(text);
@@ -80,15 +80,17 @@ static void wait_done(uv_loop_t *loop, int want)
 int main(int argc, char **argv)
 {
 	const char *opt[7] = {0};
-	static const char *const names[7] = {"--idp",	      "--issuer",   "--client-id",   "--client-secret-file",
-					     "--auth-origin", "--ca-file", "--groups-claim"};
+	static const char *const names[7] = {
+	    "--idp",	     "--issuer",  "--client-id",   "--client-secret-file",
+	    "--auth-origin", "--ca-file", "--groups-claim"};
 	for (int i = 1; i + 1 < argc; i += 2)
 		for (int k = 0; k < 7; k++)
 			if (strcmp(argv[i], names[k]) == 0)
 				opt[k] = argv[i + 1];
 	if (!opt[0] || !opt[1] || !opt[2] || !opt[3] || !opt[4]) {
-		fprintf(stderr, "usage: oidc_drive --idp NAME --issuer URL --client-id ID --client-secret-file F "
-				"--auth-origin ORIGIN [--ca-file F] [--groups-claim C]\n");
+		fprintf(stderr,
+			"usage: oidc_drive --idp NAME --issuer URL --client-id ID --client-secret-file F "
+			"--auth-origin ORIGIN [--ca-file F] [--groups-claim C]\n");
 		return 2;
 	}
 	log_set_level(L_WARN);
@@ -140,7 +142,8 @@ int main(int argc, char **argv)
 				continue;
 			}
 			*query++ = '\0';
-			if (oidc_callback(e.oidc, query, strcmp(cookie, "-") == 0 ? NULL : cookie, done_cb, NULL) != 0) {
+			if (oidc_callback(e.oidc, query, strcmp(cookie, "-") == 0 ? NULL : cookie, done_cb,
+					  NULL) != 0) {
 				printf("ERROR start\n");
 				continue;
 			}
