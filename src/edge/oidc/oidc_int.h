@@ -12,7 +12,7 @@
 #include "edge/oidc/oidc_state.h"
 #include "edge/oidc/oidc_verify.h"
 
-#define OIDC_ERR_MAX 512
+#define OIDC_ERR_MAX 1024
 #define OIDC_DOC_TTL_MS (3600 * 1000)	 /* discovery and JWKS are fetched again after this */
 #define OIDC_JWKS_REFETCH_MS (60 * 1000) /* an unknown kid fetches the JWKS at most this often */
 #define OIDC_OPS_MAX 1024		 /* logins in flight; more are refused (ERR_UNAVAIL) */
