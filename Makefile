@@ -14,7 +14,7 @@ SAN ?=
 WERROR ?= -Werror
 
 PKGS := libuv openssl libnghttp2 jansson yaml-0.1
-EDGE_PKGS := sqlite3 libsodium
+EDGE_PKGS := sqlite3 libsodium libcurl
 
 CPPFLAGS += -Isrc -D_GNU_SOURCE
 CFLAGS += -std=c17 $(OPT) $(SAN) -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes \
@@ -85,7 +85,12 @@ test: deps
 	$(MAKE) all fuzz-bins
 	BUILD=build/asan tests/run-all
 
-unit-bins: $(UNIT_BIN)
+unit-bins: $(UNIT_BIN) $(BUILD)/tests/oidc_drive
+
+# The OpenID Connect relying party on a real loop, for tests/e2e/t_oidc_rp.sh (links the edge).
+$(BUILD)/tests/oidc_drive: tests/e2e/oidc/oidc_drive.c $(EDGE_OBJ) $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(EDGE_LIBS)
 
 unit:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g" SAN="$(ASAN)" all unit-bins
@@ -117,6 +122,13 @@ build/fuzz/%: fuzz/%.c $(CORE_SRC)
 build/fuzz/fuzz_admin: fuzz/fuzz_admin.c $(EDGE_SRC) $(CORE_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(shell pkg-config --cflags $(PKGS) $(EDGE_PKGS)) -o $@ $^ $(EDGE_LIBS)
+
+# The relying party's parsers: the pure half of edge/oidc/ (no curl, no loop).
+OIDC_FUZZ_SRC := src/edge/oidc/oidc_doc.c src/edge/oidc/oidc_idtoken.c src/edge/oidc/oidc_state.c \
+	src/edge/auth/apptoken.c src/edge/model.c
+build/fuzz/fuzz_oidc: fuzz/fuzz_oidc.c $(OIDC_FUZZ_SRC) $(CORE_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(shell pkg-config --cflags $(PKGS) libsodium) -o $@ $^ $(LIBS) $(shell pkg-config --libs libsodium)
 
 build/fuzz/fuzz_ingress: fuzz/fuzz_ingress.c src/tunnel/ingress.c $(CORE_SRC)
 	@mkdir -p $(dir $@)

@@ -5,7 +5,8 @@
  * admin token, and prints a secret only where the command exists to show it
  * once (service-token create, tunnel create) — into a file made mode 0600
  * when stdout is a file. A password (user add) is read from stdin, never from
- * argv, and wiped with the request body once sent. */
+ * argv, and wiped with the request body once sent; so is an identity
+ * provider's client secret (idp add), read from a 0600 file. */
 #include "admin/admin.h"
 
 #include <errno.h>
@@ -256,6 +257,78 @@ static int admin_token(const admin_inv_t *inv, const char **tok, char **owned)
 	return 0;
 }
 
+/* A CA file's PEM text (idp add --ca-file), NUL-terminated, at most
+ * ADMIN_CA_PEM_MAX bytes. Returns a malloc'd copy, or NULL after saying why. */
+static char *read_pem(const char *path)
+{
+	char err[ERRLEN], *text = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	size_t n = 0;
+
+	if (fd < 0) {
+		snprintf(err, sizeof(err), "cannot read the CA file %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!(text = malloc(ADMIN_CA_PEM_MAX + 2))) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	for (;;) {
+		ssize_t r = read(fd, text + n, ADMIN_CA_PEM_MAX + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, sizeof(err), "cannot read the CA file %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > ADMIN_CA_PEM_MAX) {
+			snprintf(err, sizeof(err), "the CA file %s is larger than %d bytes", path,
+				 ADMIN_CA_PEM_MAX);
+			goto fail;
+		}
+	}
+	text[n] = '\0';
+	if (n == 0 || strlen(text) != n || !strstr(text, "-----BEGIN CERTIFICATE-----")) {
+		snprintf(err, sizeof(err),
+			 "the CA file %s holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path);
+		goto fail;
+	}
+	close(fd);
+	return text;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	fail(err);
+	return NULL;
+}
+
+/* The files a command names (idp add): the client secret, through the same
+ * checks as every secret file (mode 0600, visible ASCII), and the CA PEM.
+ * 0, or -1 after saying why. */
+static int read_files(admin_inv_t *inv)
+{
+	const char *sf = admin_inv_get(inv, AOPT_CLIENT_SECRET_FILE), *cf = admin_inv_get(inv, AOPT_CA_FILE);
+	char err[ERRLEN], *secret = NULL;
+	size_t n = 0;
+
+	if (sf) {
+		if (secret_file_read(sf, "client secret", ADMIN_CLIENT_SECRET_MAX, &secret, &n, err,
+				     sizeof(err)) != 0) {
+			fail(err);
+			return -1;
+		}
+		inv->client_secret = secret;
+		inv->client_secret_len = n;
+	}
+	if (cf && !(inv->ca_pem = read_pem(cf)))
+		return -1;
+	return 0;
+}
+
 /* Sends the request for inv and prints the outcome. Returns the exit code. */
 static int run(admin_inv_t *inv)
 {
@@ -312,6 +385,8 @@ static int run(admin_inv_t *inv)
 		goto out;
 	}
 	if (cmd->password && read_password(inv) != 0)
+		goto out;
+	if (read_files(inv) != 0)
 		goto out;
 again: /* --follow comes back here for what is new */
 	if ((r = cmd->build(inv, &rq)) != 0) {
@@ -420,6 +495,13 @@ out:
 		inv->password = NULL;
 		inv->password_len = 0;
 	}
+	if (inv->client_secret) {
+		OPENSSL_cleanse((char *)inv->client_secret, inv->client_secret_len);
+		free((char *)inv->client_secret);
+		inv->client_secret = NULL;
+	}
+	free((char *)inv->ca_pem);
+	inv->ca_pem = NULL;
 	buf_free_secret(&resp.body);
 	buf_free_secret(&out.out);
 	buf_free(&out.info);

@@ -42,7 +42,18 @@ enum admin_opt_id {
 	AOPT_KIND,
 	AOPT_FOLLOW,
 	AOPT_EMAIL,
+	AOPT_IDP,
+	AOPT_ISSUER,
+	AOPT_CLIENT_ID,
+	AOPT_CLIENT_SECRET_FILE,
+	AOPT_CA_FILE,
+	AOPT_GROUPS_CLAIM,
+	AOPT_SCOPES,
 };
+
+/* The edge's bounds on what `idp add` sends (POST /api/v1/idps). */
+#define ADMIN_CLIENT_SECRET_MAX 1024
+#define ADMIN_CA_PEM_MAX 49152
 
 /* How a value is checked while parsing. */
 enum admin_val_kind {
@@ -95,6 +106,10 @@ typedef struct admin_inv {
 	long long after; /* stream commands: the last record already shown */
 	const char *password; /* password commands: read by admin.c before build; never from argv */
 	size_t password_len;
+	/* --client-secret-file and --ca-file: read by admin.c before build */
+	const char *client_secret; /* wiped and freed by admin.c */
+	size_t client_secret_len;
+	const char *ca_pem;
 } admin_inv_t;
 
 /* An HTTP request to the admin API. */

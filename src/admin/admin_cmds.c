@@ -121,6 +121,8 @@ static const admin_opt_t app_create_opts[] = {
      "hostname the application protects; repeat for more"},
     {"session-duration", AOPT_SESSION_DURATION, AVAL_DURATION_POS, "DURATION", 0,
      "how long a login to the application lasts (default 24h)"},
+    {"idp", AOPT_IDP, AVAL_NAME, "NAME", AOPT_REPEAT,
+     "identity provider people may log in with (burrow admin idp list); repeat for more; default: any"},
     {NULL, 0, 0, NULL, 0, NULL},
 };
 
@@ -130,6 +132,8 @@ static int app_create_build(const admin_inv_t *inv, admin_request_t *req)
 	bool ok = j && json_object_set_new(j, "name", json_string(admin_inv_get(inv, AOPT_NAME))) == 0 &&
 		  set_list(j, "hostnames", inv, AOPT_HOSTNAME);
 
+	if (ok && admin_inv_count(inv, AOPT_IDP))
+		ok = set_list(j, "idps", inv, AOPT_IDP);
 	if (ok && admin_inv_get(inv, AOPT_SESSION_DURATION))
 		ok = json_object_set_new(j, "session_duration",
 					 json_integer(duration_of(inv, AOPT_SESSION_DURATION, 86400))) == 0;
@@ -151,6 +155,12 @@ static int app_create_render(const admin_inv_t *inv, json_t *resp, admin_out_t *
 		       jshow(resp, "name", name, sizeof(name)), jshow(resp, "id", id, sizeof(id)),
 		       join_list(json_object_get(resp, "hostnames"), ", ", &hosts), dur);
 	buf_free(&hosts);
+	json_t *idps = json_object_get(resp, "idps");
+	if (r == 0 && json_array_size(idps) > 0) {
+		r = buf_printf(&out->out, "People log in to it only through: %s.\n",
+			       join_list(idps, ", ", &hosts));
+		buf_free(&hosts);
+	}
 	return r;
 }
 
@@ -823,6 +833,137 @@ static int session_revoke_render(const admin_inv_t *inv, json_t *resp, admin_out
 			  jshow(resp, "email", email, sizeof(email)), at);
 }
 
+/* ---- identity providers (OpenID Connect) ---- */
+
+static const admin_opt_t idp_add_opts[] = {
+    {"name", AOPT_NAME, AVAL_NAME, "NAME", AOPT_REQUIRED,
+     "the provider's name (app create --idp NAME): 1-64 of A-Z a-z 0-9 . _ -"},
+    {"issuer", AOPT_ISSUER, AVAL_TEXT, "URL", AOPT_REQUIRED,
+     "its issuer, exactly as its /.well-known/openid-configuration says, e.g. https://idp.example"},
+    {"client-id", AOPT_CLIENT_ID, AVAL_TEXT, "ID", AOPT_REQUIRED, "the client id the provider gave the edge"},
+    {"client-secret-file", AOPT_CLIENT_SECRET_FILE, AVAL_TEXT, "FILE", AOPT_REQUIRED,
+     "file holding the client secret, mode 0600 (never on the command line)"},
+    {"ca-file", AOPT_CA_FILE, AVAL_TEXT, "FILE", 0,
+     "PEM CA certificates the edge trusts for this provider, besides the system roots"},
+    {"groups-claim", AOPT_GROUPS_CLAIM, AVAL_TEXT, "CLAIM", 0,
+     "ID-token claim holding the person's groups (default groups)"},
+    {"scopes", AOPT_SCOPES, AVAL_TEXT, "SCOPES", 0,
+     "scopes asked for, space-separated, openid among them (default \"openid email profile\")"},
+    {NULL, 0, 0, NULL, 0, NULL},
+};
+
+/* The body with the secret spliced in by hand: jansson would keep copies
+ * of it that it frees without wiping. admin.c wipes the body. */
+static int idp_add_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	static const char key[] = ",\"client_secret\":";
+	json_t *j = json_object();
+	char *text = NULL;
+	const char *claim = admin_inv_get(inv, AOPT_GROUPS_CLAIM), *scopes = admin_inv_get(inv, AOPT_SCOPES);
+	bool ok = j && json_object_set_new(j, "name", json_string(admin_inv_get(inv, AOPT_NAME))) == 0 &&
+		  json_object_set_new(j, "issuer", json_string(admin_inv_get(inv, AOPT_ISSUER))) == 0 &&
+		  json_object_set_new(j, "client_id", json_string(admin_inv_get(inv, AOPT_CLIENT_ID))) == 0 &&
+		  (!claim || json_object_set_new(j, "groups_claim", json_string(claim)) == 0) &&
+		  (!scopes || json_object_set_new(j, "scopes", json_string(scopes)) == 0) &&
+		  (!inv->ca_pem || json_object_set_new(j, "ca_pem", json_string(inv->ca_pem)) == 0);
+	size_t slen = inv->client_secret ? inv->client_secret_len : 0;
+
+	req->method = "POST";
+	snprintf(req->path, sizeof(req->path), "/api/v1/idps");
+	if (ok)
+		text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (!text)
+		return ERR_NOMEM;
+	size_t tlen = strlen(text);
+	if (!(req->body = malloc(tlen + sizeof(key) + 6 * slen + 4))) {
+		free(text);
+		return ERR_NOMEM;
+	}
+	memcpy(req->body, text, tlen - 1); /* without the closing brace */
+	char *p = req->body + tlen - 1;
+	memcpy(p, key, sizeof(key) - 1);
+	p = put_json_string(p + sizeof(key) - 1, inv->client_secret ? inv->client_secret : "", slen);
+	*p++ = '}';
+	*p = '\0';
+	free(text);
+	return 0;
+}
+
+static int idp_add_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen)
+{
+	char name[80], issuer[600];
+	int r;
+
+	if ((r = need_string(resp, "name", err, errlen)) != 0)
+		return r;
+	return buf_printf(&out->out,
+			  "Identity provider \"%s\" added (%s). Register this redirect URI with it:\n"
+			  "  https://<the edge's --auth-domain>/cdn-cgi/access/callback\n",
+			  jshow(resp, "name", name, sizeof(name)),
+			  jshow(resp, "issuer", issuer, sizeof(issuer)));
+}
+
+static int idp_list_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	req->method = "GET";
+	snprintf(req->path, sizeof(req->path), "/api/v1/idps");
+	return 0;
+}
+
+static int idp_list_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen)
+{
+	static const char *const head[] = {"NAME",   "ISSUER", "CLIENT ID", "GROUPS CLAIM",
+					   "SCOPES", "CA",     "CREATED"};
+	admin_table_t t;
+	json_t *arr, *p;
+	size_t i;
+	int r;
+
+	if ((r = array_of(resp, "idps", &arr, err, errlen)) != 0)
+		return r;
+	if ((r = admin_table_init(&t, 7, head)) != 0)
+		return r;
+	json_array_foreach(arr, i, p)
+	{
+		char created[40];
+		admin_format_time(jint(p, "created_at"), created, sizeof(created));
+		const char *row[] = {jstr(p, "name"),
+				     jstr(p, "issuer"),
+				     jstr(p, "client_id"),
+				     jstr(p, "groups_claim"),
+				     jstr(p, "scopes"),
+				     json_is_true(json_object_get(p, "custom_ca")) ? "custom" : "system",
+				     created};
+		if ((r = admin_table_add(&t, row)) != 0)
+			break;
+	}
+	if (r == 0)
+		r = admin_table_render(&t, &out->out);
+	admin_table_free(&t);
+	return r;
+}
+
+static int idp_delete_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	req->method = "DELETE";
+	snprintf(req->path, sizeof(req->path), "/api/v1/idps/%s", inv->pos);
+	return 0;
+}
+
+static int idp_delete_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err, size_t errlen)
+{
+	char name[80];
+	int r;
+
+	if ((r = need_string(resp, "deleted", err, errlen)) != 0)
+		return r;
+	return buf_printf(&out->out,
+			  "Identity provider \"%s\" deleted; logins through it already made stay valid until "
+			  "they expire or are revoked.\n",
+			  jshow(resp, "deleted", name, sizeof(name)));
+}
+
 /* ---- the table ---- */
 
 const admin_group_t admin_groups[] = {
@@ -836,6 +977,7 @@ const admin_group_t admin_groups[] = {
     {"user", "Users of the edge's built-in identity provider: an email and a password"},
     {"keys", "The edge's token-signing keys (EC P-256): list and rotate"},
     {"session", "Users' sessions: revoke every session of one email"},
+    {"idp", "OpenID Connect identity providers people may log in with"},
     {NULL, NULL},
 };
 
@@ -919,5 +1061,15 @@ const admin_cmd_t admin_cmds[] = {
     {"session", "revoke", NO_ARG, "Revoke every session of a user",
      "App tokens and edge sign-ins issued to EMAIL until now are refused; they must sign in again.",
      session_revoke_opts, false, NULL, session_revoke_build, session_revoke_render, false, false},
+    {"idp", "add", NO_ARG, "Add an OpenID Connect identity provider",
+     "The client secret is read from --client-secret-file (mode 0600: group and others may not\n"
+     "read it) and kept by the edge, which never shows it again. Register the redirect URI\n"
+     "https://<auth-domain>/cdn-cgi/access/callback with the provider.",
+     idp_add_opts, false, NULL, idp_add_build, idp_add_render, false, false},
+    {"idp", "list", NO_ARG, "List identity providers (never their client secrets)", NULL, NULL, false, NULL,
+     idp_list_build, idp_list_render, false, false},
+    {"idp", "delete", ARG("NAME", AVAL_NAME, "the provider's name"), "Delete an identity provider",
+     "Refused while an app accepts it (app create --idp): delete that app first.", NULL, false, NULL,
+     idp_delete_build, idp_delete_render, false, false},
     {NULL, NULL, NO_ARG, NULL, NULL, NULL, false, NULL, NULL, NULL, false, false},
 };

@@ -103,6 +103,7 @@ typedef struct edge {
 	char auth_origin[HOSTNAME_MAX + 16];
 	struct transfer_list *transfers; /* edge/http/transfer.c */
 	struct login_limits *logins;	 /* failed logins per user and address */
+	struct oidc *oidc;		 /* OpenID Connect relying party (edge/oidc/oidc.h) */
 } edge_t;
 
 /* Whether HOST (normalised) is one of the --admin-hostname names. */

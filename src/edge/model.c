@@ -40,6 +40,21 @@ static void app_clear(model_app_t *a)
 	for (size_t i = 0; i < a->npolicies; i++)
 		policy_clear(&a->policies[i]);
 	free(a->policies);
+	free_strv(a->idps, a->nidps);
+}
+
+static void idp_clear(model_idp_t *p)
+{
+	free(p->name);
+	free(p->issuer);
+	free(p->client_id);
+	if (p->client_secret) {
+		OPENSSL_cleanse(p->client_secret, strlen(p->client_secret));
+		free(p->client_secret);
+	}
+	free(p->ca_pem);
+	free(p->groups_claim);
+	free(p->scopes);
 }
 
 void model_free(model_t *m)
@@ -78,6 +93,9 @@ void model_free(model_t *m)
 	for (size_t i = 0; i < m->nrevocations; i++)
 		free(m->revocations[i].email);
 	free(m->revocations);
+	for (size_t i = 0; i < m->nidps; i++)
+		idp_clear(&m->idps[i]);
+	free(m->idps);
 	free(m);
 }
 
@@ -174,6 +192,28 @@ const model_key_t *model_signing_key(const model_t *m)
 	if (!m || m->nkeys == 0 || m->keys[0].retired_at != 0 || !m->keys[0].pkey)
 		return NULL;
 	return &m->keys[0];
+}
+
+const model_idp_t *model_idp_by_name(const model_t *m, const char *name)
+{
+	if (!m || !name)
+		return NULL;
+	for (size_t i = 0; i < m->nidps; i++)
+		if (strcmp(m->idps[i].name, name) == 0)
+			return &m->idps[i];
+	return NULL;
+}
+
+bool model_app_accepts_idp(const model_app_t *app, const char *idp)
+{
+	if (!app || !idp)
+		return false;
+	if (app->nidps == 0)
+		return true;
+	for (size_t i = 0; i < app->nidps; i++)
+		if (strcmp(app->idps[i], idp) == 0)
+			return true;
+	return false;
 }
 
 int64_t model_revoked_at(const model_t *m, const char *email)

@@ -44,6 +44,8 @@ typedef struct model_app {
 	int64_t session_duration; /* seconds */
 	model_policy_t *policies; /* sorted by precedence */
 	size_t npolicies;
+	char **idps;  /* names of the identity providers it accepts */
+	size_t nidps; /* 0: any provider */
 } model_app_t;
 
 typedef struct model_token {
@@ -88,6 +90,12 @@ typedef struct model_revocation {
 	int64_t revoked_at; /* tokens and org sessions issued at or before this are refused */
 } model_revocation_t;
 
+/* An OpenID Connect identity provider (edge/oidc/). */
+typedef struct model_idp {
+	char *name, *issuer, *client_id, *client_secret, *ca_pem /* NULL: system roots */, *groups_claim,
+	    *scopes;
+} model_idp_t;
+
 typedef struct model {
 	model_app_t *apps;
 	size_t napps;
@@ -103,6 +111,8 @@ typedef struct model {
 	size_t nkeys;
 	model_revocation_t *revocations;
 	size_t nrevocations;
+	model_idp_t *idps; /* by name */
+	size_t nidps;
 	int64_t version; /* the store's change version this was read at */
 } model_t;
 
@@ -121,6 +131,10 @@ const model_user_t *model_user_by_email(const model_t *m, const char *email);
 const model_key_t *model_key_by_kid(const model_t *m, const char *kid);
 /* keys[0] when its retired_at is 0, else NULL (no key signs). */
 const model_key_t *model_signing_key(const model_t *m);
+const model_idp_t *model_idp_by_name(const model_t *m, const char *name);
+/* Whether app accepts logins through provider idp ("local" for the
+ * built-in one): true when the app names no providers, or names idp. */
+bool model_app_accepts_idp(const model_app_t *app, const char *idp);
 /* When email's sessions were last revoked; 0 when never. */
 int64_t model_revoked_at(const model_t *m, const char *email);
 

@@ -696,6 +696,98 @@ static void test_store_revocations(void **state)
 	model_free(m);
 }
 
+static int idp_create(store_t *st, const char *name, const char *ca, store_why_t *why)
+{
+	store_idp_t in = {0}, out;
+	char secret[] = "the-client-secret";
+	snprintf(in.name, sizeof(in.name), "%s", name);
+	snprintf(in.issuer, sizeof(in.issuer), "https://%s.example", name);
+	snprintf(in.client_id, sizeof(in.client_id), "burrow");
+	snprintf(in.groups_claim, sizeof(in.groups_claim), "groups");
+	snprintf(in.scopes, sizeof(in.scopes), "openid email");
+	in.client_secret = secret;
+	in.ca_pem = (char *)ca;
+	int r = store_idp_create(st, &in, &out, why);
+	if (r == 0) {
+		assert_string_equal(out.name, name);
+		assert_null(out.client_secret); /* never read back */
+		assert_int_equal(out.ca_pem != NULL, ca != NULL);
+		assert_true(out.created_at > 0);
+	}
+	store_idp_clear(&out);
+	return r;
+}
+
+/* Providers: create (a taken name is ERR_EXISTS), list by name without the
+ * secret, the model with it; an app limited to providers names existing
+ * ones only (ERR_NOTFOUND naming it) and lists them; deleting a provider an
+ * app names is refused naming the app, and works once the app is gone. */
+static void test_store_idps(void **state)
+{
+	fixture_t *f = *state;
+	store_why_t why;
+	store_idp_t *v;
+	size_t n;
+
+	assert_int_equal(idp_create(f->st, "zeta", NULL, &why), 0);
+	assert_int_equal(idp_create(f->st, "corp", "-----BEGIN CERTIFICATE-----\n", &why), 0);
+	assert_int_equal(idp_create(f->st, "corp", NULL, &why), ERR_EXISTS);
+	assert_int_equal(why.what, STORE_IDP);
+	assert_string_equal(why.key, "corp");
+	assert_int_equal(store_idp_list(f->st, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].name, "corp");
+	assert_string_equal(v[0].issuer, "https://corp.example");
+	assert_null(v[0].client_secret);
+	assert_non_null(v[0].ca_pem);
+	assert_null(v[1].ca_pem);
+	store_idps_free(v, n);
+
+	store_app_t in = {.session_duration = 60}, out;
+	snprintf(in.id, sizeof(in.id), "a-1");
+	snprintf(in.name, sizeof(in.name), "ssh");
+	memset(in.aud, 'a', STORE_AUD_LEN);
+	in.hostnames = strv("ssh.test", NULL);
+	in.idps = strv("corp", "nosuch", NULL);
+	assert_int_equal(store_app_create(f->st, &in, &out, &why), ERR_NOTFOUND);
+	assert_int_equal(why.what, STORE_IDP);
+	assert_string_equal(why.key, "nosuch");
+	store_strv_clear(&in.idps);
+	in.idps = strv("zeta", "corp", NULL);
+	assert_int_equal(store_app_create(f->st, &in, &out, &why), 0);
+	assert_int_equal(out.idps.n, 2);
+	assert_string_equal(out.idps.v[0], "corp"); /* by name */
+	store_app_clear(&in);
+	store_app_clear(&out);
+
+	model_t *m;
+	assert_int_equal(store_load_model(f->st, &m), 0);
+	assert_int_equal(m->nidps, 2);
+	const model_idp_t *mi = model_idp_by_name(m, "corp");
+	assert_non_null(mi);
+	assert_string_equal(mi->client_secret, "the-client-secret");
+	assert_string_equal(mi->scopes, "openid email");
+	assert_null(model_idp_by_name(m, "nosuch"));
+	const model_app_t *ma = model_app_by_name(m, "ssh");
+	assert_int_equal(ma->nidps, 2);
+	assert_true(model_app_accepts_idp(ma, "corp"));
+	assert_false(model_app_accepts_idp(ma, "local"));
+	model_free(m);
+
+	int64_t v0 = version(f->st);
+	assert_int_equal(store_idp_delete(f->st, "corp", &why), ERR_EXISTS);
+	assert_int_equal(why.what, STORE_IDP);
+	assert_string_equal(why.owner, "ssh");
+	assert_int_equal(version(f->st), v0); /* a refused write moves nothing */
+	char id[STORE_ID_MAX + 1];
+	assert_int_equal(store_app_delete(f->st, "ssh", id, &why), 0);
+	assert_int_equal(store_idp_delete(f->st, "corp", &why), 0);
+	assert_int_equal(store_idp_delete(f->st, "corp", &why), ERR_NOTFOUND);
+	assert_int_equal(store_idp_list(f->st, &v, &n), 0);
+	assert_int_equal(n, 1);
+	store_idps_free(v, n);
+}
+
 int main(void)
 {
 	log_set_level(L_ERROR);
@@ -711,6 +803,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_store_keys_ensure, setup, teardown),
 	    cmocka_unit_test(test_store_keys_from_pem),
 	    cmocka_unit_test_setup_teardown(test_store_revocations, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_idps, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -239,15 +239,14 @@ static void test_store_migrates_version_3(void **state)
 {
 	fixture_t *f = *state;
 	store_t *st = open_ok(f);
-	exec_ok(
-	    st,
-	    "DROP TABLE users; DROP TABLE signing_keys; DROP TABLE revocations; PRAGMA user_version = 3;");
+	exec_ok(st, "DROP TABLE app_idps; DROP TABLE idps; DROP TABLE users; DROP TABLE signing_keys;"
+		    " DROP TABLE revocations; PRAGMA user_version = 3;");
 	add_tunnel(st, "t1", "host1");
 	store_close(st);
 
 	st = open_ok(f);
-	assert_int_equal(store_schema_version(st), 4);
-	assert_int_equal(count(st, "PRAGMA user_version"), 4);
+	assert_int_equal(store_schema_version(st), 5);
+	assert_int_equal(count(st, "PRAGMA user_version"), 5);
 	assert_int_equal(count(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
 				   " ('users', 'signing_keys', 'revocations')"),
 			 3);
@@ -260,6 +259,32 @@ static void test_store_migrates_version_3(void **state)
 	assert_int_equal(store_revoke_email(st, "ann@site.test", 5), 0);
 	assert_int_equal(count(st, "SELECT count(*) FROM users"), 1);
 	assert_int_equal(count(st, "SELECT revoked_at FROM revocations"), 5);
+	store_close(st);
+}
+
+/* A version 4 database (before OpenID Connect providers): migration 5 adds
+ * idps and app_idps, keeps the apps, and an existing app accepts any
+ * provider (no rows in app_idps). */
+static void test_store_migrates_version_4(void **state)
+{
+	fixture_t *f = *state;
+	store_t *st = open_ok(f);
+	exec_ok(st, "DROP TABLE app_idps; DROP TABLE idps; PRAGMA user_version = 4;");
+	exec_ok(st, "INSERT INTO apps (id, name, aud, session_duration, created_at) VALUES ('a1', 'ssh', "
+		    "'x', 60, 1)");
+	store_close(st);
+
+	st = open_ok(f);
+	assert_int_equal(store_schema_version(st), 5);
+	assert_int_equal(count(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+				   " ('idps', 'app_idps')"),
+			 2);
+	store_app_t *v;
+	size_t n;
+	assert_int_equal(store_app_list(st, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].idps.n, 0);
+	store_apps_free(v, n);
 	store_close(st);
 }
 
@@ -323,6 +348,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_store_migrations_idempotent_on_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_store_migrates_version_1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_store_migrates_version_3, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_migrates_version_4, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_store_refuses_newer_schema, setup, teardown),
 	    cmocka_unit_test(test_store_open_bad_path),
 	    cmocka_unit_test_setup_teardown(test_store_routes_one_owner_cascade, setup, teardown),

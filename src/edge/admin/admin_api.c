@@ -53,6 +53,9 @@ static const route_t routes[] = {
     {"GET", {"keys"}, admin__keys_list, false},
     {"POST", {"keys", "rotate"}, admin__keys_rotate, true},
     {"POST", {"sessions", "revoke"}, admin__sessions_revoke, false},
+    {"GET", {"idps"}, admin__idps_list, false},
+    {"POST", {"idps"}, admin__idps_create, false},
+    {"DELETE", {"idps", "*"}, admin__idps_delete, false},
 };
 
 /* ---- responses ---- */

@@ -22,12 +22,47 @@
 static json_t *app_json(const store_app_t *a)
 {
 	json_t *hosts = admin__strv_json(&a->hostnames);
-	if (!hosts)
+	json_t *idps = admin__strv_json(&a->idps);
+	if (!hosts || !idps) {
+		json_decref(hosts);
+		json_decref(idps);
 		return NULL;
-	/* "o" takes hosts, also on failure */
-	return json_pack("{s:s, s:s, s:o, s:s, s:I, s:I}", "id", a->id, "name", a->name, "hostnames", hosts,
-			 "aud", a->aud, "session_duration", (json_int_t)a->session_duration, "created_at",
-			 (json_int_t)a->created_at);
+	}
+	/* "o" takes hosts and idps, also on failure */
+	return json_pack("{s:s, s:s, s:o, s:s, s:I, s:I, s:o}", "id", a->id, "name", a->name, "hostnames",
+			 hosts, "aud", a->aud, "session_duration", (json_int_t)a->session_duration,
+			 "created_at", (json_int_t)a->created_at, "idps", idps);
+}
+
+/* The "idps" array: provider names, without duplicates (absent: any). */
+static int idps_get(admin_ctx_t *c, store_strv_t *out)
+{
+	json_t *in, *uniq = NULL;
+	int r = ERR_INVAL;
+	if (admin__get_strings(c, "idps", ADMIN_LIST_MAX, &in) != 0)
+		return r;
+	if (!(uniq = json_array()))
+		goto nomem;
+	for (size_t i = 0; in && i < json_array_size(in); i++) {
+		json_t *e = json_array_get(in, i);
+		if (admin__check_name(c, "idps", json_string_value(e)) != 0)
+			goto out;
+		bool dup = false;
+		for (size_t j = 0; j < json_array_size(uniq) && !dup; j++)
+			dup = json_equal(json_array_get(uniq, j), e);
+		if (!dup && json_array_append(uniq, e) != 0)
+			goto nomem;
+	}
+	if (admin__strv_from(uniq, out) != 0)
+		goto nomem;
+	r = 0;
+	goto out;
+nomem:
+	admin__error(c, 500, "out of memory");
+	r = ERR_NOMEM;
+out:
+	json_decref(uniq);
+	return r;
 }
 
 void admin__apps_list(admin_ctx_t *c, const char *arg)
@@ -53,7 +88,7 @@ out:
 
 void admin__apps_create(admin_ctx_t *c, const char *arg)
 {
-	static const char *const fields[] = {"name", "hostnames", "session_duration", NULL};
+	static const char *const fields[] = {"name", "hostnames", "session_duration", "idps", NULL};
 	const char *name;
 	json_t *hosts = NULL;
 	bool has_duration;
@@ -64,7 +99,7 @@ void admin__apps_create(admin_ctx_t *c, const char *arg)
 	    admin__check_name(c, "name", name) != 0 ||
 	    admin__get_int(c, "session_duration", 1, MAX_SESSION, &has_duration, &in.session_duration) != 0)
 		goto out;
-	if (admin__get_hostnames(c, "hostnames", true, &hosts) != 0)
+	if (admin__get_hostnames(c, "hostnames", true, &hosts) != 0 || idps_get(c, &in.idps) != 0)
 		goto out;
 	if (admin__uuid4(in.id) != 0 || admin__random_hex(in.aud, STORE_AUD_LEN / 2) != 0) {
 		admin__error(c, 500, "cannot read random bytes from the OS");
@@ -80,6 +115,9 @@ void admin__apps_create(admin_ctx_t *c, const char *arg)
 		admin__error(c, 409, "hostname \"%s\" already belongs to app \"%s\"", why.key, why.owner);
 	else if (r == ERR_EXISTS)
 		admin__error(c, 409, "an app named \"%s\" already exists", name);
+	else if (r == ERR_NOTFOUND && why.what == STORE_IDP)
+		admin__error(c, 404, "no identity provider named \"%s\" (burrow admin idp list shows them)",
+			     why.key);
 	else if (r != 0)
 		admin__store_error(c, "create the app");
 	if (r != 0)

@@ -70,7 +70,8 @@ json_t *admin__strv_json(const store_strv_t *sv);
 int admin__random_hex(char *out, size_t nbytes); /* out holds 2 * nbytes + 1 */
 int admin__uuid4(char out[37]);
 
-/* Resource handlers (admin_api_apps.c, admin_api_creds.c, admin_api_sso.c). */
+/* Resource handlers (admin_api_apps.c, admin_api_creds.c, admin_api_sso.c,
+ * admin_api_idps.c). */
 void admin__apps_list(admin_ctx_t *c, const char *arg);
 void admin__apps_create(admin_ctx_t *c, const char *arg);
 void admin__apps_delete(admin_ctx_t *c, const char *arg);
@@ -93,5 +94,8 @@ void admin__users_delete(admin_ctx_t *c, const char *arg);
 void admin__keys_list(admin_ctx_t *c, const char *arg);
 void admin__keys_rotate(admin_ctx_t *c, const char *arg);
 void admin__sessions_revoke(admin_ctx_t *c, const char *arg);
+void admin__idps_list(admin_ctx_t *c, const char *arg);
+void admin__idps_create(admin_ctx_t *c, const char *arg);
+void admin__idps_delete(admin_ctx_t *c, const char *arg);
 
 #endif

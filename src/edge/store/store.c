@@ -241,6 +241,37 @@ int store_revoke_email(store_t *st, const char *email, int64_t now)
 	return st->ops->revoke_email(st, email, now);
 }
 
+/* ---- identity providers ---- */
+
+int store_idp_list(store_t *st, store_idp_t **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->ops->idp_list(st, out, n);
+}
+
+static bool bounded(const char *s, size_t max)
+{
+	return s && *s && strlen(s) <= max;
+}
+
+int store_idp_create(store_t *st, const store_idp_t *in, store_idp_t *out, store_why_t *why)
+{
+	memset(out, 0, sizeof(*out));
+	why_reset(why);
+	if (!in->name[0] || !in->issuer[0] || !in->client_id[0] ||
+	    !bounded(in->client_secret, STORE_CLIENT_SECRET_MAX) || !in->groups_claim[0] || !in->scopes[0] ||
+	    (in->ca_pem && !bounded(in->ca_pem, STORE_CA_PEM_MAX)))
+		return ERR_INVAL;
+	return st->ops->idp_create(st, in, out, why);
+}
+
+int store_idp_delete(store_t *st, const char *name, store_why_t *why)
+{
+	why_reset(why);
+	return st->ops->idp_delete(st, name, why);
+}
+
 /* ---- freeing ---- */
 
 void store_strv_clear(store_strv_t *sv)
@@ -255,6 +286,25 @@ void store_strv_clear(store_strv_t *sv)
 void store_app_clear(store_app_t *a)
 {
 	store_strv_clear(&a->hostnames);
+	store_strv_clear(&a->idps);
+}
+
+void store_idp_clear(store_idp_t *p)
+{
+	if (p->client_secret) {
+		OPENSSL_cleanse(p->client_secret, strlen(p->client_secret));
+		free(p->client_secret);
+	}
+	free(p->ca_pem);
+	p->client_secret = NULL;
+	p->ca_pem = NULL;
+}
+
+void store_idps_free(store_idp_t *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		store_idp_clear(&v[i]);
+	free(v);
 }
 
 void store_apps_free(store_app_t *v, size_t n)
@@ -300,6 +350,7 @@ void store__snapshot_clear(store_snapshot_t *s)
 	free(s->users);
 	store__keys_free(s->keys, s->nkeys);
 	free(s->revocations);
+	store_idps_free(s->idps, s->nidps);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -42,6 +42,12 @@
 #define STORE_EMAIL_MAX 254	     /* a user's email (the admin API checks it) */
 #define STORE_PWHASH_MAX 128	     /* crypto_pwhash_STRBYTES */
 #define STORE_KID_LEN 32	     /* a signing key's id: 32 lowercase hex chars */
+#define STORE_URL_MAX 512	     /* an identity provider's issuer URL */
+#define STORE_CLIENT_ID_MAX 255	     /* an OIDC client_id */
+#define STORE_CLIENT_SECRET_MAX 1024 /* an OIDC client_secret */
+#define STORE_CA_PEM_MAX 49152	     /* a provider's CA certificates (PEM), below the admin body cap */
+#define STORE_CLAIM_MAX 64	     /* the name of a provider's groups claim */
+#define STORE_SCOPES_MAX 256	     /* the scopes asked of a provider, space-separated */
 
 typedef struct store store_t;
 
@@ -58,6 +64,7 @@ typedef struct store_app {
 	int64_t session_duration; /* seconds */
 	int64_t created_at;	  /* unix seconds; set by the store */
 	store_strv_t hostnames;	  /* normalised; listed in name order */
+	store_strv_t idps;	  /* identity providers it accepts, by name; empty: any */
 } store_app_t;
 
 typedef struct store_policy {
@@ -107,6 +114,21 @@ typedef struct store_key {
 	int64_t retired_at; /* 0: the current signing key */
 } store_key_t;
 
+/* An OpenID Connect identity provider the edge is a relying party of. The
+ * client secret is the one secret the store keeps in the clear (the edge
+ * sends it to the provider, client_secret_basic): it leaves the store only
+ * through the snapshot, never in a list, and is wiped when freed. */
+typedef struct store_idp {
+	char name[STORE_NAME_MAX + 1];
+	char issuer[STORE_URL_MAX + 1]; /* exactly as the provider's discovery document says */
+	char client_id[STORE_CLIENT_ID_MAX + 1];
+	char *client_secret; /* owned; NULL in lists */
+	char *ca_pem;	     /* owned; NULL: the system roots only */
+	char groups_claim[STORE_CLAIM_MAX + 1];
+	char scopes[STORE_SCOPES_MAX + 1];
+	int64_t created_at;
+} store_idp_t;
+
 /* Which object an ERR_NOTFOUND or ERR_EXISTS is about: the store's one-line
  * reason, in fields, so that each caller words it for its own audience. */
 enum store_what {
@@ -118,6 +140,7 @@ enum store_what {
 	STORE_ROUTE,	/* key: the hostname without a route */
 	STORE_HOSTNAME, /* taken: owner names the app or the tunnel holding it */
 	STORE_USER,	/* key: the email */
+	STORE_IDP,	/* key: the provider's name; owner: an app naming it (delete refused) */
 };
 
 typedef struct store_why {
@@ -144,10 +167,12 @@ int store_change_version(store_t *st, int64_t *out);
 int store_load_model(store_t *st, model_t **out);
 
 /* Apps (listed by name). `app` arguments take an id or a name (the id wins
- * when both match). create: in gives id, name, aud, session_duration and
- * hostnames (unique, normalised); out (cleared with store_app_clear) gets
- * the stored app. ERR_EXISTS for a taken name or hostname. delete takes the
- * app's policies and hostnames with it and copies its id into id. */
+ * when both match). create: in gives id, name, aud, session_duration,
+ * hostnames (unique, normalised) and idps (unique provider names; empty:
+ * any provider); out (cleared with store_app_clear) gets the stored app.
+ * ERR_EXISTS for a taken name or hostname; ERR_NOTFOUND (what STORE_IDP)
+ * for a provider that does not exist. delete takes the app's policies,
+ * hostnames and providers with it and copies its id into id. */
 int store_app_list(store_t *st, store_app_t **out, size_t *n);
 int store_app_create(store_t *st, const store_app_t *in, store_app_t *out, store_why_t *why);
 int store_app_delete(store_t *st, const char *app, char id[STORE_ID_MAX + 1], store_why_t *why);
@@ -202,6 +227,18 @@ int store_user_delete(store_t *st, const char *email, store_why_t *why);
 int store_key_list(store_t *st, store_key_t **out, size_t *n);
 int store_key_rotate(store_t *st, const char *kid, const char *private_pem, int64_t now, int64_t keep_s);
 
+/* OpenID Connect identity providers (listed by name; lists never carry the
+ * client secret). create: in gives every field but created_at (ca_pem may
+ * be NULL); ERR_EXISTS (what STORE_IDP) for a taken name. delete:
+ * ERR_NOTFOUND for an unknown name; ERR_EXISTS (what STORE_IDP, owner the
+ * first app by name) while an app names the provider: removing it from the
+ * app instead could leave the app's list empty, which means "any provider",
+ * silently widening who may log in to it. Free with store_idp_clear or
+ * store_idps_free (both wipe the secret). */
+int store_idp_list(store_t *st, store_idp_t **out, size_t *n);
+int store_idp_create(store_t *st, const store_idp_t *in, store_idp_t *out, store_why_t *why);
+int store_idp_delete(store_t *st, const char *name, store_why_t *why);
+
 /* Session revocations by email: sets (or moves) its revoked_at to now. */
 int store_revoke_email(store_t *st, const char *email, int64_t now);
 
@@ -212,6 +249,8 @@ void store_app_clear(store_app_t *a);
 void store_apps_free(store_app_t *v, size_t n);
 void store_policy_clear(store_policy_t *p);
 void store_policies_free(store_policy_t *v, size_t n);
+void store_idp_clear(store_idp_t *p);
+void store_idps_free(store_idp_t *v, size_t n);
 
 /* ---- the audit log (edge/audit/audit.c appends, GET /api/v1/audit reads) ---- */
 

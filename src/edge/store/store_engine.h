@@ -34,6 +34,8 @@ typedef struct store_snapshot {
 	size_t nkeys;
 	store_revocation_t *revocations; /* by email */
 	size_t nrevocations;
+	store_idp_t *idps; /* by name, with their client secrets */
+	size_t nidps;
 } store_snapshot_t;
 
 typedef struct store_ops {
@@ -72,6 +74,9 @@ typedef struct store_ops {
 	int (*key_list)(store_t *st, store_key_t **out, size_t *n);
 	int (*key_rotate)(store_t *st, const char *kid, const char *private_pem, int64_t now, int64_t keep_s);
 	int (*revoke_email)(store_t *st, const char *email, int64_t now);
+	int (*idp_list)(store_t *st, store_idp_t **out, size_t *n);
+	int (*idp_create)(store_t *st, const store_idp_t *in, store_idp_t *out, store_why_t *why);
+	int (*idp_delete)(store_t *st, const char *name, store_why_t *why);
 
 	int (*audit_append)(store_t *st, const store_audit_rec_t *recs, size_t n);
 	int (*audit_prune)(store_t *st, int64_t before_ms, int64_t *deleted);

@@ -38,6 +38,7 @@ static int fill_app(model_app_t *ma, store_app_t *sa, store_snapshot_t *s)
 
 	ma->session_duration = sa->session_duration;
 	take_strv(&sa->hostnames, &ma->hostnames, &ma->nhostnames);
+	take_strv(&sa->idps, &ma->idps, &ma->nidps);
 	if (!(ma->id = strdup(sa->id)) || !(ma->name = strdup(sa->name)) || !(ma->aud = strdup(sa->aud)))
 		return ERR_NOMEM;
 	for (size_t i = 0; i < s->npolicies; i++)
@@ -121,6 +122,33 @@ static int fill_sso(model_t *m, const store_snapshot_t *s)
 	return 0;
 }
 
+/* Moves a string out of a record (NULL stays NULL); false when in was set
+ * and copying failed. */
+static bool dup_opt(const char *in, char **out)
+{
+	*out = in ? strdup(in) : NULL;
+	return !in || *out;
+}
+
+/* Identity providers; the client secret moves (never copied, so the one
+ * copy the snapshot had is the one the model wipes). */
+static int fill_idps(model_t *m, store_snapshot_t *s)
+{
+	if (s->nidps && !(m->idps = calloc(s->nidps, sizeof(*m->idps))))
+		return ERR_NOMEM;
+	for (size_t i = 0; i < s->nidps; i++) {
+		store_idp_t *sp = &s->idps[i];
+		model_idp_t *p = &m->idps[m->nidps++];
+		p->client_secret = sp->client_secret;
+		sp->client_secret = NULL;
+		if (!p->client_secret || !(p->name = strdup(sp->name)) || !(p->issuer = strdup(sp->issuer)) ||
+		    !(p->client_id = strdup(sp->client_id)) || !dup_opt(sp->ca_pem, &p->ca_pem) ||
+		    !(p->groups_claim = strdup(sp->groups_claim)) || !(p->scopes = strdup(sp->scopes)))
+			return ERR_NOMEM;
+	}
+	return 0;
+}
+
 int store__model_from(store_snapshot_t *s, model_t **out)
 {
 	model_t *m = calloc(1, sizeof(*m));
@@ -133,7 +161,7 @@ int store__model_from(store_snapshot_t *s, model_t **out)
 	for (size_t i = 0; i < s->napps; i++)
 		if ((r = fill_app(&m->apps[m->napps++], &s->apps[i], s)) != 0)
 			goto out;
-	if ((r = fill_creds(m, s)) != 0 || (r = fill_sso(m, s)) != 0)
+	if ((r = fill_creds(m, s)) != 0 || (r = fill_sso(m, s)) != 0 || (r = fill_idps(m, s)) != 0)
 		goto out;
 	*out = m;
 	m = NULL;

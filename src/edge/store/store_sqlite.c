@@ -6,8 +6,9 @@
  * Blocking; never call from the event loop thread. The file is created 0600
  * before SQLite touches it (SQLite gives -wal/-shm the same mode). It holds
  * SHA-256 hashes of credentials and argon2id hashes of passwords, never the
- * secrets themselves; the one exception is the edge's own token-signing keys
- * (signing_keys), which every edge sharing the store must be able to use. */
+ * secrets themselves; the exceptions are the edge's own token-signing keys
+ * (signing_keys), which every edge sharing the store must be able to use,
+ * and OIDC client secrets (idps), which the edge must send to providers. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -144,6 +145,25 @@ static const char *const migrations[] = {
     " email TEXT PRIMARY KEY,"
     " revoked_at INTEGER NOT NULL"
     ") STRICT;",
+    /* 5: OpenID Connect providers (the client secret in the clear: the edge
+     * sends it to the provider) and which of them each app accepts (none
+     * listed: any). A provider an app names cannot be deleted (no cascade). */
+    "CREATE TABLE idps ("
+    " name TEXT PRIMARY KEY,"
+    " issuer TEXT NOT NULL,"
+    " client_id TEXT NOT NULL,"
+    " client_secret TEXT NOT NULL,"
+    " ca_pem TEXT,"
+    " groups_claim TEXT NOT NULL,"
+    " scopes TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE app_idps ("
+    " app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,"
+    " idp_name TEXT NOT NULL REFERENCES idps(name),"
+    " PRIMARY KEY (app_id, idp_name)"
+    ") STRICT;"
+    "CREATE INDEX app_idps_idp ON app_idps(idp_name);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -365,7 +385,8 @@ static int sqlite_snapshot(store_t *st, store_snapshot_t *o)
 	    (r = store__sq_routes(s, NULL, &o->routes, &o->nroutes)) != 0 ||
 	    (r = store__sq_users(s, true, NULL, &o->users, &o->nusers)) != 0 ||
 	    (r = store__sq_keys(s, true, &o->keys, &o->nkeys)) != 0 ||
-	    (r = store__sq_revocations(s, &o->revocations, &o->nrevocations)) != 0)
+	    (r = store__sq_revocations(s, &o->revocations, &o->nrevocations)) != 0 ||
+	    (r = store__sq_idps(s, true, NULL, &o->idps, &o->nidps)) != 0)
 		log_error("store: loading the configuration failed: %s", store_errmsg(st));
 	if (sqlite3_get_autocommit(s->db) == 0)
 		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
@@ -401,4 +422,7 @@ static const store_ops_t sqlite_ops = {
     .key_list = store__sq_key_list,
     .key_rotate = store__sq_key_rotate,
     .revoke_email = store__sq_revoke_email,
+    .idp_list = store__sq_idp_list,
+    .idp_create = store__sq_idp_create,
+    .idp_delete = store__sq_idp_delete,
 };

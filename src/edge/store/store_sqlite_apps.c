@@ -29,7 +29,8 @@ int store__sq_app_list(store_t *st, store_app_t **out, size_t *n)
 	return store__sq_apps(store__sq(st), NULL, out, n);
 }
 
-/* ERR_EXISTS when the name or one of the hostnames is taken. */
+/* ERR_EXISTS when the name or one of the hostnames is taken; ERR_NOTFOUND
+ * when a provider it names does not exist. */
 static int app_free_to_create(sq_t *s, const store_app_t *in, store_why_t *why)
 {
 	char owner[STORE_NAME_MAX + 1];
@@ -49,12 +50,22 @@ static int app_free_to_create(sq_t *s, const store_app_t *in, store_why_t *why)
 			return ERR_EXISTS;
 		}
 	}
-	return r == ERR_NOTFOUND ? 0 : r;
+	if (r != ERR_NOTFOUND)
+		return r;
+	for (size_t i = 0; i < in->idps.n; i++) {
+		r = store__sq_lookup(s, "SELECT name FROM idps WHERE name = ?1", in->idps.v[i], owner,
+				     sizeof(owner));
+		if (r == ERR_NOTFOUND)
+			store__set_why(why, STORE_IDP, in->idps.v[i], NULL);
+		if (r != 0)
+			return r;
+	}
+	return 0;
 }
 
 static int app_insert(sq_t *s, const store_app_t *in)
 {
-	sqlite3_stmt *qa = NULL, *qh = NULL;
+	sqlite3_stmt *qa = NULL, *qh = NULL, *qi = NULL;
 	int r;
 
 	if ((r = store__sq_prepare(s,
@@ -62,7 +73,9 @@ static int app_insert(sq_t *s, const store_app_t *in)
 				   " VALUES (?1, ?2, ?3, ?4, ?5)",
 				   &qa)) != 0 ||
 	    (r = store__sq_prepare(s, "INSERT INTO app_hostnames (hostname, app_id) VALUES (?1, ?2)", &qh)) !=
-		0)
+		0 ||
+	    (r = store__sq_prepare(s, "INSERT OR IGNORE INTO app_idps (app_id, idp_name) VALUES (?1, ?2)",
+				   &qi)) != 0)
 		goto out;
 	sqlite3_bind_text(qa, 1, in->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(qa, 2, in->name, -1, SQLITE_STATIC);
@@ -82,9 +95,19 @@ static int app_insert(sq_t *s, const store_app_t *in)
 			goto out;
 		}
 	}
+	for (size_t i = 0; i < in->idps.n; i++) {
+		sqlite3_reset(qi);
+		sqlite3_bind_text(qi, 1, in->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(qi, 2, in->idps.v[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(qi) != SQLITE_DONE) {
+			r = store__sq_fail(s);
+			goto out;
+		}
+	}
 out:
 	sqlite3_finalize(qa);
 	sqlite3_finalize(qh);
+	sqlite3_finalize(qi);
 	return r;
 }
 

@@ -54,6 +54,9 @@ int store__sq_routes(sq_t *s, const char *hostname, store_route_t **out, size_t 
 int store__sq_users(sq_t *s, bool with_hash, const char *email, store_user_t **out, size_t *n);
 int store__sq_keys(sq_t *s, bool with_pem, store_key_t **out, size_t *n);
 int store__sq_revocations(sq_t *s, store_revocation_t **out, size_t *n);
+/* store_sqlite_idps.c: identity providers by name (with_secret: their client
+ * secret too; name NULL: all). */
+int store__sq_idps(sq_t *s, bool with_secret, const char *name, store_idp_t **out, size_t *n);
 
 /* The operations (store_sqlite_apps.c, store_sqlite_creds.c, store_sqlite_sso.c). */
 int store__sq_app_list(store_t *st, store_app_t **out, size_t *n);
@@ -81,6 +84,9 @@ int store__sq_user_delete(store_t *st, const char *email, store_why_t *why);
 int store__sq_key_list(store_t *st, store_key_t **out, size_t *n);
 int store__sq_key_rotate(store_t *st, const char *kid, const char *private_pem, int64_t now, int64_t keep_s);
 int store__sq_revoke_email(store_t *st, const char *email, int64_t now);
+int store__sq_idp_list(store_t *st, store_idp_t **out, size_t *n);
+int store__sq_idp_create(store_t *st, const store_idp_t *in, store_idp_t *out, store_why_t *why);
+int store__sq_idp_delete(store_t *st, const char *name, store_why_t *why);
 
 /* store_sqlite_audit.c */
 int store__sq_audit_append(store_t *st, const store_audit_rec_t *recs, size_t n);

@@ -169,13 +169,42 @@ out:
 
 /* ---- readers ---- */
 
-/* ctx: the statement listing an app's hostnames */
+/* The statements listing an app's hostnames and providers. */
+typedef struct app_lists {
+	sqlite3_stmt *hosts, *idps;
+} app_lists_t;
+
+/* Appends the first column of every row of q (?1 bound to id) to sv. */
+static int column_strv(sq_t *s, sqlite3_stmt *q, const char *id, store_strv_t *sv)
+{
+	size_t cap = 0;
+	int rc;
+
+	sqlite3_reset(q);
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (sv->n == cap) {
+			size_t ncap = cap ? cap * 2 : 4;
+			char **p = realloc(sv->v, ncap * sizeof(*p));
+			if (!p)
+				return ERR_NOMEM;
+			sv->v = p;
+			cap = ncap;
+		}
+		const unsigned char *h = sqlite3_column_text(q, 0);
+		if (!(sv->v[sv->n] = strdup(h ? (const char *)h : "")))
+			return ERR_NOMEM;
+		sv->n++;
+	}
+	return rc == SQLITE_DONE ? 0 : store__sq_fail(s);
+}
+
+/* ctx: the app_lists_t */
 static int app_row(sq_t *s, sqlite3_stmt *q, void *item, void *ctx)
 {
 	store_app_t *a = item;
-	sqlite3_stmt *qh = ctx;
-	size_t cap = 0;
-	int rc, r;
+	app_lists_t *l = ctx;
+	int r;
 
 	if ((r = store__sq_text(s, q, 0, a->id, sizeof(a->id))) != 0 ||
 	    (r = store__sq_text(s, q, 1, a->name, sizeof(a->name))) != 0 ||
@@ -183,34 +212,24 @@ static int app_row(sq_t *s, sqlite3_stmt *q, void *item, void *ctx)
 		return r;
 	a->session_duration = sqlite3_column_int64(q, 3);
 	a->created_at = sqlite3_column_int64(q, 4);
-	sqlite3_reset(qh);
-	sqlite3_bind_text(qh, 1, a->id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(qh)) == SQLITE_ROW) {
-		if (a->hostnames.n == cap) {
-			size_t ncap = cap ? cap * 2 : 4;
-			char **p = realloc(a->hostnames.v, ncap * sizeof(*p));
-			if (!p)
-				return ERR_NOMEM;
-			a->hostnames.v = p;
-			cap = ncap;
-		}
-		const unsigned char *h = sqlite3_column_text(qh, 0);
-		if (!(a->hostnames.v[a->hostnames.n] = strdup(h ? (const char *)h : "")))
-			return ERR_NOMEM;
-		a->hostnames.n++;
-	}
-	return rc == SQLITE_DONE ? 0 : store__sq_fail(s);
+	if ((r = column_strv(s, l->hosts, a->id, &a->hostnames)) != 0)
+		return r;
+	return column_strv(s, l->idps, a->id, &a->idps);
 }
 
 int store__sq_apps(sq_t *s, const char *id, store_app_t **out, size_t *n)
 {
-	sqlite3_stmt *qh = NULL;
-	int r = store__sq_prepare(s, "SELECT hostname FROM app_hostnames WHERE app_id = ?1 ORDER BY hostname",
-				  &qh);
-	if (r == 0)
+	app_lists_t l = {NULL, NULL};
+	int r;
+	if ((r = store__sq_prepare(s,
+				   "SELECT hostname FROM app_hostnames WHERE app_id = ?1 ORDER BY hostname",
+				   &l.hosts)) == 0 &&
+	    (r = store__sq_prepare(s, "SELECT idp_name FROM app_idps WHERE app_id = ?1 ORDER BY idp_name",
+				   &l.idps)) == 0)
 		r = store__sq_rows(s, id ? SQL_APP_COLS " WHERE id = ?1" : SQL_APP_COLS " ORDER BY name", id,
-				   sizeof(**out), app_row, qh, (void **)out, n);
-	sqlite3_finalize(qh);
+				   sizeof(**out), app_row, &l, (void **)out, n);
+	sqlite3_finalize(l.hosts);
+	sqlite3_finalize(l.idps);
 	if (r != 0) {
 		store_apps_free(*out, *n);
 		*out = NULL;
