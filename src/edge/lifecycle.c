@@ -22,6 +22,7 @@
 #include "edge/audit/audit.h"
 #include "edge/auth/keys.h"
 #include "edge/edge.h"
+#include "edge/oidc/oidc.h"
 #include "edge/sessions/sessions.h"
 
 static int mkdir_p(const char *dir)
@@ -244,6 +245,10 @@ int edge_open(edge_t *e, const edge_opts_t *o, char *err, size_t errlen)
 	e->sigint.data = e->sigterm.data = e;
 	uv_signal_start(&e->sigint, on_signal, SIGINT);
 	uv_signal_start(&e->sigterm, on_signal, SIGTERM);
+	if (e->auth_host[0] && (r = oidc_init(e, &e->oidc)) != 0) {
+		snprintf(err, errlen, "cannot start the OpenID Connect client: %s", err_str(r));
+		return 1;
+	}
 	log_info("edge ready: apps and admin API on %s, tunnels on %s, data in %s", o->listen,
 		 o->tunnel_listen, o->data_dir);
 	return 0;
@@ -256,6 +261,10 @@ void edge_run(edge_t *e)
 	 * every second) or wait in the queue: the store must outlive them, so
 	 * they finish first; sync and the audit log start no new ones. */
 	e->stopping = true;
+	if (e->oidc) { /* logins in flight end with the process */
+		oidc_close(e->oidc);
+		e->oidc = NULL;
+	}
 	audit_hold(e);
 	while (e->job_running || e->jobs)
 		uv_run(e->loop, UV_RUN_ONCE);
@@ -263,10 +272,16 @@ void edge_run(edge_t *e)
 	 * holds goes to the store; sessions end with the process, and the
 	 * store is consistent after every job (transactions). */
 	audit_stop(e);
+	uv_run(e->loop, UV_RUN_NOWAIT); /* (handles closed above free themselves) */
 }
 
 void edge_close(edge_t *e, bool ran)
 {
+	if (e->oidc) { /* (a start that failed after oidc_init) */
+		oidc_close(e->oidc);
+		e->oidc = NULL;
+		uv_run(e->loop, UV_RUN_NOWAIT);
+	}
 	edge_unauth_free(e);
 	metrics_http_free(&e->metrics);
 	store_close(e->store);

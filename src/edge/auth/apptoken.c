@@ -161,6 +161,10 @@ int apptoken_verify(const model_t *m, const char *issuer, const model_app_t *app
 		refuse(why, whylen, what, "was revoked by an administrator");
 		goto out;
 	}
+	if (app && !model_app_accepts_idp(app, out->idp)) {
+		refuse(why, whylen, what, "comes from an identity provider this application does not accept");
+		goto out;
+	}
 	if (strcmp(out->login_method, "local") == 0 && !model_user_by_email(m, out->email)) {
 		refuse(why, whylen, what, "belongs to a user who no longer exists");
 		goto out;

@@ -35,6 +35,7 @@
 #include "edge/auth/policy.h"
 #include "edge/http/front_int.h"
 #include "edge/http/pages.h"
+#include "edge/oidc/oidc.h"
 
 #define ACCESS_FORM_MAX 8192 /* a login or consent form's body */
 #define ACCESS_PW_MAX 1024
@@ -207,22 +208,34 @@ static void subject_of(const front_t *f, const identity_t *id, policy_subject_t 
 /* ---- the built-in provider's login form ---- */
 
 /* The app a login is for, when it goes back to a CLI consent page. */
-static const char *return_app(const front_t *f, const char *ret)
+static const model_app_t *return_app_of(const front_t *f, const char *ret)
 {
 	const char *q = strncmp(ret, "/cdn-cgi/access/cli?", 20) == 0 ? ret + 20 : NULL;
 	char h[HOSTNAME_MAX + 1], host[HOSTNAME_MAX + 1];
 	if (!q || form_get(q, strlen(q), "host", h, sizeof(h)) != 0 ||
 	    hostname_normalize(h, strlen(h), host) != 0)
 		return NULL;
-	const model_app_t *app = model_app_by_host(f->e->model, host);
-	return app ? app->name : NULL;
+	return model_app_by_host(f->e->model, host);
 }
 
+#define LOGIN_IDPS_MAX 16
+
+/* The login page offers the providers the app accepts (every provider
+ * when it names none) and the built-in users' form when it accepts them. */
 static void login_form(front_t *f, int status, const char *ret, const char *error, const char *email)
 {
+	const model_t *m = f->e->model;
+	const model_app_t *app = return_app_of(f, ret);
+	const char *idps[LOGIN_IDPS_MAX];
+	size_t n = 0;
+	for (size_t i = 0; i < m->nidps && n < LOGIN_IDPS_MAX; i++)
+		if (!app || model_app_accepts_idp(app, m->idps[i].name))
+			idps[n++] = m->idps[i].name;
+	bool form = !app || model_app_accepts_idp(app, "local");
 	char tok[44], set[160];
 	csrf_token(f, tok, set, sizeof(set));
-	page(f, status, set[0] ? set : NULL, page_login(return_app(f, ret), ret, tok, error, email));
+	page(f, status, set[0] ? set : NULL,
+	     page_login(app ? app->name : NULL, ret, tok, error, email, idps, n, form));
 }
 
 static void login_get(front_t *f)
@@ -280,6 +293,42 @@ static void pw_work(uv_work_t *req)
 	sodium_memzero(w->pw, sizeof(w->pw));
 }
 
+/* A person logged in (through how): the org session cookie, an audit
+ * event, and back to ret (a checked path on the auth domain) or a page.
+ * extra: more header lines (ending CRLF) or "". */
+static void logged_in(front_t *f, const identity_t *id, const char *ret, const char *how, const char *extra)
+{
+	edge_t *e = f->e;
+	char why[160];
+	char *tok = apptoken_mint(e->model, e->auth_origin, NULL, id, time(NULL), why, sizeof(why));
+	if (!tok) {
+		message(f, 500, "Login failed", why, NULL, NULL);
+		return;
+	}
+	login_event(f, AUDIT_LOGIN, 200, id->email, NULL, how);
+	size_t hl = strlen(tok) + strlen(extra) + ACCESS_RETURN_MAX + HOSTNAME_MAX + 256;
+	char *h = malloc(hl);
+	if (h) {
+		int n = snprintf(h, hl,
+				 "Set-Cookie: " ORG_COOKIE "=%s; Path=/; Max-Age=%d; Secure; HttpOnly; SameSite=Lax\r\n%s",
+				 tok, APPTOKEN_ORG_TTL, extra);
+		if (ret && ret[0] && return_ok(ret))
+			snprintf(h + n, hl - (size_t)n, "Location: %s%s\r\n", e->auth_origin, ret);
+	}
+	OPENSSL_cleanse(tok, strlen(tok));
+	free(tok);
+	if (!h) {
+		front__send(f, 500, NULL, TEXT, "edge out of memory\n", false);
+		return;
+	}
+	if (ret && ret[0] && return_ok(ret))
+		front__send(f, 303, h, TEXT, NULL, false);
+	else
+		page(f, 200, h, page_message("Logged in", "You are logged in. You may close this tab.", NULL, id->email));
+	OPENSSL_cleanse(h, strlen(h));
+	free(h);
+}
+
 static void pw_done(uv_work_t *req, int status)
 {
 	pw_check_t *w = req->data;
@@ -294,44 +343,7 @@ static void pw_done(uv_work_t *req, int status)
 			snprintf(id.sub, sizeof(id.sub), "%s", w->email);
 			snprintf(id.idp, sizeof(id.idp), "local");
 			snprintf(id.login_method, sizeof(id.login_method), "local");
-			char why[160];
-			char *tok = apptoken_mint(e->model, e->auth_origin, NULL, &id, time(NULL), why, sizeof(why));
-			if (!tok) {
-				message(f, 500, "Login failed", why, NULL, NULL);
-			} else {
-				login_event(f, AUDIT_LOGIN, 200, w->email, NULL, "built-in users (local)");
-				size_t hl = strlen(tok) + 256;
-				char *h = malloc(hl);
-				if (h) {
-					snprintf(h, hl,
-						 "Set-Cookie: " ORG_COOKIE "=%s; Path=/; Max-Age=%d; Secure; HttpOnly; "
-						 "SameSite=Lax\r\n",
-						 tok, APPTOKEN_ORG_TTL);
-				}
-				OPENSSL_cleanse(tok, strlen(tok));
-				free(tok);
-				if (!h) {
-					front__send(f, 500, NULL, TEXT, "edge out of memory\n", false);
-				} else if (w->ret[0]) {
-					size_t ll = strlen(h) + ACCESS_RETURN_MAX + HOSTNAME_MAX + 64;
-					char *hh = malloc(ll);
-					if (hh) {
-						snprintf(hh, ll, "%sLocation: %s%s\r\n", h, e->auth_origin, w->ret);
-						front__send(f, 303, hh, TEXT, NULL, false);
-						free(hh);
-					} else {
-						front__send(f, 500, NULL, TEXT, "edge out of memory\n", false);
-					}
-				} else {
-					page(f, 200, h,
-					     page_message("Logged in", "You are logged in. You may close this tab.",
-							  NULL, w->email));
-				}
-				if (h) {
-					OPENSSL_cleanse(h, strlen(h));
-					free(h);
-				}
-			}
+			logged_in(f, &id, w->ret, "built-in users (local)", "");
 		} else {
 			rl_fail(e->rl, &f->peer_ss, now);
 			char id[STORE_EMAIL_MAX + 8];
@@ -449,6 +461,11 @@ static const model_app_t *cli_allowed(front_t *f, const cli_params_t *p, const i
 	subject_of(f, id, &s);
 	policy_decision_t d;
 	policy_eval(app, &s, &d);
+	if (d.allowed && !model_app_accepts_idp(app, id->idp)) {
+		d.allowed = false;
+		snprintf(d.reason, sizeof(d.reason), "app %.64s does not accept logins through %.64s", app->name,
+			 id->idp);
+	}
 	if (!d.allowed) {
 		login_event(f, AUDIT_DECISION, 403, id->email, app->name, d.reason);
 		/* The waiting client learns it too, in one line. */
@@ -541,6 +558,108 @@ static void cli_post_body(front_t *f)
 	message(f, 200, "Logged in", text, app->name, id.email);
 }
 
+/* ---- OpenID Connect providers (edge/oidc/) ---- */
+
+static void oidc_begun(void *arg, int status, const char *location, const char *cookie, const char *err)
+{
+	front_t *f = arg;
+	f->oidc_wait = false;
+	if (f->state == F_WAIT && f->c) {
+		if (status != 0) {
+			login_event(f, AUDIT_LOGIN_FAILED, 502, NULL, NULL, err);
+			message(f, 502, "Login failed", err, NULL, NULL);
+		} else {
+			size_t hl = strlen(location) + strlen(cookie) + 200;
+			char *h = malloc(hl);
+			if (h) {
+				snprintf(h, hl,
+					 "Set-Cookie: " OIDC_STATE_COOKIE "=%s; Path=/cdn-cgi/access/; Max-Age=%d; Secure; "
+					 "HttpOnly; SameSite=Lax\r\nLocation: %s\r\n",
+					 cookie, OIDC_LOGIN_TTL, location);
+				front__send(f, 302, h, TEXT, NULL, false);
+				free(h);
+			} else {
+				front__send(f, 500, NULL, TEXT, "edge out of memory\n", false);
+			}
+		}
+	}
+	front__unref(f);
+}
+
+/* GET /cdn-cgi/access/login/NAME?return=R: off to provider NAME. */
+static void oidc_start(front_t *f, const char *idp)
+{
+	edge_t *e = f->e;
+	char ret[ACCESS_RETURN_MAX + 1] = "";
+	if (query_get(f, "return", ret, sizeof(ret)) != 0 || !return_ok(ret))
+		ret[0] = '\0';
+	if (!model_idp_by_name(e->model, idp) || !e->oidc) {
+		message(f, 404, "Unknown identity provider", "This edge has no identity provider of that name.", NULL,
+			NULL);
+		return;
+	}
+	f->refs++;
+	f->oidc_wait = true;
+	front__wait(f, 0);
+	int r = oidc_begin(e->oidc, idp, ret, oidc_begun, f);
+	if (r != 0) {
+		f->oidc_wait = false;
+		f->refs--;
+		message(f, 503, "Try again", "The edge cannot start a login right now. Try again shortly.", NULL, NULL);
+	}
+}
+
+static void oidc_done(void *arg, int status, const identity_t *id, const char *ret, const char *err)
+{
+	front_t *f = arg;
+	f->oidc_wait = false;
+	if (f->state == F_WAIT && f->c) {
+		/* the state cookie has served: it goes either way */
+		const char *gone = "Set-Cookie: " OIDC_STATE_COOKIE "=; Path=/cdn-cgi/access/; Max-Age=0; Secure; "
+				   "HttpOnly; SameSite=Lax\r\n";
+		if (status == 0) {
+			char how[160];
+			snprintf(how, sizeof(how), "provider %.64s (oidc)", id->idp);
+			logged_in(f, id, ret, how, gone);
+		} else {
+			login_event(f, AUDIT_LOGIN_FAILED, status == ERR_AUTH ? 401 : 502, NULL, NULL, err);
+			page(f, status == ERR_AUTH ? 401 : 502, gone,
+			     page_message("Login failed", err && err[0] ? err : "the identity provider's answer was refused",
+					  NULL, NULL));
+		}
+	}
+	front__unref(f);
+}
+
+/* GET /cdn-cgi/access/callback?code=...&state=...: back from a provider. */
+static void oidc_back(front_t *f)
+{
+	edge_t *e = f->e;
+	char c[OIDC_COOKIE_MAX + 1];
+	bool have = cookie(f, OIDC_STATE_COOKIE, c, sizeof(c)) == 0;
+	if (!e->oidc) {
+		message(f, 404, "Not found", "No login is in progress here.", NULL, NULL);
+		return;
+	}
+	f->refs++;
+	f->oidc_wait = true;
+	front__wait(f, 0);
+	if (oidc_callback(e->oidc, query_of(f), have ? c : NULL, oidc_done, f) != 0) {
+		f->oidc_wait = false;
+		f->refs--;
+		message(f, 503, "Try again", "The edge cannot finish this login right now. Try again.", NULL, NULL);
+	}
+}
+
+void access_closed(front_t *f)
+{
+	if (f->oidc_wait && f->e->oidc) {
+		oidc_cancel(f->e->oidc, f);
+		f->oidc_wait = false;
+		front__unref(f); /* the operation's reference: its callback will not come */
+	}
+}
+
 /* ---- keys, identity, logout ---- */
 
 static void certs(front_t *f)
@@ -590,6 +709,10 @@ void access_route_auth(front_t *f, const char *path)
 		login_get(f);
 	} else if (strcmp(p, "/login") == 0 && f->hp->method == HTTP_POST) {
 		front__read_body(f, ACCESS_FORM_MAX, login_post_body);
+	} else if (strncmp(p, "/login/", 7) == 0 && is_get(f)) {
+		oidc_start(f, p + 7);
+	} else if (strcmp(p, "/callback") == 0 && is_get(f)) {
+		oidc_back(f);
 	} else if (strcmp(p, "/cli") == 0 && is_get(f)) {
 		cli_get(f);
 	} else if (strcmp(p, "/cli") == 0 && f->hp->method == HTTP_POST) {

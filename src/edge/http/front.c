@@ -910,6 +910,7 @@ static void f_on_close(conn_t *c)
 	}
 	edge_unauth_release(f->e, EDGE_CLIENT, &f->unauth);
 	transfer_cancel(f);
+	access_closed(f);
 	timer_close(f);
 	front_unref(f);
 }

@@ -87,7 +87,8 @@ typedef struct front {
 	identity_t *id;			  /* who an app token or login said this is (owned) */
 	struct front *tnext;		  /* transfer.c: waiting for this transfer id */
 	char transfer[44];
-	void *work; /* access.c: a password check on the thread pool */
+	void *work;	/* access.c: a password check on the thread pool */
+	bool oidc_wait; /* access.c: an OpenID Connect step holds a reference */
 } front_t;
 
 
@@ -108,6 +109,8 @@ void front__wait(front_t *f, uint64_t ms);
 /* The routes of access.c. */
 void access_route_app(front_t *f, const char *path);
 void access_route_auth(front_t *f, const char *path);
+/* f's connection closed: what access.c started for it is cancelled. */
+void access_closed(front_t *f);
 /* A client's cf-access-token (or CF_Authorization cookie) on an app
  * hostname: 0 when absent, 1 when it verified (f->id set), or an HTTP
  * status with reason. */

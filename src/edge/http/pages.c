@@ -28,6 +28,8 @@ static const char page_head[] =
     ".code{font:600 1.6rem/1.2 ui-monospace,monospace;letter-spacing:.1em;text-align:center;"
     "background:#eef2fb;padding:.8rem;border-radius:.3rem}\n"
     ".who{color:#59627a;font-size:.9rem}\n"
+    "a.idp{display:block;text-align:center;font-weight:600;padding:.65rem;border-radius:.3rem;"
+    "background:#1d2330;color:#fff;text-decoration:none}\n"
     "</style></head><body><main>\n";
 static const char page_tail[] = "<p class=\"who\">burrow</p></main></body></html>\n";
 
@@ -82,7 +84,8 @@ static int start(buf_t *b, const char *title)
 	return buf_printf(b, page_head, t);
 }
 
-char *page_login(const char *app, const char *ret, const char *csrf, const char *error, const char *email)
+char *page_login(const char *app, const char *ret, const char *csrf, const char *error, const char *email,
+		 const char *const *idps, size_t nidps, bool form)
 {
 	buf_t b;
 	int r = start(&b, "Log in");
@@ -90,7 +93,20 @@ char *page_login(const char *app, const char *ret, const char *csrf, const char 
 		r = app ? put(&b, "<h1>Log in to %s</h1>\n", app) : put(&b, "<h1>Log in</h1>\n");
 	if (r == 0 && error)
 		r = put(&b, "<p class=\"err\" role=\"alert\">%s</p>\n", error);
-	if (r == 0)
+	char enc[3 * 1024 + 1];
+	if (!url_encode(ret, enc, sizeof(enc)))
+		enc[0] = '\0';
+	for (size_t i = 0; r == 0 && i < nidps; i++) {
+		char name[3 * 64 + 1];
+		if (!url_encode(idps[i], name, sizeof(name)))
+			continue;
+		/* (idp names and enc are URL-safe; put escapes them for HTML too) */
+		r = put(&b, "<p><a class=\"idp\" href=\"/cdn-cgi/access/login/%s?return=%s\">Log in with %s</a></p>\n",
+			name, enc, idps[i]);
+	}
+	if (r == 0 && form && nidps)
+		r = put(&b, "<p class=\"who\">or with your email and password:</p>\n");
+	if (r == 0 && form)
 		r = put(&b,
 			"<form method=\"post\" action=\"/cdn-cgi/access/login\">\n"
 			"<input type=\"hidden\" name=\"csrf\" value=\"%s\">\n"

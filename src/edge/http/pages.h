@@ -8,10 +8,16 @@
 #ifndef BURROW_EDGE_HTTP_PAGES_H
 #define BURROW_EDGE_HTTP_PAGES_H
 
-/* The built-in provider's form. app may be NULL; error (one line) shows
- * above the form; email prefills the field. ret is where the login goes
- * back to; csrf the form's token. */
-char *page_login(const char *app, const char *ret, const char *csrf, const char *error, const char *email);
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The login page: a button per identity provider in idps (each links to
+ * /cdn-cgi/access/login/NAME?return=RET) and, with form, the built-in
+ * users' form. app may be NULL; error (one line) shows above; email
+ * prefills the field. ret is where the login goes back to; csrf the form's
+ * token. */
+char *page_login(const char *app, const char *ret, const char *csrf, const char *error, const char *email,
+		 const char *const *idps, size_t nidps, bool form);
 
 /* "Allow the burrow command line on your computer to connect to APP as
  * EMAIL? Code ...": a form posting host, transfer and key back with csrf. */

@@ -6,7 +6,7 @@
 // Issuer https://127.0.0.1:P. One static client: client_id "burrow", the secret from
 // --secret-file, redirect_uris [URI], client_secret_basic, authorization code + PKCE (required).
 // Accounts (any password; the built-in dev login form): alice@site.test (groups [ops]),
-// eve@site.test (email_verified false), noemail (no email claim). Claims go into the ID token.
+// eve@site.test (email_verified false), dave@site.test (groups [dev]), noemail (no email claim). Claims go into the ID token.
 // Prints "READY <issuer>" once it listens.
 'use strict';
 
@@ -25,6 +25,7 @@
   const accounts = {
     'alice@site.test': { sub: 'alice-sub', email: 'Alice@Site.Test', email_verified: true, groups: ['ops'] },
     'eve@site.test': { sub: 'eve-sub', email: 'eve@site.test', email_verified: false, groups: [] },
+    'dave@site.test': { sub: 'dave-sub', email: 'dave@site.test', email_verified: true, groups: ['dev'] },
     noemail: { sub: 'noemail-sub', groups: [] },
   };
 

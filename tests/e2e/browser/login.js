@@ -3,6 +3,7 @@
 // code the terminal showed, clicks Allow, and prints where it ended up.
 //
 //   node login.js --url URL --email E --password P [--code C] [--shots DIR] [--wrong N] [--logout URL]
+//                 [--idp NAME]
 //
 // Prints one line per page: "PAGE <status> <h1> | <first paragraph>", then "RESULT <h1>".
 // --wrong N: first submits N wrong passwords. --logout URL: then logs out there and opens URL
@@ -37,7 +38,30 @@ async function describe(page, status, shots, n) {
   let n = 0;
   let resp = await page.goto(a.url);
   let h1 = await describe(page, resp.status(), a.shots, n++);
-  for (let i = 0; i <= a.wrong && h1.startsWith('Log in'); i++) {
+  // --idp NAME: the edge's login page offers providers; click NAME's button, then log in at the
+  // provider (oidc-provider's dev form: any password) and consent, until back on the edge.
+  if (a.idp) {
+    const link = page.locator(`a.idp[href*="/login/${a.idp}?"]`);
+    if (!(await link.count())) {
+      console.log(`ERROR no button for provider ${a.idp}`);
+      process.exit(4);
+    }
+    await Promise.all([page.waitForNavigation(), link.click()]);
+    for (let step = 0; step < 6; step++) {
+      const here = new URL(page.url());
+      if (here.hostname !== '127.0.0.1') break; // back on the edge (the provider is the IP issuer)
+      if (await page.locator('input[name=login]').count()) {
+        await page.fill('input[name=login]', a.email);
+        await page.fill('input[name=password]', 'any-password');
+      }
+      const button = page.locator('button[type=submit]');
+      if (!(await button.count())) break;
+      const [r] = await Promise.all([page.waitForNavigation(), button.first().click()]);
+      resp = r || resp;
+    }
+    h1 = await describe(page, resp ? resp.status() : 0, a.shots, n++);
+  }
+  for (let i = 0; i <= a.wrong && !a.idp && h1.startsWith('Log in'); i++) {
     await page.fill('#email', a.email);
     await page.fill('#password', i < a.wrong ? 'wrong-' + a.password : a.password);
     const [r] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);

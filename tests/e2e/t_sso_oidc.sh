@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Single sign-on through a real OpenID provider (npm oidc-provider over HTTPS, its CA given to the
+# edge with --ca-file) and the edge's own routes, end to end: ssh with no token prints a login
+# URL; headless Chromium opens it, picks the provider on the edge's login page, logs in there and
+# consents, comes back through /cdn-cgi/access/callback, allows the command line, and the shell
+# runs. The app accepts only that provider (--idp) and only group ops: dave (group dev) is denied
+# in the browser and the terminal; the login page offers no password form for this app; a callback
+# without the browser's state cookie is refused (replays and foreign cookies: t_oidc_rp); the
+# provider's secret never shows.
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+NODE_DIR=$E2E_DIR/browser
+[ -d "$NODE_DIR/node_modules/oidc-provider" ] || fail "oidc-provider missing: run scripts/install-deps"
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || fail "chromium missing: run scripts/install-deps"
+
+IDP_PORT=$(free_port)
+EDGE_PORT=$(free_port)
+ORIGIN=https://auth.site.test:$EDGE_PORT
+ISSUER=https://127.0.0.1:$IDP_PORT
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" \
+  -days 1 -subj /CN=burrow-test-idp-ca 2>>"$LOGS/openssl.err"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/idp.key" -out "$T/idp.csr" \
+  -subj /CN=127.0.0.1 2>>"$LOGS/openssl.err"
+printf 'subjectAltName=IP:127.0.0.1\n' >"$T/idp.ext"
+openssl x509 -req -in "$T/idp.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -out "$T/idp.pem" \
+  -days 1 -extfile "$T/idp.ext" 2>>"$LOGS/openssl.err"
+IDP_SECRET="idp-secret-$RANDOM$RANDOM-never-shown"
+(umask 077 && printf '%s\n' "$IDP_SECRET" >"$T/secret")
+spawn idp node "$NODE_DIR/idp.js" --port "$IDP_PORT" --cert "$T/idp.pem" --key "$T/idp.key" \
+  --secret-file "$T/secret" --redirect "$ORIGIN/cdn-cgi/access/callback"
+idp_ready() { grep -q '^READY' "$LOGS/idp.out"; }
+wait_for 20 idp_ready || fail "the OpenID provider did not start: $(cat "$LOGS/idp.out" "$LOGS/idp.err")"
+
+start_sshd
+start_edge --auth-domain "auth.site.test:$EDGE_PORT"
+admin idp add --name corp --issuer "$ISSUER" --client-id burrow --client-secret-file "$T/secret" \
+  --ca-file "$T/ca.pem" >/dev/null
+admin app create --name ssh --hostname ssh.site.test --idp corp >/dev/null
+admin policy add --app ssh --action allow --include group=ops >/dev/null
+create_tunnel host1 ssh.site.test
+start_connector host1 ssh.site.test "ssh://localhost:$SSHD_PORT"
+SSH_CFG=$T/ssh_config
+ssh_config_write "$SSH_CFG" "$SSH_KEY" "$(printf '%q' "$BURROW") access ssh --hostname %h"
+export BURROW_NO_BROWSER=1
+SHOTS=$LOGS/shots
+mkdir -p "$SHOTS"
+
+has_url() { grep -q 'in your browser: https://' "$1" 2>/dev/null; }
+grab() {
+  URL=$(grep -o 'https://[^ ]*/cdn-cgi/access/cli?[^ ]*' "$1" | head -n 1)
+  CODE=$(grep -o 'code [0-9a-f]\{4\}-[0-9a-f]\{4\}' "$1" | head -n 1 | cut -d' ' -f2)
+  { [ -n "$URL" ] && [ -n "$CODE" ]; } || fail "no login URL and code in: $(tr '\n' '|' <"$1" | cut -c1-300)"
+}
+ssh_bg() { # NAME HOME CMD
+  BURROW_HOME=$2 timeout 120 ssh -F "$SSH_CFG" "$SSH_USER@ssh.site.test" "$3" >"$T/$1.out" 2>"$T/$1.err" &
+  SSH_PID=$!
+}
+browser() { # NAME ARGS...
+  local name=$1
+  shift
+  timeout 90 node "$NODE_DIR/login.js" --shots "$SHOTS/$name" "$@" >"$T/$name.browser" 2>>"$LOGS/browser.err" || true
+  step "browser $name: $(tr '\n' '|' <"$T/$name.browser" | cut -c1-500)"
+}
+
+test_case "ssh with no token: Chromium logs in at the provider (corp), the shell runs as alice"
+mkdir -p "$T/alice"
+ssh_bg a1 "$T/alice" 'echo ok'
+wait_for 20 has_url "$T/a1.err" || fail "no login URL: $(tr '\n' '|' <"$T/a1.err" | cut -c1-300)"
+grab "$T/a1.err"
+browser alice --url "$URL" --idp corp --email alice@site.test --password unused --code "$CODE"
+grep -q '^PAGE 200 Log in to ssh' "$T/alice.browser" || fail "no login page naming the app"
+grep -q '^PAGE 200 Connect to ssh' "$T/alice.browser" || fail "did not come back to the consent page"
+grep -q '^RESULT Logged in' "$T/alice.browser" || fail "browser did not end on 'Logged in'"
+rc=0
+wait "$SSH_PID" || rc=$?
+assert_eq 0 "$rc" "ssh exit status ($(tr '\n' '|' <"$T/a1.err" | cut -c1-200))"
+assert_eq ok "$(cat "$T/a1.out")" "remote output"
+pass
+
+test_case "the app token names alice (email lowercased), group ops and provider corp"
+tok=$(BURROW_HOME=$T/alice "$BURROW" access token --app https://ssh.site.test) || fail "no cached token"
+claims=$(printf '%s' "$tok" | cut -d. -f2 | tr '_-' '/+' | base64 -d 2>/dev/null || true)
+assert_contains "$claims" '"email":"alice@site.test"' "email"
+assert_contains "$claims" '"groups":["ops"]' "groups"
+assert_contains "$claims" '"idp":"corp"' "idp"
+assert_contains "$claims" '"login_method":"oidc"' "login method"
+pass
+
+test_case "the login page offers only corp for this app (no password form)"
+page=$(curl -s --max-time 10 --cacert "$EDGE_DIR/ca.pem" --resolve "auth.site.test:$EDGE_PORT:127.0.0.1" \
+  "$ORIGIN/cdn-cgi/access/login?return=%2Fcdn-cgi%2Faccess%2Fcli%3Fhost%3Dssh.site.test%26transfer%3Dx%26key%3Dy")
+assert_contains "$page" 'Log in with corp' "provider button"
+assert_not_contains "$page" 'name="password"' "password form"
+pass
+
+test_case "dave (group dev, not ops) logs in at the provider but is denied: browser and terminal say so"
+mkdir -p "$T/dave"
+ssh_bg d1 "$T/dave" 'echo reached'
+wait_for 20 has_url "$T/d1.err" || fail "no login URL"
+grab "$T/d1.err"
+browser dave --url "$URL" --idp corp --email dave@site.test --password unused --code "$CODE"
+grep -q '^PAGE 403 Access denied | Access denied: dave@site.test may not use ssh' "$T/dave.browser" ||
+  fail "no 403 page naming dave and the app"
+rc=0
+wait "$SSH_PID" || rc=$?
+[ "$rc" -ne 0 ] || fail "ssh succeeded"
+assert_contains "$(cat "$T/d1.err")" "denied" "client's line"
+pass
+
+test_case "a callback without the browser's state cookie is refused (401 page), and so is a made-up one"
+for q in "code=abc&state=def" ""; do
+  st=$(curl -s --max-time 10 --cacert "$EDGE_DIR/ca.pem" --resolve "auth.site.test:$EDGE_PORT:127.0.0.1" \
+    -o "$T/cb.body" -w '%{http_code}' "$ORIGIN/cdn-cgi/access/callback?$q")
+  assert_eq 401 "$st" "status for '?$q' ($(grep -o '<p>[^<]*' "$T/cb.body" | head -n 1))"
+done
+pass
+
+test_case "the provider's client secret is in no log, audit record or admin answer"
+sleep 1.2
+a=$(admin audit --since 1h --json)
+assert_contains "$a" "provider corp (oidc)" "alice's login in the audit log"
+for f in "$LOGS"/*; do
+  [ -f "$f" ] || continue
+  grep -q "$IDP_SECRET" "$f" && fail "the secret is in $(basename "$f")"
+done
+assert_not_contains "$a$(admin idp list --json)" "$IDP_SECRET" "audit and idp list"
+pass
