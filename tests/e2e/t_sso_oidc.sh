@@ -39,6 +39,8 @@ admin idp add --name corp --issuer "$ISSUER" --client-id burrow --client-secret-
   --ca-file "$T/ca.pem" >/dev/null
 admin app create --name ssh --hostname ssh.site.test --idp corp >/dev/null
 admin policy add --app ssh --action allow --include group=ops >/dev/null
+printf 'pw-local-123\n' | "$BURROW" admin user add ops@site.test >/dev/null 2>>"$LOGS/admin.err" ||
+  fail "admin user add: $(tail -n 1 "$LOGS/admin.err")"
 create_tunnel host1 ssh.site.test
 start_connector host1 ssh.site.test "ssh://localhost:$SSHD_PORT"
 SSH_CFG=$T/ssh_config
@@ -93,6 +95,22 @@ page=$(curl -s --max-time 10 --cacert "$EDGE_DIR/ca.pem" --resolve "auth.site.te
   "$ORIGIN/cdn-cgi/access/login?return=%2Fcdn-cgi%2Faccess%2Fcli%3Fhost%3Dssh.site.test%26transfer%3Dx%26key%3Dy")
 assert_contains "$page" 'Log in with corp' "provider button"
 assert_not_contains "$page" 'name="password"' "password form"
+pass
+
+test_case "a built-in user who logs in with the form anyway is refused by the app (it accepts only corp)"
+# shellcheck source=bench/lib/login.sh
+. "$REPO/bench/lib/login.sh"
+jar=$T/local.jar
+c=(curl -s --max-time 10 --cacert "$EDGE_DIR/ca.pem" --resolve "auth.site.test:$EDGE_PORT:127.0.0.1" -c "$jar" -b "$jar")
+csrf=$("${c[@]}" "$ORIGIN/cdn-cgi/access/login" | grep -o 'name="csrf" value="[^"]*"' | cut -d'"' -f4)
+page=$("${c[@]}" --data-urlencode "csrf=$csrf" --data-urlencode "email=ops@site.test" \
+  --data-urlencode "password=pw-local-123" "$ORIGIN/cdn-cgi/access/login")
+assert_contains "$page" "<h1>Logged in</h1>" "the form's login"
+key=$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+xfer=$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+st=$("${c[@]}" -o "$T/local.body" -w '%{http_code}' "$ORIGIN/cdn-cgi/access/cli?host=ssh.site.test&transfer=$xfer&key=$key")
+assert_eq 403 "$st" "status"
+assert_contains "$(cat "$T/local.body")" "does not accept logins through local" "page"
 pass
 
 test_case "dave (group dev, not ops) logs in at the provider but is denied: browser and terminal say so"

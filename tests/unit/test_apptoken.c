@@ -234,6 +234,25 @@ static void test_revoked_and_deleted(void **state)
 	free(after);
 }
 
+static void test_app_limited_to_a_provider(void **state)
+{
+	fixture_t *f = *state;
+	char *idps[] = {"corp"};
+	f->apps[0].idps = idps;
+	f->apps[0].nidps = 1;
+	char *local = mint(f, &f->apps[0], NOW); /* a built-in user's login */
+	refused_with(f, &f->apps[0], local, "identity provider this application does not accept");
+	snprintf(f->id.idp, sizeof(f->id.idp), "corp");
+	snprintf(f->id.login_method, sizeof(f->id.login_method), "oidc");
+	char *corp = mint(f, &f->apps[0], NOW);
+	identity_t out;
+	char why[160];
+	assert_int_equal(apptoken_verify(&f->m, ISS, &f->apps[0], corp, strlen(corp), NOW, &out, why, sizeof(why)), 0);
+	assert_string_equal(out.idp, "corp");
+	free(local);
+	free(corp);
+}
+
 static void test_tampered_and_malformed(void **state)
 {
 	fixture_t *f = *state;
@@ -274,6 +293,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unknown_key_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rotated_key_still_verifies, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revoked_and_deleted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_app_limited_to_a_provider, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tampered_and_malformed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

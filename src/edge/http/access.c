@@ -460,11 +460,12 @@ static const model_app_t *cli_allowed(front_t *f, const cli_params_t *p, const i
 	policy_subject_t s;
 	subject_of(f, id, &s);
 	policy_decision_t d;
-	policy_eval(app, &s, &d);
-	if (d.allowed && !model_app_accepts_idp(app, id->idp)) {
-		d.allowed = false;
+	if (!model_app_accepts_idp(app, id->idp)) { /* first: the app's --idp, then its policies */
+		memset(&d, 0, sizeof(d));
 		snprintf(d.reason, sizeof(d.reason), "app %.64s does not accept logins through %.64s", app->name,
 			 id->idp);
+	} else {
+		policy_eval(app, &s, &d);
 	}
 	if (!d.allowed) {
 		login_event(f, AUDIT_DECISION, 403, id->email, app->name, d.reason);
