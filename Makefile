@@ -53,7 +53,7 @@ EDGE_OBJ := $(call obj,$(EDGE_SRC))
 CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test unit unit-bins e2e demo clean fuzz fuzz-smoke bench bench-quick format deps fuzz-bins lint mutants
+.PHONY: all test unit unit-bins e2e-bins e2e demo clean fuzz fuzz-smoke bench bench-quick format deps fuzz-bins lint mutants
 all: $(BUILD)/burrow $(BUILD)/burrow-edge
 
 $(BUILD)/burrow: $(call obj,src/main.c) $(CLIENT_OBJ) $(CORE_OBJ) $(filter /%,$(CLIENT_ARCHIVES))
@@ -85,7 +85,10 @@ test: deps
 	$(MAKE) all fuzz-bins
 	BUILD=build/asan tests/run-all
 
-unit-bins: $(UNIT_BIN) $(BUILD)/tests/oidc_drive
+unit-bins: $(UNIT_BIN) e2e-bins
+
+# Helper programs the e2e tests drive (built with the unit tests; tests/mutants/run rebuilds them too).
+e2e-bins: $(BUILD)/tests/oidc_drive
 
 # The OpenID Connect relying party on a real loop, for tests/e2e/t_oidc_rp.sh (links the edge).
 $(BUILD)/tests/oidc_drive: tests/e2e/oidc/oidc_drive.c $(EDGE_OBJ) $(CORE_OBJ)
@@ -97,7 +100,7 @@ unit:
 	BUILD=build/asan tests/run-all unit
 
 e2e:
-	$(MAKE) BUILD=build/asan OPT="-O1 -g" SAN="$(ASAN)" all
+	$(MAKE) BUILD=build/asan OPT="-O1 -g" SAN="$(ASAN)" all e2e-bins
 	BUILD=build/asan tests/run-all e2e
 
 # Mutants (not part of make test, slow): each tests/mutants/*.patch must make its tests fail.

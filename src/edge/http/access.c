@@ -813,5 +813,8 @@ int access_app_token(front_t *f, const model_app_t *app, char *reason, size_t rl
 	}
 	free(f->id);
 	f->id = id;
+	free(f->jwt);
+	f->jwt = strndup(tok, len); /* (NULL when out of memory: the connector then gets the email only) */
+	OPENSSL_cleanse(tok, len);
 	return 1;
 }

@@ -73,6 +73,10 @@ static void front_unref(front_t *f)
 		OPENSSL_cleanse(f->body, f->body_len); /* POST /api/v1/users carries a password */
 	free(f->body);
 	free(f->id);
+	if (f->jwt) {
+		OPENSSL_cleanse(f->jwt, strlen(f->jwt));
+		free(f->jwt);
+	}
 	if (f->resp.body) {
 		/* May hold a just-created secret shown once. */
 		OPENSSL_cleanse(f->resp.body, strlen(f->resp.body));
@@ -528,13 +532,19 @@ static void bind_session(front_t *f, const policy_subject_t *subj)
 static int connect_submit(front_t *f, h2_session_t *h)
 {
 	const char *token = f->sess.token_name;
-	nghttp2_nv nva[] = {
+	nghttp2_nv nva[8] = {
 	    h2_nv(":method", "CONNECT"),	h2_nv(":authority", f->host),
 	    h2_nv("burrow-kind", "tcp"),	h2_nv("burrow-app", f->app),
-	    h2_nv("burrow-client-ip", f->peer), h2_nv("burrow-service-token", token),
+	    h2_nv("burrow-client-ip", f->peer),
 	};
-	h2_stream_t *s =
-	    fault_hit("connect_submit") ? NULL : h2_submit(h, nva, token[0] ? 6 : 5, &connect_cbs, f);
+	size_t n = 5;
+	if (token[0])
+		nva[n++] = h2_nv("burrow-service-token", token);
+	if (f->id) /* who, for origins that check (the token's signature: /cdn-cgi/access/certs) */
+		nva[n++] = h2_nv("burrow-user", f->id->email);
+	if (f->jwt)
+		nva[n++] = h2_nv("cf-access-jwt-assertion", f->jwt);
+	h2_stream_t *s = fault_hit("connect_submit") ? NULL : h2_submit(h, nva, n, &connect_cbs, f);
 	if (!s)
 		return ERR_UNAVAIL;
 	f->refs++;

@@ -85,6 +85,7 @@ typedef struct front {
 	/* single sign-on (access.c) */
 	void (*on_body)(struct front *f); /* F_BODY: the body is complete */
 	identity_t *id;			  /* who an app token or login said this is (owned) */
+	char *jwt;			  /* that app token, passed on to the connector (owned) */
 	struct front *tnext;		  /* transfer.c: waiting for this transfer id */
 	char transfer[44];
 	void *work;	/* access.c: a password check on the thread pool */
