@@ -833,6 +833,49 @@ static int session_revoke_render(const admin_inv_t *inv, json_t *resp, admin_out
 			  jshow(resp, "email", email, sizeof(email)), at);
 }
 
+static const admin_opt_t session_list_opts[] = {
+    {"email", AOPT_EMAIL, AVAL_EMAIL, "EMAIL", 0, "only this person's sessions"},
+    {NULL, 0, 0, NULL, 0, NULL},
+};
+
+static int session_list_build(const admin_inv_t *inv, admin_request_t *req)
+{
+	const char *email = admin_inv_get(inv, AOPT_EMAIL);
+	req->method = "GET";
+	/* (an email passed AVAL_EMAIL: no character in it needs escaping in a query) */
+	snprintf(req->path, sizeof(req->path), "/api/v1/sessions%s%.254s", email ? "?email=" : "",
+		 email ? email : "");
+	return 0;
+}
+
+static int session_list_render(const admin_inv_t *inv, json_t *resp, admin_out_t *out, char *err,
+			       size_t errlen)
+{
+	static const char *const head[] = {"SESSION", "APP", "HOSTNAME", "WHO", "CLIENT", "STARTED"};
+	admin_table_t t;
+	json_t *arr, *v;
+	size_t i;
+	int r;
+
+	if ((r = array_of(resp, "sessions", &arr, err, errlen)) != 0)
+		return r;
+	if ((r = admin_table_init(&t, 6, head)) != 0)
+		return r;
+	json_array_foreach(arr, i, v)
+	{
+		char started[40];
+		admin_format_time(jint(v, "started_at"), started, sizeof(started));
+		const char *row[] = {jstr(v, "id"),	jstr(v, "app"),	   jstr(v, "hostname"),
+				     jstr(v, "who"),	jstr(v, "client"), started};
+		if ((r = admin_table_add(&t, row)) != 0)
+			break;
+	}
+	if (r == 0)
+		r = admin_table_render(&t, &out->out);
+	admin_table_free(&t);
+	return r;
+}
+
 /* ---- identity providers (OpenID Connect) ---- */
 
 static const admin_opt_t idp_add_opts[] = {
@@ -976,7 +1019,7 @@ const admin_group_t admin_groups[] = {
     {"audit", "The audit log: every session, refusal and admin change, with who and why"},
     {"user", "Users of the edge's built-in identity provider: an email and a password"},
     {"keys", "The edge's token-signing keys (EC P-256): list and rotate"},
-    {"session", "Users' sessions: revoke every session of one email"},
+    {"session", "Sessions: list the live ones, revoke every session of one email"},
     {"idp", "OpenID Connect identity providers people may log in with"},
     {NULL, NULL},
 };
@@ -1058,6 +1101,10 @@ const admin_cmd_t admin_cmds[] = {
      "Tokens signed by the retired key stay valid until they expire; retired keys are deleted\n"
      "once the longest app session (at least 24h) has passed since their retirement.",
      NULL, false, NULL, keys_rotate_build, keys_rotate_render, false, false},
+    {"session", "list", NO_ARG, "List the sessions running on this edge now",
+     "One line per live session: its id, app, hostname, who (a person's email or a service\n"
+     "token's name), client address and start. Sessions on other edges are not listed.",
+     session_list_opts, false, NULL, session_list_build, session_list_render, false, false},
     {"session", "revoke", NO_ARG, "Revoke every session of a user",
      "App tokens and edge sign-ins issued to EMAIL until now are refused; they must sign in again.",
      session_revoke_opts, false, NULL, session_revoke_build, session_revoke_render, false, false},

@@ -168,9 +168,14 @@ wait "$SSH_PID" || rc=$?
 [ "$rc" -ne 0 ] || fail "ssh succeeded"
 pass
 
-test_case "admin session revoke: alice's live session ends within 3 s; her next ssh logs in again by itself"
+test_case "admin session list shows alice's live session; session revoke ends it within 3 s; her next ssh logs in again by itself"
 ssh_bg a4 "$T/alice" 'echo started; sleep 30; echo not-cut'
 wait_for 10 grep -q started "$T/a4.out" || fail "session did not start: $(tail -n 2 "$T/a4.err")"
+list=$(admin session list --email alice@site.test)
+step "session list: $(tr '\n' '|' <<<"$list")"
+assert_eq 2 "$(grep -c '' <<<"$list")" "lines (header and alice's one session)"
+assert_match "$(tail -n 1 <<<"$list")" "^[0-9a-f]{16} +ssh +ssh\.site\.test +alice@site\.test +127\.0\.0\.1" "alice's session"
+assert_eq 1 "$(admin session list --email nobody@site.test | grep -c '')" "lines for someone without sessions (the header)"
 t0=$(now_ms)
 admin session revoke --email alice@site.test >/dev/null
 wait_for 5 bash -c "! kill -0 $SSH_PID 2>/dev/null" || fail "session still running 5 s after revoke"

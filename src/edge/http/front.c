@@ -27,6 +27,7 @@
 #include "core/addr.h"
 #include "core/err.h"
 #include "core/fault.h"
+#include "core/form.h"
 #include "core/hostname.h"
 #include "core/http1.h"
 #include "core/log.h"
@@ -308,6 +309,28 @@ static void admin_start(front_t *f)
 	}
 }
 
+static void admin_sessions(front_t *f)
+{
+	char email[256] = "";
+	const char *q = strchr(f->hp->url, '?');
+	int r = q ? form_get(q + 1, strlen(q + 1), "email", email, sizeof(email)) : ERR_NOTFOUND;
+	if (r != 0 && r != ERR_NOTFOUND) {
+		respond_keep(f, 400, "application/json", "{\"error\":\"bad query: only email=EMAIL\"}",
+			     f->hp->keep_alive);
+		return;
+	}
+	for (char *p = email; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	char *body = sessions_list_json(f->e, email[0] ? email : NULL);
+	if (!body) {
+		respond(f, 500, "application/json", "{\"error\":\"edge out of memory\"}");
+		return;
+	}
+	respond_keep(f, 200, "application/json", body, f->hp->keep_alive);
+	free(body);
+}
+
 static void handle_admin(front_t *f, const char *path)
 {
 	authn_t a;
@@ -325,6 +348,11 @@ static void handle_admin(front_t *f, const char *path)
 	}
 	front_authenticated(f);
 	snprintf(f->ident, sizeof(f->ident), "admin");
+	if (strcmp(path, "/api/v1/sessions") == 0 && !f->hp->has_body &&
+	    (f->hp->method == HTTP_GET || f->hp->method == HTTP_HEAD)) {
+		admin_sessions(f); /* live sessions are the loop's: answered here, not on the store thread */
+		return;
+	}
 	const char *q = strchr(f->hp->url, '?');
 	f->path = strdup(path);
 	f->query = q ? strdup(q + 1) : NULL;
@@ -524,6 +552,8 @@ static void bind_session(front_t *f, const policy_subject_t *subj)
 	snprintf(b->tunnel_name, sizeof(b->tunnel_name), "%s", tun ? tun->name : "");
 	b->peer = &f->peer_ss;
 	b->id = f->id;
+	b->app = f->app;
+	b->session_id = f->session_id;
 	b->ident = f->ident;
 	b->peer_str = f->peer;
 }

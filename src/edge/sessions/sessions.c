@@ -5,6 +5,7 @@
  * still allowed. */
 #include "edge/sessions/sessions.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -127,4 +128,25 @@ int sessions_start(edge_t *e)
 	e->sessions_timer.data = e;
 	uv_unref((uv_handle_t *)&e->sessions_timer);
 	return uv_timer_start(&e->sessions_timer, on_check, SESSIONS_CHECK_MS, SESSIONS_CHECK_MS);
+}
+
+char *sessions_list_json(const edge_t *e, const char *email)
+{
+	json_t *arr = json_array();
+	for (const edge_session_t *s = e->sessions; arr && s; s = s->next) {
+		if (email && (!s->id || strcmp(s->id->email, email) != 0))
+			continue;
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "id", s->session_id ? s->session_id : "",
+				      "app", s->app ? s->app : "", "hostname", s->host, "who", s->ident, "client",
+				      s->peer_str, "started_at", (json_int_t)s->started, "idp",
+				      s->id ? s->id->idp : (s->token_name[0] ? "service-token" : "bypass"));
+		if (!o || json_array_append_new(arr, o) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	json_t *r = json_pack("{s:o*}", "sessions", arr);
+	char *txt = r ? json_dumps(r, JSON_COMPACT) : NULL;
+	json_decref(r);
+	return txt;
 }

@@ -31,6 +31,8 @@ typedef struct edge_session {
 	const char *host;
 	const struct sockaddr_storage *peer;
 	const struct identity *id; /* the person an app token named, or NULL */
+	const char *app;	   /* the application's name */
+	const char *session_id;	   /* 16 hex digits, as in the audit log */
 	const char *ident;	   /* for logs: "service token ci" */
 	const char *peer_str;
 	char end_reason[128]; /* why the edge ended it; empty when it ended by itself */
@@ -42,6 +44,9 @@ void sessions_add(edge_t *e, edge_session_t *s);
 void sessions_remove(edge_t *e, edge_session_t *s);
 /* Ends every live session the current model no longer allows. */
 void sessions_check(edge_t *e);
+/* GET /api/v1/sessions[?email=E]: the live sessions as JSON (malloc'd),
+ * or NULL when out of memory. */
+char *sessions_list_json(const edge_t *e, const char *email);
 /* The once-a-second check (expiries, session durations). */
 int sessions_start(edge_t *e);
 
