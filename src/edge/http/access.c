@@ -104,7 +104,7 @@ static void login_event(front_t *f, enum audit_kind kind, int status, const char
 	snprintf(ev.actor, sizeof(ev.actor), "%.95s", who && who[0] ? who : "anonymous");
 	if (app)
 		snprintf(ev.app, sizeof(ev.app), "%s", app);
-	snprintf(ev.reason, sizeof(ev.reason), "%s", reason);
+	snprintf(ev.reason, sizeof(ev.reason), "%s", reason ? reason : "");
 	audit_emit(f->e, &ev);
 }
 
