@@ -25,7 +25,8 @@ int admin_audit_check(const admin_inv_t *inv, char *err, size_t errlen)
 	if (k && strcmp(k, "session") != 0 && strcmp(k, "refusal") != 0 && strcmp(k, "admin") != 0 &&
 	    strcmp(k, "login") != 0) {
 		snprintf(err, errlen,
-			 "audit: --kind must be session, refusal, admin or login (see 'burrow admin audit --help')");
+			 "audit: --kind must be session, refusal, admin or login (see 'burrow admin audit "
+			 "--help')");
 		return ERR_INVAL;
 	}
 	return 0;

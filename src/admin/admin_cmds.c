@@ -865,8 +865,8 @@ static int session_list_render(const admin_inv_t *inv, json_t *resp, admin_out_t
 	{
 		char started[40];
 		admin_format_time(jint(v, "started_at"), started, sizeof(started));
-		const char *row[] = {jstr(v, "id"),	jstr(v, "app"),	   jstr(v, "hostname"),
-				     jstr(v, "who"),	jstr(v, "client"), started};
+		const char *row[] = {jstr(v, "id"),  jstr(v, "app"),	jstr(v, "hostname"),
+				     jstr(v, "who"), jstr(v, "client"), started};
 		if ((r = admin_table_add(&t, row)) != 0)
 			break;
 	}

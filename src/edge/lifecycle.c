@@ -119,7 +119,8 @@ static int parse_auth_domain(edge_t *e, const char *v, char *err, size_t errlen)
 			hlen = 0; /* (refused below) */
 	}
 	if (hlen == 0 || hlen > HOSTNAME_MAX || hostname_normalize(v, hlen, host) != 0) {
-		snprintf(err, errlen, "--auth-domain %s is not a hostname with an optional :PORT (e.g. auth.site.test)",
+		snprintf(err, errlen,
+			 "--auth-domain %s is not a hostname with an optional :PORT (e.g. auth.site.test)",
 			 v);
 		return 2;
 	}

@@ -45,10 +45,18 @@ static int setup(void **state)
 	f->m.nkeys = 1;
 	f->hosts_ssh[0] = "ssh.site.test";
 	f->hosts_web[0] = "web.site.test";
-	f->apps[0] = (model_app_t){.id = "a1", .name = "ssh", .aud = "aaaa", .hostnames = f->hosts_ssh,
-				   .nhostnames = 1, .session_duration = 3600};
-	f->apps[1] = (model_app_t){.id = "a2", .name = "web", .aud = "bbbb", .hostnames = f->hosts_web,
-				   .nhostnames = 1, .session_duration = 3600};
+	f->apps[0] = (model_app_t){.id = "a1",
+				   .name = "ssh",
+				   .aud = "aaaa",
+				   .hostnames = f->hosts_ssh,
+				   .nhostnames = 1,
+				   .session_duration = 3600};
+	f->apps[1] = (model_app_t){.id = "a2",
+				   .name = "web",
+				   .aud = "bbbb",
+				   .hostnames = f->hosts_web,
+				   .nhostnames = 1,
+				   .session_duration = 3600};
 	f->m.apps = f->apps;
 	f->m.napps = 2;
 	f->users[0] = (model_user_t){.email = "alice@site.test", .pw_hash = "x"};
@@ -106,7 +114,8 @@ static void test_app_token_round_trip(void **state)
 	char *t = mint(f, &f->apps[0], NOW - 10);
 	identity_t out;
 	char why[160];
-	assert_int_equal(apptoken_verify(&f->m, ISS, &f->apps[0], t, strlen(t), NOW, &out, why, sizeof(why)), 0);
+	assert_int_equal(apptoken_verify(&f->m, ISS, &f->apps[0], t, strlen(t), NOW, &out, why, sizeof(why)),
+			 0);
 	assert_int_equal(out.ngroups, 2);
 	assert_string_equal(out.groups[0], "ops");
 	assert_string_equal(out.groups[1], "dev");
@@ -247,7 +256,8 @@ static void test_app_limited_to_a_provider(void **state)
 	char *corp = mint(f, &f->apps[0], NOW);
 	identity_t out;
 	char why[160];
-	assert_int_equal(apptoken_verify(&f->m, ISS, &f->apps[0], corp, strlen(corp), NOW, &out, why, sizeof(why)), 0);
+	assert_int_equal(
+	    apptoken_verify(&f->m, ISS, &f->apps[0], corp, strlen(corp), NOW, &out, why, sizeof(why)), 0);
 	assert_string_equal(out.idp, "corp");
 	free(local);
 	free(corp);

@@ -28,7 +28,7 @@ enum audit_kind {
 	AUDIT_ADMIN_REFUSAL, /* kind "refusal": the admin API refused a request */
 	AUDIT_LOGIN,	     /* kind "login", event "success": a person logged in (actor, reason: provider) */
 	AUDIT_LOGIN_FAILED,  /* kind "login", event "failure": wrong password, locked, provider error */
-	AUDIT_DECISION,	     /* kind "login", event "token": an app token issued, or refused by policy (status) */
+	AUDIT_DECISION, /* kind "login", event "token": an app token issued, or refused by policy (status) */
 };
 
 typedef struct audit_event {

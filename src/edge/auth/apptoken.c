@@ -47,11 +47,11 @@ char *apptoken_mint(const model_t *m, const char *issuer, const model_app_t *app
 	for (size_t i = 0; groups && i < id->ngroups; i++)
 		json_array_append_new(groups, json_string(id->groups[i]));
 	json_t *aud = app ? json_pack("[s]", app->aud) : json_string(issuer);
-	json_t *c = json_pack("{s:s, s:o*, s:s, s:s, s:o*, s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "iss", issuer,
-			      "aud", aud, "sub", id->sub[0] ? id->sub : id->email, "email", id->email,
-			      "groups", groups, "idp", id->idp, "login_method", id->login_method, "iat",
-			      (json_int_t)now, "nbf", (json_int_t)now, "exp", (json_int_t)now + ttl, "jti",
-			      jti, "type", app ? "app" : "org");
+	json_t *c =
+	    json_pack("{s:s, s:o*, s:s, s:s, s:o*, s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "iss", issuer, "aud",
+		      aud, "sub", id->sub[0] ? id->sub : id->email, "email", id->email, "groups", groups,
+		      "idp", id->idp, "login_method", id->login_method, "iat", (json_int_t)now, "nbf",
+		      (json_int_t)now, "exp", (json_int_t)now + ttl, "jti", jti, "type", app ? "app" : "org");
 	char *tok = c ? jwt_sign_es256(k->pkey, k->kid, c) : NULL;
 	json_decref(c);
 	if (!tok)
@@ -71,7 +71,8 @@ static bool aud_has(const json_t *aud, const char *want)
 		return strcmp(json_string_value(aud), want) == 0;
 	size_t i;
 	const json_t *v;
-	json_array_foreach(aud, i, v) if (json_is_string(v) && strcmp(json_string_value(v), want) == 0) return true;
+	json_array_foreach(aud, i,
+			   v) if (json_is_string(v) && strcmp(json_string_value(v), want) == 0) return true;
 	return false;
 }
 
@@ -149,7 +150,8 @@ int apptoken_verify(const model_t *m, const char *issuer, const model_app_t *app
 	const json_t *groups = json_object_get(c, "groups");
 	size_t i;
 	const json_t *g;
-	json_array_foreach(groups, i, g) if (!json_is_string(g) || !identity_add_group(out, json_string_value(g)))
+	json_array_foreach(groups, i,
+			   g) if (!json_is_string(g) || !identity_add_group(out, json_string_value(g)))
 	{
 		refuse(why, whylen, what, "has malformed groups");
 		goto out;

@@ -144,8 +144,8 @@ static void csrf_mac(edge_t *e, const char *nonce, char out[44])
 {
 	uint8_t mac[32];
 	unsigned int n = sizeof(mac);
-	HMAC(EVP_sha256(), state(e)->csrf_key, sizeof(state(e)->csrf_key), (const uint8_t *)nonce, strlen(nonce),
-	     mac, &n);
+	HMAC(EVP_sha256(), state(e)->csrf_key, sizeof(state(e)->csrf_key), (const uint8_t *)nonce,
+	     strlen(nonce), mac, &n);
 	b64url_encode(mac, sizeof(mac), out, 44);
 }
 
@@ -160,7 +160,8 @@ static void csrf_token(front_t *f, char tok[44], char *set, size_t setlen)
 		RAND_bytes(r, sizeof(r));
 		b64url_encode(r, sizeof(r), nonce, sizeof(nonce));
 		snprintf(set, setlen,
-			 "Set-Cookie: " CSRF_COOKIE "=%s; Path=/cdn-cgi/access/; Secure; HttpOnly; SameSite=Strict\r\n",
+			 "Set-Cookie: " CSRF_COOKIE
+			 "=%s; Path=/cdn-cgi/access/; Secure; HttpOnly; SameSite=Strict\r\n",
 			 nonce);
 	}
 	csrf_mac(f->e, nonce, tok);
@@ -180,8 +181,8 @@ static void csrf_refused(front_t *f)
 {
 	login_event(f, AUDIT_LOGIN_FAILED, 403, NULL, NULL, "form without a valid CSRF token");
 	message(f, 403, "Form expired",
-		"This form expired or was not sent by this site. Go back, reload the page and try again.", NULL,
-		NULL);
+		"This form expired or was not sent by this site. Go back, reload the page and try again.",
+		NULL, NULL);
 }
 
 /* ---- the org session ---- */
@@ -250,7 +251,8 @@ static void login_get(front_t *f)
 			snprintf(loc, sizeof(loc), "%s%s", f->e->auth_origin, ret);
 			redirect(f, 303, loc);
 		} else {
-			message(f, 200, "Logged in", "You are logged in. You may close this tab.", NULL, id.email);
+			message(f, 200, "Logged in", "You are logged in. You may close this tab.", NULL,
+				id.email);
 		}
 		return;
 	}
@@ -310,7 +312,8 @@ static void logged_in(front_t *f, const identity_t *id, const char *ret, const c
 	char *h = malloc(hl);
 	if (h) {
 		int n = snprintf(h, hl,
-				 "Set-Cookie: " ORG_COOKIE "=%s; Path=/; Max-Age=%d; Secure; HttpOnly; SameSite=Lax\r\n%s",
+				 "Set-Cookie: " ORG_COOKIE
+				 "=%s; Path=/; Max-Age=%d; Secure; HttpOnly; SameSite=Lax\r\n%s",
 				 tok, APPTOKEN_ORG_TTL, extra);
 		if (ret && ret[0] && return_ok(ret))
 			snprintf(h + n, hl - (size_t)n, "Location: %s%s\r\n", e->auth_origin, ret);
@@ -324,7 +327,9 @@ static void logged_in(front_t *f, const identity_t *id, const char *ret, const c
 	if (ret && ret[0] && return_ok(ret))
 		front__send(f, 303, h, TEXT, NULL, false);
 	else
-		page(f, 200, h, page_message("Logged in", "You are logged in. You may close this tab.", NULL, id->email));
+		page(
+		    f, 200, h,
+		    page_message("Logged in", "You are logged in. You may close this tab.", NULL, id->email));
 	OPENSSL_cleanse(h, strlen(h));
 	free(h);
 }
@@ -390,11 +395,13 @@ static void login_post_body(front_t *f)
 	char id[STORE_EMAIL_MAX + 8];
 	int n = snprintf(id, sizeof(id), "user:%s", w->email);
 	if (rl_blocked_ms(e->rl, &f->peer_ss, now) || rl_blocked_id_ms(e->rl, id, (size_t)n, now)) {
-		login_event(f, AUDIT_LOGIN_FAILED, 429, w->email, NULL, "too many failed logins: locked for a while");
+		login_event(f, AUDIT_LOGIN_FAILED, 429, w->email, NULL,
+			    "too many failed logins: locked for a while");
 		sodium_memzero(w, sizeof(*w));
 		free(w);
 		message(f, 429, "Too many failed logins",
-			"Too many failed logins for this account or from your address. Wait a minute and try again.",
+			"Too many failed logins for this account or from your address. Wait a minute and try "
+			"again.",
 			NULL, NULL);
 		return;
 	}
@@ -431,7 +438,8 @@ static bool cli_params(const front_t *f, getter_fn get, bool need_host, cli_para
 {
 	memset(p, 0, sizeof(*p));
 	char h[HOSTNAME_MAX + 1];
-	if (need_host && (get(f, "host", h, sizeof(h)) != 0 || hostname_normalize(h, strlen(h), p->host) != 0))
+	if (need_host &&
+	    (get(f, "host", h, sizeof(h)) != 0 || hostname_normalize(h, strlen(h), p->host) != 0))
 		return false;
 	if (get(f, "transfer", p->transfer, sizeof(p->transfer)) != 0 || !transfer_id_ok(p->transfer) ||
 	    get(f, "key", p->key, sizeof(p->key)) != 0 || strlen(p->key) != 43 ||
@@ -452,8 +460,8 @@ static const model_app_t *cli_allowed(front_t *f, const cli_params_t *p, const i
 {
 	const model_app_t *app = model_app_by_host(f->e->model, p->host);
 	if (!app) {
-		message(f, 404, "Unknown application", "No application on this edge serves that hostname.", NULL,
-			id->email);
+		message(f, 404, "Unknown application", "No application on this edge serves that hostname.",
+			NULL, id->email);
 		return NULL;
 	}
 	snprintf(f->app, sizeof(f->app), "%s", app->name);
@@ -462,8 +470,8 @@ static const model_app_t *cli_allowed(front_t *f, const cli_params_t *p, const i
 	policy_decision_t d;
 	if (!model_app_accepts_idp(app, id->idp)) { /* first: the app's --idp, then its policies */
 		memset(&d, 0, sizeof(d));
-		snprintf(d.reason, sizeof(d.reason), "app %.64s does not accept logins through %.64s", app->name,
-			 id->idp);
+		snprintf(d.reason, sizeof(d.reason), "app %.64s does not accept logins through %.64s",
+			 app->name, id->idp);
 	} else {
 		policy_eval(app, &s, &d);
 	}
@@ -471,7 +479,8 @@ static const model_app_t *cli_allowed(front_t *f, const cli_params_t *p, const i
 		login_event(f, AUDIT_DECISION, 403, id->email, app->name, d.reason);
 		/* The waiting client learns it too, in one line. */
 		char line[600];
-		snprintf(line, sizeof(line), "access to %s denied for %s: %s", app->name, id->email, d.reason);
+		snprintf(line, sizeof(line), "access to %s denied for %s: %s", app->name, id->email,
+			 d.reason);
 		char *l = strdup(line);
 		if (l)
 			transfer_put(f->e, p->transfer, 403, l);
@@ -494,8 +503,8 @@ static void cli_get(front_t *f)
 	identity_t id;
 	if (!org_session(f, &id)) {
 		char ret[ACCESS_RETURN_MAX + 1], enc[ACCESS_RETURN_MAX * 3 + 1], loc[ACCESS_RETURN_MAX * 4];
-		snprintf(ret, sizeof(ret), "/cdn-cgi/access/cli?host=%s&transfer=%s&key=%s", p.host, p.transfer,
-			 p.key);
+		snprintf(ret, sizeof(ret), "/cdn-cgi/access/cli?host=%s&transfer=%s&key=%s", p.host,
+			 p.transfer, p.key);
 		url_encode(ret, enc, sizeof(enc));
 		snprintf(loc, sizeof(loc), "%s/cdn-cgi/access/login?return=%s", f->e->auth_origin, enc);
 		redirect(f, 303, loc);
@@ -506,7 +515,8 @@ static void cli_get(front_t *f)
 		return;
 	char tok[44], set[160];
 	csrf_token(f, tok, set, sizeof(set));
-	page(f, 200, set[0] ? set : NULL, page_authorize(app->name, id.email, p.code, p.host, p.transfer, p.key, tok));
+	page(f, 200, set[0] ? set : NULL,
+	     page_authorize(app->name, id.email, p.code, p.host, p.transfer, p.key, tok));
 }
 
 static void cli_post_body(front_t *f)
@@ -522,8 +532,8 @@ static void cli_post_body(front_t *f)
 	}
 	identity_t id;
 	if (!org_session(f, &id)) {
-		message(f, 401, "Logged out", "Your login session ended. Run burrow access login again.", NULL,
-			NULL);
+		message(f, 401, "Logged out", "Your login session ended. Run burrow access login again.",
+			NULL, NULL);
 		return;
 	}
 	const model_app_t *app = cli_allowed(f, &p, &id);
@@ -549,13 +559,15 @@ static void cli_post_body(front_t *f)
 	}
 	free(b64);
 	if (r != 0) {
-		message(f, 503, "Try again", "The edge could not hand over the login right now. Try again shortly.",
-			app->name, id.email);
+		message(f, 503, "Try again",
+			"The edge could not hand over the login right now. Try again shortly.", app->name,
+			id.email);
 		return;
 	}
 	login_event(f, AUDIT_DECISION, 200, id.email, app->name, "app token issued to the command line");
 	char text[300];
-	snprintf(text, sizeof(text), "The command line is logged in to %s. You may close this tab.", app->name);
+	snprintf(text, sizeof(text), "The command line is logged in to %s. You may close this tab.",
+		 app->name);
 	message(f, 200, "Logged in", text, app->name, id.email);
 }
 
@@ -574,7 +586,8 @@ static void oidc_begun(void *arg, int status, const char *location, const char *
 			char *h = malloc(hl);
 			if (h) {
 				snprintf(h, hl,
-					 "Set-Cookie: " OIDC_STATE_COOKIE "=%s; Path=/cdn-cgi/access/; Max-Age=%d; Secure; "
+					 "Set-Cookie: " OIDC_STATE_COOKIE
+					 "=%s; Path=/cdn-cgi/access/; Max-Age=%d; Secure; "
 					 "HttpOnly; SameSite=Lax\r\nLocation: %s\r\n",
 					 cookie, OIDC_LOGIN_TTL, location);
 				front__send(f, 302, h, TEXT, NULL, false);
@@ -595,8 +608,8 @@ static void oidc_start(front_t *f, const char *idp)
 	if (query_get(f, "return", ret, sizeof(ret)) != 0 || !return_ok(ret))
 		ret[0] = '\0';
 	if (!model_idp_by_name(e->model, idp) || !e->oidc) {
-		message(f, 404, "Unknown identity provider", "This edge has no identity provider of that name.", NULL,
-			NULL);
+		message(f, 404, "Unknown identity provider",
+			"This edge has no identity provider of that name.", NULL, NULL);
 		return;
 	}
 	f->refs++;
@@ -606,7 +619,8 @@ static void oidc_start(front_t *f, const char *idp)
 	if (r != 0) {
 		f->oidc_wait = false;
 		f->refs--;
-		message(f, 503, "Try again", "The edge cannot start a login right now. Try again shortly.", NULL, NULL);
+		message(f, 503, "Try again", "The edge cannot start a login right now. Try again shortly.",
+			NULL, NULL);
 	}
 }
 
@@ -616,8 +630,9 @@ static void oidc_done(void *arg, int status, const identity_t *id, const char *r
 	f->oidc_wait = false;
 	if (f->state == F_WAIT && f->c) {
 		/* the state cookie has served: it goes either way */
-		const char *gone = "Set-Cookie: " OIDC_STATE_COOKIE "=; Path=/cdn-cgi/access/; Max-Age=0; Secure; "
-				   "HttpOnly; SameSite=Lax\r\n";
+		const char *gone =
+		    "Set-Cookie: " OIDC_STATE_COOKIE "=; Path=/cdn-cgi/access/; Max-Age=0; Secure; "
+		    "HttpOnly; SameSite=Lax\r\n";
 		if (status == 0) {
 			char how[160];
 			snprintf(how, sizeof(how), "provider %.64s (oidc)", id->idp);
@@ -625,7 +640,8 @@ static void oidc_done(void *arg, int status, const identity_t *id, const char *r
 		} else {
 			login_event(f, AUDIT_LOGIN_FAILED, status == ERR_AUTH ? 401 : 502, NULL, NULL, err);
 			page(f, status == ERR_AUTH ? 401 : 502, gone,
-			     page_message("Login failed", err && err[0] ? err : "the identity provider's answer was refused",
+			     page_message("Login failed",
+					  err && err[0] ? err : "the identity provider's answer was refused",
 					  NULL, NULL));
 		}
 	}
@@ -648,7 +664,8 @@ static void oidc_back(front_t *f)
 	if (oidc_callback(e->oidc, query_of(f), have ? c : NULL, oidc_done, f) != 0) {
 		f->oidc_wait = false;
 		f->refs--;
-		message(f, 503, "Try again", "The edge cannot finish this login right now. Try again.", NULL, NULL);
+		message(f, 503, "Try again", "The edge cannot finish this login right now. Try again.", NULL,
+			NULL);
 	}
 }
 
@@ -679,9 +696,10 @@ static void identity_json(front_t *f, const identity_t *id)
 	json_t *groups = json_array();
 	for (size_t i = 0; groups && i < id->ngroups; i++)
 		json_array_append_new(groups, json_string(id->groups[i]));
-	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o*, s:I, s:I}", "email", id->email, "sub",
-			      id->sub[0] ? id->sub : id->email, "idp", "id", id->idp, "type", id->login_method,
-			      "groups", groups, "iat", (json_int_t)id->iat, "exp", (json_int_t)id->exp);
+	json_t *o =
+	    json_pack("{s:s, s:s, s:{s:s, s:s}, s:o*, s:I, s:I}", "email", id->email, "sub",
+		      id->sub[0] ? id->sub : id->email, "idp", "id", id->idp, "type", id->login_method,
+		      "groups", groups, "iat", (json_int_t)id->iat, "exp", (json_int_t)id->exp);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	front__send(f, s ? 200 : 500, NULL, "application/json", s ? s : "{}", false);
@@ -690,8 +708,7 @@ static void identity_json(front_t *f, const identity_t *id)
 
 static void logout(front_t *f)
 {
-	page(f, 200,
-	     "Set-Cookie: " ORG_COOKIE "=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax\r\n",
+	page(f, 200, "Set-Cookie: " ORG_COOKIE "=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax\r\n",
 	     page_message("Logged out", "You are logged out. You may close this tab.", NULL, NULL));
 }
 
@@ -749,7 +766,8 @@ void access_route_app(front_t *f, const char *path)
 	if (strcmp(p, "/cli") == 0 && is_get(f)) {
 		cli_params_t cp;
 		if (!cli_params(f, query_get, false, &cp)) {
-			front__refuse(f, 400, "bad login link: need transfer and key; run burrow access login again");
+			front__refuse(f, 400,
+				      "bad login link: need transfer and key; run burrow access login again");
 			return;
 		}
 		char loc[HOSTNAME_MAX * 2 + 256];
@@ -769,7 +787,10 @@ void access_route_app(front_t *f, const char *path)
 		if (st == 1)
 			identity_json(f, f->id);
 		else
-			front__refuse(f, st == 0 ? 401 : st, st == 0 ? "no app token" : st == 404 ? "not found" : why);
+			front__refuse(f, st == 0 ? 401 : st,
+				      st == 0	  ? "no app token"
+				      : st == 404 ? "not found"
+						  : why);
 	} else if (strcmp(p, "/logout") == 0) {
 		logout(f);
 	} else {
@@ -789,7 +810,8 @@ int access_app_token(front_t *f, const model_app_t *app, char *reason, size_t rl
 		}
 		len = h->value_len;
 		if (len > JWT_MAX) {
-			snprintf(reason, rlen, "app token too large: log in again with: burrow access login https://%s",
+			snprintf(reason, rlen,
+				 "app token too large: log in again with: burrow access login https://%s",
 				 f->host);
 			return 401;
 		}
@@ -806,7 +828,8 @@ int access_app_token(front_t *f, const model_app_t *app, char *reason, size_t rl
 		snprintf(reason, rlen, "edge out of memory; retry");
 		return 503;
 	}
-	if (apptoken_verify(f->e->model, f->e->auth_origin, app, tok, len, time(NULL), id, why, sizeof(why)) != 0) {
+	if (apptoken_verify(f->e->model, f->e->auth_origin, app, tok, len, time(NULL), id, why,
+			    sizeof(why)) != 0) {
 		free(id);
 		snprintf(reason, rlen, "%s: log in again with: burrow access login https://%s", why, f->host);
 		return 401;

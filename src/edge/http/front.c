@@ -563,9 +563,8 @@ static int connect_submit(front_t *f, h2_session_t *h)
 {
 	const char *token = f->sess.token_name;
 	nghttp2_nv nva[8] = {
-	    h2_nv(":method", "CONNECT"),	h2_nv(":authority", f->host),
-	    h2_nv("burrow-kind", "tcp"),	h2_nv("burrow-app", f->app),
-	    h2_nv("burrow-client-ip", f->peer),
+	    h2_nv(":method", "CONNECT"), h2_nv(":authority", f->host),	     h2_nv("burrow-kind", "tcp"),
+	    h2_nv("burrow-app", f->app), h2_nv("burrow-client-ip", f->peer),
 	};
 	size_t n = 5;
 	if (token[0])
@@ -708,7 +707,8 @@ static void handle_websocket(front_t *f)
 	if (!d.allowed) {
 		if (!subj.token_id && !subj.email && f->e->auth_host[0])
 			refuse(f, 401,
-			       "no credentials: log in with burrow access login, or pass a service token with --id "
+			       "no credentials: log in with burrow access login, or pass a service token "
+			       "with --id "
 			       "and --secret");
 		else if (!subj.token_id && !subj.email)
 			refuse(f, 401, "no credentials: pass a service token with --id and --secret");
@@ -798,8 +798,8 @@ static const struct front_route {
 	const char *prefix;
 	void (*fn)(front_t *f, const char *path);
 } front_routes[] = {
-    {HC_ADMIN, "/api/v1/", route_admin},	/* the admin API */
-    {HC_ADMIN, "/", route_not_found},		/* nothing else there yet (a dashboard later) */
+    {HC_ADMIN, "/api/v1/", route_admin},       /* the admin API */
+    {HC_ADMIN, "/", route_not_found},	       /* nothing else there yet (a dashboard later) */
     {HC_AUTH, "/cdn-cgi/access/", route_auth}, /* login pages, transfers, keys */
     {HC_AUTH, "/", route_not_found},
     {HC_APP, "/api/v1/", route_not_found},	/* no admin API on an app's hostname, whatever the token */
@@ -865,7 +865,7 @@ static void handle_request(front_t *f)
 		refuse(f, 421, "Host header does not match the TLS server name");
 		return;
 	}
-	enum host_class hc = ip || edge_is_admin_host(f->e, f->host) ? HC_ADMIN
+	enum host_class hc = ip || edge_is_admin_host(f->e, f->host)			   ? HC_ADMIN
 			     : f->e->auth_host[0] && strcmp(f->host, f->e->auth_host) == 0 ? HC_AUTH
 											   : HC_APP;
 	route(f, hc, path);

@@ -68,9 +68,9 @@ typedef struct front {
 	uv_timer_t timer;
 	bool timer_closed;
 	time_t started;
-	uint64_t started_ms;	 /* loop time the session began relaying */
-	uint64_t connect_ms;	 /* loop time the first CONNECT went out */
-	uint64_t probe_seq;	 /* the connection's reads when it was probed */
+	uint64_t started_ms; /* loop time the session began relaying */
+	uint64_t connect_ms; /* loop time the first CONNECT went out */
+	uint64_t probe_seq;  /* the connection's reads when it was probed */
 	enum connect_phase phase;
 	bool retried;		 /* the CONNECT moved to another connection */
 	addrcap_entry_t *unauth; /* until authenticated or closed (edge/auth/unauth.c) */
@@ -91,7 +91,6 @@ typedef struct front {
 	void *work;	/* access.c: a password check on the thread pool */
 	bool oidc_wait; /* access.c: an OpenID Connect step holds a reference */
 } front_t;
-
 
 /* Responses (front.c). Every one ends the request: keep leaves the
  * connection open for the next one (only after an authenticated request or

@@ -101,24 +101,27 @@ char *page_login(const char *app, const char *ret, const char *csrf, const char 
 		if (!url_encode(idps[i], name, sizeof(name)))
 			continue;
 		/* (idp names and enc are URL-safe; put escapes them for HTML too) */
-		r = put(&b, "<p><a class=\"idp\" href=\"/cdn-cgi/access/login/%s?return=%s\">Log in with %s</a></p>\n",
+		r = put(&b,
+			"<p><a class=\"idp\" href=\"/cdn-cgi/access/login/%s?return=%s\">Log in with "
+			"%s</a></p>\n",
 			name, enc, idps[i]);
 	}
 	if (r == 0 && form && nidps)
 		r = put(&b, "<p class=\"who\">or with your email and password:</p>\n");
 	if (r == 0 && form)
-		r = put(&b,
-			"<form method=\"post\" action=\"/cdn-cgi/access/login\">\n"
-			"<input type=\"hidden\" name=\"csrf\" value=\"%s\">\n"
-			"<input type=\"hidden\" name=\"return\" value=\"%s\">\n"
-			"<label for=\"email\">Email</label>\n"
-			"<input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required "
-			"autofocus value=\"%s\">\n"
-			"<label for=\"password\">Password</label>\n"
-			"<input id=\"password\" name=\"password\" type=\"password\" "
-			"autocomplete=\"current-password\" required>\n"
-			"<button type=\"submit\">Log in</button>\n</form>\n",
-			csrf, ret, email ? email : "");
+		r = put(
+		    &b,
+		    "<form method=\"post\" action=\"/cdn-cgi/access/login\">\n"
+		    "<input type=\"hidden\" name=\"csrf\" value=\"%s\">\n"
+		    "<input type=\"hidden\" name=\"return\" value=\"%s\">\n"
+		    "<label for=\"email\">Email</label>\n"
+		    "<input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required "
+		    "autofocus value=\"%s\">\n"
+		    "<label for=\"password\">Password</label>\n"
+		    "<input id=\"password\" name=\"password\" type=\"password\" "
+		    "autocomplete=\"current-password\" required>\n"
+		    "<button type=\"submit\">Log in</button>\n</form>\n",
+		    csrf, ret, email ? email : "");
 	return finish(&b, r);
 }
 
@@ -128,19 +131,20 @@ char *page_authorize(const char *app, const char *email, const char *code, const
 	buf_t b;
 	int r = start(&b, "Allow the command line");
 	if (r == 0)
-		r = put(&b,
-			"<h1>Connect to %s</h1>\n"
-			"<p>The burrow command line on your computer asks to connect to <b>%s</b> as "
-			"<b>%s</b>. Allow it only if your terminal shows this code:</p>\n"
-			"<p class=\"code\">%s</p>\n"
-			"<form method=\"post\" action=\"/cdn-cgi/access/cli\">\n"
-			"<input type=\"hidden\" name=\"csrf\" value=\"%s\">\n"
-			"<input type=\"hidden\" name=\"host\" value=\"%s\">\n"
-			"<input type=\"hidden\" name=\"transfer\" value=\"%s\">\n"
-			"<input type=\"hidden\" name=\"key\" value=\"%s\">\n"
-			"<button type=\"submit\">Allow</button>\n</form>\n"
-			"<p class=\"who\">Logged in as %s. <a href=\"/cdn-cgi/access/logout\">Log out</a></p>\n",
-			app, host, email, code, csrf, host, transfer, key, email);
+		r = put(
+		    &b,
+		    "<h1>Connect to %s</h1>\n"
+		    "<p>The burrow command line on your computer asks to connect to <b>%s</b> as "
+		    "<b>%s</b>. Allow it only if your terminal shows this code:</p>\n"
+		    "<p class=\"code\">%s</p>\n"
+		    "<form method=\"post\" action=\"/cdn-cgi/access/cli\">\n"
+		    "<input type=\"hidden\" name=\"csrf\" value=\"%s\">\n"
+		    "<input type=\"hidden\" name=\"host\" value=\"%s\">\n"
+		    "<input type=\"hidden\" name=\"transfer\" value=\"%s\">\n"
+		    "<input type=\"hidden\" name=\"key\" value=\"%s\">\n"
+		    "<button type=\"submit\">Allow</button>\n</form>\n"
+		    "<p class=\"who\">Logged in as %s. <a href=\"/cdn-cgi/access/logout\">Log out</a></p>\n",
+		    app, host, email, code, csrf, host, transfer, key, email);
 	return finish(&b, r);
 }
 
@@ -153,7 +157,9 @@ char *page_message(const char *title, const char *text, const char *app, const c
 	if (r == 0 && app)
 		r = put(&b, "<p class=\"who\">Application: %s</p>\n", app);
 	if (r == 0 && who)
-		r = put(&b, "<p class=\"who\">Logged in as %s. <a href=\"/cdn-cgi/access/logout\">Log out</a></p>\n",
-			who);
+		r = put(
+		    &b,
+		    "<p class=\"who\">Logged in as %s. <a href=\"/cdn-cgi/access/logout\">Log out</a></p>\n",
+		    who);
 	return finish(&b, r);
 }

@@ -26,7 +26,7 @@
 typedef struct transfer_ent {
 	struct transfer_ent *next;
 	char id[TRANSFER_ID_LEN + 1];
-	int status;   /* 200: sealed is the token; 403: sealed is the reason */
+	int status; /* 200: sealed is the token; 403: sealed is the reason */
 	char *sealed;
 	uint64_t expires_ms;
 } transfer_ent_t;
@@ -42,8 +42,8 @@ bool transfer_id_ok(const char *id)
 	size_t n = 0;
 	for (; id[n]; n++) {
 		char c = id[n];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-		      c == '_'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
 			return false;
 	}
 	return n == TRANSFER_ID_LEN;

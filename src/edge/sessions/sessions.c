@@ -74,7 +74,8 @@ static bool still_allowed(const edge_t *e, const edge_session_t *s, time_t now, 
 			snprintf(why, whylen, "sessions of %.200s revoked by an administrator", s->id->email);
 			return false;
 		}
-		if (strcmp(s->id->login_method, "local") == 0 && !model_user_by_email(e->model, s->id->email)) {
+		if (strcmp(s->id->login_method, "local") == 0 &&
+		    !model_user_by_email(e->model, s->id->email)) {
 			snprintf(why, whylen, "user %.200s deleted", s->id->email);
 			return false;
 		}
@@ -136,10 +137,11 @@ char *sessions_list_json(const edge_t *e, const char *email)
 	for (const edge_session_t *s = e->sessions; arr && s; s = s->next) {
 		if (email && (!s->id || strcmp(s->id->email, email) != 0))
 			continue;
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "id", s->session_id ? s->session_id : "",
-				      "app", s->app ? s->app : "", "hostname", s->host, "who", s->ident, "client",
-				      s->peer_str, "started_at", (json_int_t)s->started, "idp",
-				      s->id ? s->id->idp : (s->token_name[0] ? "service-token" : "bypass"));
+		json_t *o =
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "id", s->session_id ? s->session_id : "",
+			      "app", s->app ? s->app : "", "hostname", s->host, "who", s->ident, "client",
+			      s->peer_str, "started_at", (json_int_t)s->started, "idp",
+			      s->id ? s->id->idp : (s->token_name[0] ? "service-token" : "bypass"));
 		if (!o || json_array_append_new(arr, o) != 0) {
 			json_decref(arr);
 			return NULL;
