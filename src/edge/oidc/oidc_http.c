@@ -282,7 +282,7 @@ void oidc__http_close(oidc_http_t *h)
 		return;
 	h->closing = true;
 	while (h->reqs)
-		req_free(h->reqs);
+		req_free(h->reqs); // NOLINT(clang-analyzer-unix.Malloc): req_free moves the head (no prev) on
 	/* removing the handles closed their sockets' polls (CURL_POLL_REMOVE) */
 	curl_multi_cleanup(h->multi);
 	h->multi = NULL;
