@@ -622,10 +622,13 @@ void oidc_close(oidc_t *o)
 	if (!o || o->closing)
 		return;
 	o->closing = true;
-	while (o->ops) {
-		oidc_op_t *op = o->ops; // NOLINT(clang-analyzer-unix.Malloc): the head (no prev) moves on
-		op_unlink(op);
+	oidc_op_t *op = o->ops; /* the whole list goes: detached first, then freed */
+	o->ops = NULL;
+	o->nops = 0;
+	while (op) {
+		oidc_op_t *next = op->next;
 		op_free(op);
+		op = next;
 	}
 	oidc__provs_free(o);
 	oidc__http_close(o->http);
