@@ -1,6 +1,8 @@
 /* fuzz_http1.c — libFuzzer target for the HTTP/1.1 parser (core/http1.c).
  *
- * Input: a flags byte (bit 0: response parser; bits 1-2 pick max_body), two
+ * Input: a flags byte (bit 0: response parser; bits 1-2 pick max_body; bit 3:
+ * a request parser in head-first mode, as the edge's front door runs it — the
+ * head of a message with a body comes back first, then the bound is set), two
  * bytes that seed how the stream is split, then the stream. The stream is
  * parsed as a connection: each complete message is checked and recorded,
  * the parser reset and fed the rest, until an error, an upgrade or the end
@@ -94,10 +96,14 @@ static uint32_t next_rand(uint32_t *s)
 }
 
 /* Parses in[0..n) as one connection; seed 0 feeds it in one piece. */
-static void parse(bool request, size_t max_body, const uint8_t *in, size_t n, uint32_t seed, outcome_t *o)
+static void parse(bool request, bool head_first, size_t max_body, const uint8_t *in, size_t n, uint32_t seed,
+		  outcome_t *o)
 {
 	http1_parser_t p;
-	http1_init(&p, request, max_body);
+	if (head_first)
+		http1_init_head_first(&p);
+	else
+		http1_init(&p, request, max_body);
 	memset(o, 0, sizeof(*o));
 	o->hash = 14695981039346656037ULL;
 
@@ -127,6 +133,16 @@ static void parse(bool request, size_t max_body, const uint8_t *in, size_t n, ui
 			if (r == HTTP1_MORE) {
 				CHECK(pos == len);
 				break;
+			}
+			if (r == HTTP1_HEAD) {
+				/* only in head-first mode, and before any body byte */
+				CHECK(head_first && buf_used(&p.body) == 0);
+				mix_int(&o->hash, -2);
+				if (http1_set_max_body(&p, max_body) != 0) {
+					o->failed = true; /* (the edge answers 413) */
+					break;
+				}
+				continue;
 			}
 			CHECK(r == HTTP1_DONE);
 			check_message(&p, max_body, o);
@@ -164,12 +180,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 3)
 		return 0;
 	bool request = !(data[0] & 1);
+	bool head_first = request && (data[0] & 8);
 	size_t max_body = max_bodies[(data[0] >> 1) & 3];
 	uint32_t seed = ((uint32_t)data[1] << 8 | data[2]) + 1;
 
 	outcome_t whole, split;
-	parse(request, max_body, data + 3, size - 3, 0, &whole);
-	parse(request, max_body, data + 3, size - 3, seed, &split);
+	parse(request, head_first, max_body, data + 3, size - 3, 0, &whole);
+	parse(request, head_first, max_body, data + 3, size - 3, seed, &split);
 	/* Error codes may differ (which bound or check trips first can depend
 	 * on where a piece ends), but never whether the stream is acceptable
 	 * or what it carried. */
