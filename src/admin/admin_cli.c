@@ -632,7 +632,8 @@ void admin_api_error(const admin_cmd_t *cmd, int status, const char *body, size_
 	json_decref(j);
 	if (status == 401)
 		snprintf(err, errlen, "edge refused the admin token (401): %s",
-			 *text ? text : "pass the edge's admin token with --token or BURROW_ADMIN_TOKEN");
+			 *text ? text
+			       : "pass the edge's admin token with --token-file FILE or BURROW_ADMIN_TOKEN_FILE");
 	else if (*text)
 		snprintf(err, errlen, "%s%s%s failed (%d): %s", cmd->group, SEP(cmd), cmd->name, status,
 			 text);

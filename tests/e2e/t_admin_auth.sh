@@ -37,14 +37,14 @@ rc=0
 out=$(BURROW_ADMIN_TOKEN=$WRONG "$BURROW" admin app create --name evil --hostname evil.site.test 2>&1) || rc=$?
 step "exit $rc: $out"
 assert_eq 1 "$rc" "exit status"
-assert_eq "burrow: admin: edge refused the admin token (401): admin token missing or wrong: pass --token or set BURROW_ADMIN_TOKEN" "$out" "stderr"
+assert_eq "burrow: admin: edge refused the admin token (401): admin token missing or wrong: pass --token-file FILE (data-dir/admin-token on the edge) or set BURROW_ADMIN_TOKEN_FILE" "$out" "stderr"
 apps=$(admin app list)
 assert_not_contains "$apps" "evil" "app list after the refused create"
 pass
 
 test_case "no Authorization header, and a non-Bearer one: 401 with the JSON error"
 got=$(api "$OTHER" -)
-assert_eq '401 {"error":"admin token missing or wrong: pass --token or set BURROW_ADMIN_TOKEN"}' "$got" "no header"
+assert_eq '401 {"error":"admin token missing or wrong: pass --token-file FILE (data-dir/admin-token on the edge) or set BURROW_ADMIN_TOKEN_FILE"}' "$got" "no header"
 got=$(api "$OTHER" - -H "Authorization: Basic $(printf 'admin:%s' "$BURROW_ADMIN_TOKEN" | base64 -w0)")
 assert_eq 401 "${got%% *}" "Basic with the right token"
 got=$(api "$OTHER" "${BURROW_ADMIN_TOKEN}x")

@@ -95,7 +95,7 @@ admin_says "--token and --token-file together: exit 2" 2 \
   -- app list --token-file "$T/token" --token "$OWN_TOKEN"
 
 admin_says "a wrong admin token: exit 1, 401 and what to pass" 1 \
-  "burrow: admin: edge refused the admin token (401): admin token missing or wrong: pass --token or set BURROW_ADMIN_TOKEN" \
+  "burrow: admin: edge refused the admin token (401): admin token missing or wrong: pass --token-file FILE (data-dir/admin-token on the edge) or set BURROW_ADMIN_TOKEN_FILE" \
   -- BURROW_ADMIN_TOKEN="$WRONG_TOKEN" app create --name sneaky --hostname sneaky.site.test
 FAILED_TOKENS=$((FAILED_TOKENS + 1))
 

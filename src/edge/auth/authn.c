@@ -60,9 +60,9 @@ bool authn_admin(edge_t *e, const authn_req_t *rq, authn_t *out)
 			 retry_s(wait_ms));
 	} else {
 		out->status = 401;
-		snprintf(
-		    out->reason, sizeof(out->reason),
-		    "{\"error\":\"admin token missing or wrong: pass --token or set BURROW_ADMIN_TOKEN\"}");
+		snprintf(out->reason, sizeof(out->reason),
+			 "{\"error\":\"admin token missing or wrong: pass --token-file FILE (data-dir/admin-token "
+			 "on the edge) or set BURROW_ADMIN_TOKEN_FILE\"}");
 	}
 	return false;
 }
