@@ -20,6 +20,7 @@
 
 #include "core/err.h"
 #include "core/jwt.h"
+#include "core/secret_file.h"
 
 int64_t token_cache_now_ms(void)
 {
@@ -71,23 +72,6 @@ int token_exp(const char *tok, size_t len, int64_t *exp)
 	return r == 0 ? 0 : ERR_INVAL;
 }
 
-/* Reads at most cap bytes of fd; the count or -errno. */
-static ssize_t read_upto(int fd, char *p, size_t cap)
-{
-	size_t n = 0;
-	while (n < cap) {
-		ssize_t r = read(fd, p + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	return (ssize_t)n;
-}
-
 int token_cache_read(const token_cache_t *tc, int64_t now, char **tok, size_t *len, int64_t *exp, char *err,
 		     size_t errlen)
 {
@@ -128,7 +112,7 @@ int token_cache_read(const token_cache_t *tc, int64_t now, char **tok, size_t *l
 		goto out;
 	}
 	if (st.st_size > TOKEN_CACHE_FILE_MAX || !(buf = malloc(TOKEN_CACHE_FILE_MAX + 2)) ||
-	    (n = read_upto(fd, buf, TOKEN_CACHE_FILE_MAX + 1)) > TOKEN_CACHE_FILE_MAX) {
+	    (n = secret_file_read_upto(fd, buf, TOKEN_CACHE_FILE_MAX + 1)) > TOKEN_CACHE_FILE_MAX) {
 		snprintf(err, errlen, "%s is larger than %d KiB, not a cached token: log in again", tc->path,
 			 TOKEN_CACHE_FILE_MAX / 1024);
 		goto out;

@@ -16,8 +16,7 @@
 
 #include "core/err.h"
 
-/* Reads up to cap bytes of fd; returns the count or -errno. */
-static ssize_t read_upto(int fd, char *p, size_t cap)
+ssize_t secret_file_read_upto(int fd, char *p, size_t cap)
 {
 	size_t n = 0;
 	while (n < cap) {
@@ -84,7 +83,7 @@ int secret_file_read(const char *path, const char *what, size_t max, char **out,
 		snprintf(err, errlen, "cannot read the %s from %s: out of memory", what, path);
 		goto out;
 	}
-	ssize_t n = read_upto(fd, buf, cap);
+	ssize_t n = secret_file_read_upto(fd, buf, cap);
 	if (n < 0) {
 		r = (int)n;
 		snprintf(err, errlen, "cannot read the %s from %s: %s", what, path, strerror((int)-n));

@@ -12,6 +12,7 @@
 #define BURROW_CORE_SECRET_FILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* The longest admin token, at the edge and in the CLI alike. */
 #define ADMIN_TOKEN_MAX 4096
@@ -25,5 +26,9 @@
  * err that names path (never the secret). */
 int secret_file_read(const char *path, const char *what, size_t max, char **out, size_t *len, char *err,
 		     size_t errlen);
+
+/* Reads up to cap bytes of fd (a small file: a secret, a cached token),
+ * retrying interrupted reads; returns the count or -errno. */
+ssize_t secret_file_read_upto(int fd, char *p, size_t cap);
 
 #endif
