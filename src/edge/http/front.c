@@ -61,28 +61,41 @@ static void front_free_parser(front_t *f)
 	}
 }
 
-static void front_unref(front_t *f)
+/* Frees what one request kept (wiped: bodies, tokens and one-time secrets
+ * pass through here), for the next request or the end. */
+static void request_clear(front_t *f)
 {
-	if (--f->refs > 0)
-		return;
-	edge_unauth_release(f->e, EDGE_CLIENT, &f->unauth); /* (at close already; a backstop) */
-	front_free_parser(f);
 	free(f->method);
 	free(f->path);
 	free(f->query);
+	f->method = f->path = f->query = NULL;
 	if (f->body)
 		OPENSSL_cleanse(f->body, f->body_len); /* POST /api/v1/users carries a password */
 	free(f->body);
+	f->body = NULL;
+	f->body_len = 0;
 	free(f->id);
+	f->id = NULL;
 	if (f->jwt) {
 		OPENSSL_cleanse(f->jwt, strlen(f->jwt));
 		free(f->jwt);
+		f->jwt = NULL;
 	}
 	if (f->resp.body) {
 		/* May hold a just-created secret shown once. */
 		OPENSSL_cleanse(f->resp.body, strlen(f->resp.body));
 		free(f->resp.body);
 	}
+	memset(&f->resp, 0, sizeof(f->resp));
+}
+
+static void front_unref(front_t *f)
+{
+	if (--f->refs > 0)
+		return;
+	edge_unauth_release(f->e, EDGE_CLIENT, &f->unauth); /* (at close already; a backstop) */
+	front_free_parser(f);
+	request_clear(f);
 	slab_free(&front_slab, f);
 }
 
@@ -875,20 +888,7 @@ static void handle_request(front_t *f)
  * released, and bytes a client pipelined meanwhile are parsed now. */
 static void next_request(front_t *f)
 {
-	free(f->method);
-	free(f->path);
-	free(f->query);
-	if (f->body)
-		OPENSSL_cleanse(f->body, f->body_len); /* POST /api/v1/users carries a password */
-	free(f->body);
-	f->method = f->path = f->query = NULL;
-	f->body = NULL;
-	f->body_len = 0;
-	if (f->resp.body) {
-		OPENSSL_cleanse(f->resp.body, strlen(f->resp.body));
-		free(f->resp.body);
-	}
-	memset(&f->resp, 0, sizeof(f->resp));
+	request_clear(f);
 	http1_reset(f->hp);
 	f->head_only = false;
 	f->host[0] = f->ident[0] = f->what[0] = '\0';
