@@ -14,32 +14,17 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-NODE_DIR=$E2E_DIR/browser
+# shellcheck source=tests/e2e/lib_sso.sh
+. "$E2E_DIR/lib_sso.sh"
+
 DRIVE_BIN=$BUILD/tests/oidc_drive
-[ -d "$NODE_DIR/node_modules/oidc-provider" ] || fail "oidc-provider missing: run scripts/install-deps"
+require_browser oidc
 [ -x "$DRIVE_BIN" ] || fail "missing $DRIVE_BIN (make unit-bins)"
 
-IDP_PORT=$(free_port)
 EDGE_PORT=$(free_port)
 ORIGIN=https://auth.site.test:$EDGE_PORT
-ISSUER=https://127.0.0.1:$IDP_PORT
-
-# A CA of our own and a certificate for 127.0.0.1 (the issuer's host).
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" \
-  -days 1 -subj /CN=burrow-test-idp-ca 2>>"$LOGS/openssl.err"
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/idp.key" -out "$T/idp.csr" \
-  -subj /CN=127.0.0.1 2>>"$LOGS/openssl.err"
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/idp.ext"
-openssl x509 -req -in "$T/idp.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -out "$T/idp.pem" \
-  -days 1 -extfile "$T/idp.ext" 2>>"$LOGS/openssl.err"
-SECRET="idp-secret-$RANDOM$RANDOM-never-shown"
-(umask 077 && printf '%s\n' "$SECRET" >"$T/secret")
-
-spawn idp node "$NODE_DIR/idp.js" --port "$IDP_PORT" --cert "$T/idp.pem" --key "$T/idp.key" \
-  --secret-file "$T/secret" --redirect "$ORIGIN/cdn-cgi/access/callback"
-IDP_PID=$BG_PID
-idp_ready() { grep -q '^READY' "$LOGS/idp.out"; }
-wait_for 20 idp_ready || fail "the OpenID provider did not start: $(cat "$LOGS/idp.out" "$LOGS/idp.err")"
+start_idp "$ORIGIN/cdn-cgi/access/callback"
+SECRET=$IDP_SECRET
 
 # The driver: commands through a fifo, answers appended to $LOGS/drive.out.
 mkfifo "$T/drive.in"

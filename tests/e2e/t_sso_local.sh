@@ -8,10 +8,11 @@
 # start one login, wrong passwords lock the account, and every login is in the audit log.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/e2e/lib_sso.sh
+. "$E2E_DIR/lib_sso.sh"
 
-NODE_DIR=$E2E_DIR/browser
-[ -d "$NODE_DIR/node_modules/playwright-core" ] || fail "playwright-core missing: run scripts/install-deps"
-[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || fail "chromium missing: run scripts/install-deps"
+# shellcheck disable=SC2119 # (no argument: the browser alone)
+require_browser
 
 start_sshd
 EDGE_PORT=$(free_port)
@@ -31,29 +32,6 @@ ssh_config_write "$SSH_CFG" "$SSH_KEY" "$(printf '%q' "$BURROW") access ssh --ho
 export BURROW_NO_BROWSER=1
 SHOTS=$LOGS/shots
 mkdir -p "$SHOTS"
-
-# browser NAME ARGS...: login.js (see there); its output in $T/NAME.browser
-browser() {
-  local name=$1
-  shift
-  timeout 60 node "$NODE_DIR/login.js" --shots "$SHOTS/$name" "$@" >"$T/$name.browser" 2>>"$LOGS/browser.err" || true
-  mkdir -p "$SHOTS/$name"
-  step "browser $name: $(tr '\n' '|' <"$T/$name.browser" | cut -c1-400)"
-}
-
-has_url() { grep -q 'in your browser: https://' "$1" 2>/dev/null; }
-# grab FILE: URL and CODE from a client's stderr
-grab() {
-  URL=$(grep -o 'https://[^ ]*/cdn-cgi/access/cli?[^ ]*' "$1" | head -n 1)
-  CODE=$(grep -o 'code [0-9a-f]\{4\}-[0-9a-f]\{4\}' "$1" | head -n 1 | cut -d' ' -f2)
-  { [ -n "$URL" ] && [ -n "$CODE" ]; } || fail "no login URL and code in: $(tr '\n' '|' <"$1" | cut -c1-300)"
-}
-
-# ssh_bg NAME HOME CMD: ssh in the background as a person with BURROW_HOME=HOME; SSH_PID
-ssh_bg() {
-  BURROW_HOME=$2 timeout 90 ssh -F "$SSH_CFG" "$SSH_USER@ssh.site.test" "$3" >"$T/$1.out" 2>"$T/$1.err" &
-  SSH_PID=$!
-}
 
 pw() { printf 'pw-%s-123' "$1"; }
 

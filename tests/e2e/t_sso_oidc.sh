@@ -10,28 +10,13 @@
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-NODE_DIR=$E2E_DIR/browser
-[ -d "$NODE_DIR/node_modules/oidc-provider" ] || fail "oidc-provider missing: run scripts/install-deps"
-[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || fail "chromium missing: run scripts/install-deps"
+# shellcheck source=tests/e2e/lib_sso.sh
+. "$E2E_DIR/lib_sso.sh"
 
-IDP_PORT=$(free_port)
+require_browser oidc
 EDGE_PORT=$(free_port)
 ORIGIN=https://auth.site.test:$EDGE_PORT
-ISSUER=https://127.0.0.1:$IDP_PORT
-
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" \
-  -days 1 -subj /CN=burrow-test-idp-ca 2>>"$LOGS/openssl.err"
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/idp.key" -out "$T/idp.csr" \
-  -subj /CN=127.0.0.1 2>>"$LOGS/openssl.err"
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/idp.ext"
-openssl x509 -req -in "$T/idp.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -out "$T/idp.pem" \
-  -days 1 -extfile "$T/idp.ext" 2>>"$LOGS/openssl.err"
-IDP_SECRET="idp-secret-$RANDOM$RANDOM-never-shown"
-(umask 077 && printf '%s\n' "$IDP_SECRET" >"$T/secret")
-spawn idp node "$NODE_DIR/idp.js" --port "$IDP_PORT" --cert "$T/idp.pem" --key "$T/idp.key" \
-  --secret-file "$T/secret" --redirect "$ORIGIN/cdn-cgi/access/callback"
-idp_ready() { grep -q '^READY' "$LOGS/idp.out"; }
-wait_for 20 idp_ready || fail "the OpenID provider did not start: $(cat "$LOGS/idp.out" "$LOGS/idp.err")"
+start_idp "$ORIGIN/cdn-cgi/access/callback"
 
 start_sshd
 start_edge --auth-domain "auth.site.test:$EDGE_PORT"
@@ -48,23 +33,6 @@ ssh_config_write "$SSH_CFG" "$SSH_KEY" "$(printf '%q' "$BURROW") access ssh --ho
 export BURROW_NO_BROWSER=1
 SHOTS=$LOGS/shots
 mkdir -p "$SHOTS"
-
-has_url() { grep -q 'in your browser: https://' "$1" 2>/dev/null; }
-grab() {
-  URL=$(grep -o 'https://[^ ]*/cdn-cgi/access/cli?[^ ]*' "$1" | head -n 1)
-  CODE=$(grep -o 'code [0-9a-f]\{4\}-[0-9a-f]\{4\}' "$1" | head -n 1 | cut -d' ' -f2)
-  { [ -n "$URL" ] && [ -n "$CODE" ]; } || fail "no login URL and code in: $(tr '\n' '|' <"$1" | cut -c1-300)"
-}
-ssh_bg() { # NAME HOME CMD
-  BURROW_HOME=$2 timeout 120 ssh -F "$SSH_CFG" "$SSH_USER@ssh.site.test" "$3" >"$T/$1.out" 2>"$T/$1.err" &
-  SSH_PID=$!
-}
-browser() { # NAME ARGS...
-  local name=$1
-  shift
-  timeout 90 node "$NODE_DIR/login.js" --shots "$SHOTS/$name" "$@" >"$T/$name.browser" 2>>"$LOGS/browser.err" || true
-  step "browser $name: $(tr '\n' '|' <"$T/$name.browser" | cut -c1-500)"
-}
 
 test_case "ssh with no token: Chromium logs in at the provider (corp), the shell runs as alice"
 mkdir -p "$T/alice"
